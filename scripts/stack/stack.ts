@@ -1,0 +1,70 @@
+/**
+ * `npm run stack:up | stack:down | stack:status | stack:env` — the local stack used alike by tests, CI
+ * and the demo. Every command is idempotent; state lives under `.stack/`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { postgresService } from './postgres.ts';
+import { neo4jService } from './neo4j.ts';
+import { qdrantService } from './qdrant.ts';
+import type { StackContext, StackService } from './service.ts';
+
+const root = resolve(fileURLToPath(import.meta.url), '../../..');
+const services: StackService[] = [postgresService, neo4jService, qdrantService];
+
+function contextFor(service: StackService): StackContext {
+  const stateDir = join(root, '.stack', service.name);
+  mkdirSync(stateDir, { recursive: true });
+  return { root, stateDir, log: (message) => console.error(`[${service.name}] ${message}`) };
+}
+
+export async function stackUp(): Promise<void> {
+  for (const service of services) await service.start(contextFor(service));
+}
+
+export function stackEnv(): Record<string, string> {
+  return Object.assign({}, ...services.map((s) => s.env(contextFor(s))));
+}
+
+async function main(command: string | undefined): Promise<number> {
+  switch (command) {
+    case 'up':
+      await stackUp();
+      for (const service of services) {
+        const status = await service.status(contextFor(service));
+        console.error(`[${service.name}] ${status.running ? 'up' : 'DOWN'}: ${status.detail}`);
+      }
+      console.error('stack is up; prepare a shell with: eval "$(npm run -s stack:env)"');
+      return 0;
+    case 'down':
+      for (const service of [...services].reverse()) await service.stop(contextFor(service));
+      console.error('stack is down (data kept under .stack/)');
+      return 0;
+    case 'status': {
+      let allUp = true;
+      for (const service of services) {
+        const status = await service.status(contextFor(service));
+        allUp &&= status.running;
+        console.log(`${service.name.padEnd(9)} ${status.running ? 'up  ' : 'down'}  ${status.detail}`);
+      }
+      return allUp ? 0 : 1;
+    }
+    case 'env':
+      for (const [name, value] of Object.entries(stackEnv())) console.log(`export ${name}='${value}'`);
+      return 0;
+    default:
+      console.error('usage: tsx scripts/stack/stack.ts up|down|status|env');
+      return 2;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv[2]).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`stack: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

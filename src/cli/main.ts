@@ -1,0 +1,37 @@
+/** The CLI entry point: the only place that prints errors and chooses the exit code. */
+import { CommanderError } from 'commander';
+import { AcxError, EXIT_CODES, exitCodeOf, redactSecrets } from '../errors.ts';
+import { loadDotEnv } from '../config/env.ts';
+import { buildProgram } from './program.ts';
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    process.stderr.write(`acx-data: ${error.message.replace(/^error: /, '')}\n(see acx-data --help)\n`);
+    return EXIT_CODES.usage;
+  }
+  if (error instanceof AcxError) {
+    const subject = error.subject ? ` [${error.subject}]` : '';
+    process.stderr.write(`acx-data: ${error.code}${subject}: ${redactSecrets(error.message)}\n`);
+    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    if (process.env.ACX_DEBUG && error.cause) process.stderr.write(`  cause: ${redactSecrets(String(error.cause))}\n`);
+    return error.exitCode;
+  }
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`acx-data: INTERNAL: ${redactSecrets(text)}\n`);
+  return exitCodeOf(error);
+}
+
+async function main(argv: string[]): Promise<number> {
+  loadDotEnv();
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+process.exitCode = await main(process.argv);

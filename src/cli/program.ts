@@ -1,0 +1,41 @@
+/** Every command and global flag of `acx-data`, in one place. */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ERROR_CATALOG, EXIT_CODES } from '../errors.ts';
+import { registerSeedCommand } from './commands/seed-command.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+export const TOOL_VERSION = pkg.version;
+
+export function exitCodeHelp(): string {
+  const byExit = new Map<number, string[]>();
+  for (const [code, entry] of Object.entries(ERROR_CATALOG)) {
+    const exit = EXIT_CODES[entry.exit];
+    byExit.set(exit, [...(byExit.get(exit) ?? []), `${code} (${entry.summary})`]);
+  }
+  const lines = ['', 'Exit codes:', '  0    success'];
+  for (const [exit, codes] of [...byExit.entries()].sort((a, b) => a[0] - b[0])) {
+    lines.push(`  ${String(exit).padEnd(4)} ${codes.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('acx-data')
+    .description('Backup, export, import and sync for AutoCognitix: PostgreSQL + Neo4j + Qdrant.')
+    .version(TOOL_VERSION, '-V, --version')
+    .addOption(new Option('--format <format>', 'result output on stdout').choices(['text', 'json']).default('text'))
+    .option('--json-events', 'progress as JSON lines on stderr (see docs/json-output.md)', false)
+    .option('-v, --verbose', 'more detail; plain progress lines instead of bars', false)
+    .option('-q, --quiet', 'no progress and no text summary', false)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `\nConnections come from DATABASE_URL, NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, QDRANT_URL + QDRANT_API_KEY\n(or QDRANT_HOST + QDRANT_PORT), also read from ./.env.${exitCodeHelp()}`,
+    );
+  program.exitOverride();
+  program.configureOutput({ outputError: () => undefined });
+  registerSeedCommand(program);
+  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
+  return program;
+}

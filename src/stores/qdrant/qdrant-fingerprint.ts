@@ -1,0 +1,53 @@
+/**
+ * Content fingerprints of a Qdrant server: per collection its configuration (vectors, distance, HNSW,
+ * optimizer, quantization, payload index schemas, aliases) and its points (id, payload and every vector
+ * in float32 bits), read page by page with scroll.
+ */
+import { canonicalJson, MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
+import type { QdrantClient, QdrantPoint } from './qdrant-client.ts';
+
+/** Vectors as float32 bytes (hex): exactly what Qdrant stores, independent of decimal printing. */
+export function canonicalVectors(vector: unknown): unknown {
+  if (vector === null || vector === undefined) return null;
+  if (Array.isArray(vector)) return Buffer.from(Float32Array.from(vector as number[]).buffer).toString('hex');
+  if (typeof vector === 'object') {
+    const v = vector as Record<string, unknown>;
+    if (Array.isArray(v.indices) && Array.isArray(v.values)) {
+      return { indices: v.indices, values: canonicalVectors(v.values) };
+    }
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonicalVectors(v[k])]));
+  }
+  return vector;
+}
+
+export function canonicalPoint(point: QdrantPoint): string {
+  return canonicalJson({ id: String(point.id), payload: point.payload ?? null, vector: canonicalVectors(point.vector) });
+}
+
+/** The parts of `GET /collections/{name}` that describe configuration, not state. */
+export function collectionConfigOf(info: Record<string, unknown>): Record<string, unknown> {
+  const config = (info.config ?? {}) as Record<string, unknown>;
+  const schema = (info.payload_schema ?? {}) as Record<string, { data_type?: unknown; params?: unknown }>;
+  return {
+    params: config.params ?? null,
+    hnsw_config: config.hnsw_config ?? null,
+    optimizer_config: config.optimizer_config ?? null,
+    quantization_config: config.quantization_config ?? null,
+    payload_schema: Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, { data_type: v.data_type ?? null, params: v.params ?? null }])),
+  };
+}
+
+export async function fingerprintQdrant(client: QdrantClient): Promise<Fingerprint> {
+  const out: Fingerprint = {};
+  const aliases = await client.request<{ aliases: { alias_name: string; collection_name: string }[] }>('GET', '/aliases');
+  for (const name of await client.listCollections()) {
+    const config = new MultisetHash();
+    config.add(canonicalJson(collectionConfigOf(await client.getCollection(name))));
+    for (const a of aliases.aliases.filter((x) => x.collection_name === name)) config.add(`alias:${a.alias_name}`);
+    out[`qdrant/collections/${name}/config`] = { records: config.count, hash: config.digest() };
+    const points = new MultisetHash();
+    for await (const page of client.scrollAll(name, { withVector: true })) for (const p of page) points.add(canonicalPoint(p));
+    out[`qdrant/collections/${name}/points`] = { records: points.count, hash: points.digest() };
+  }
+  return out;
+}

@@ -1,0 +1,17 @@
+import { labelMap, type LabelScheme } from '../../src/model/labels.ts';
+import { openAllStores, type OpenStores } from '../../src/operations/open-stores.ts';
+import { seedStores, type SeedSummary } from '../../src/operations/seed.ts';
+import { fingerprintStores } from '../../src/operations/fingerprint.ts';
+import type { Fingerprint } from '../../src/model/content-hash.ts';
+
+export function openTestStores(): Promise<OpenStores> {
+  return openAllStores(process.env);
+}
+
+export function seed(stores: OpenStores, scale: number, seedValue: number, scheme: LabelScheme = 'production'): Promise<SeedSummary> {
+  return seedStores(stores, { scale, seed: seedValue, force: true, labels: labelMap(scheme) });
+}
+
+export function fingerprint(stores: OpenStores, scheme: LabelScheme = 'production'): Promise<Fingerprint> {
+  return fingerprintStores(stores, labelMap(scheme));
+}
