@@ -71,7 +71,11 @@ function forValidation(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (Array.isArray(value)) {
     // Dense vectors are long arrays of plain numbers: skip the copy when nothing inside needs it.
-    if (value.every((v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null)) {
+    if (
+      value.every(
+        (v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null,
+      )
+    ) {
       return value;
     }
     return value.map(forValidation);
@@ -95,11 +99,26 @@ function describe(errors: ErrorObject[] | null | undefined, where: string): stri
   return list.join('; ') + more;
 }
 
-/** Whether an Ajv failure is about value constraints (Qdrant answers 422) rather than shape (400). */
-function isConstraintOnly(errors: ErrorObject[] | null | undefined): boolean {
-  const constraint = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'format', 'uniqueItems']);
-  const relevant = (errors ?? []).filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
-  return relevant.length > 0 && relevant.every((e) => constraint.has(e.keyword));
+/**
+ * Whether an Ajv failure is about value limits (Qdrant's validator answers 422) rather than shape (serde
+ * answers 400). With `anyOf`, a limit error means some branch had the right shape, so it decides.
+ */
+function isConstraintFailure(errors: ErrorObject[] | null | undefined): boolean {
+  const limits = new Set([
+    'minimum',
+    'maximum',
+    'exclusiveMinimum',
+    'exclusiveMaximum',
+    'minLength',
+    'maxLength',
+    'minItems',
+    'maxItems',
+    'uniqueItems',
+  ]);
+  // `minimum: 0` only restates an unsigned Rust type, which serde enforces while parsing (400).
+  return (errors ?? []).some(
+    (e) => limits.has(e.keyword) && !(e.keyword === 'minimum' && e.params.limit === 0),
+  );
 }
 
 export interface RequestInput {
@@ -153,10 +172,12 @@ export class OpenApiValidator {
         if (method === 'parameters' || method.startsWith('x-')) continue;
         const op = raw as Omit<Operation, 'method' | 'path' | 'matcher' | 'paramNames'>;
         const paramNames: string[] = [];
-        const pattern = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, name: string) => {
-          paramNames.push(name);
-          return '([^/]+)';
-        });
+        const pattern = path
+          .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+          .replace(/\{([^}]+)\}/g, (_m, name: string) => {
+            paramNames.push(name);
+            return '([^/]+)';
+          });
         this.operations.push({
           ...op,
           parameters: [...shared, ...((op.parameters as Parameter[] | undefined) ?? [])],
@@ -213,21 +234,30 @@ export class OpenApiValidator {
     }
     for (const parameter of operation.parameters) {
       if (parameter.in !== 'path' && parameter.in !== 'query') continue;
-      const raw = parameter.in === 'path' ? params[parameter.name] : (input.query.get(parameter.name) ?? undefined);
+      const raw =
+        parameter.in === 'path' ? params[parameter.name] : (input.query.get(parameter.name) ?? undefined);
       if (raw === undefined) {
-        if (parameter.required) return fail(`required ${parameter.in} parameter \`${parameter.name}\` is missing`);
+        if (parameter.required)
+          return fail(`required ${parameter.in} parameter \`${parameter.name}\` is missing`);
         continue;
       }
       if (!parameter.schema) continue;
       const value = this.coerce(raw, parameter.schema);
-      const fn = this.validator(`${operation.operationId}:${parameter.in}:${parameter.name}`, parameter.schema);
+      const fn = this.validator(
+        `${operation.operationId}:${parameter.in}:${parameter.name}`,
+        parameter.schema,
+      );
       if (!fn(forValidation(value))) {
-        return fail(describe(fn.errors, `${parameter.in} parameter \`${parameter.name}\`=${JSON.stringify(raw)}`), isConstraintOnly(fn.errors) ? 422 : 400);
+        return fail(
+          describe(fn.errors, `${parameter.in} parameter \`${parameter.name}\`=${JSON.stringify(raw)}`),
+          isConstraintFailure(fn.errors) ? 422 : 400,
+        );
       }
     }
     const content = operation.requestBody?.content;
     if (!content) {
-      if (input.hasBody && input.contentType?.includes('json')) return fail('the operation takes no request body');
+      if (input.hasBody && input.contentType?.includes('json'))
+        return fail('the operation takes no request body');
       return null;
     }
     if (!input.hasBody) {
@@ -236,23 +266,35 @@ export class OpenApiValidator {
     }
     const mediaType = (input.contentType ?? '').split(';')[0]!.trim().toLowerCase();
     const media = content[mediaType];
-    if (!media) return fail(`content type \`${mediaType || '(none)'}\` is not one of ${Object.keys(content).join(', ')}`);
+    if (!media)
+      return fail(
+        `content type \`${mediaType || '(none)'}\` is not one of ${Object.keys(content).join(', ')}`,
+      );
     if (mediaType !== 'application/json' || !media.schema) return null;
     const fn = this.validator(`${operation.operationId}:body`, media.schema);
     if (!fn(forValidation(input.body))) {
-      return fail(describe(fn.errors, 'body'), isConstraintOnly(fn.errors) ? 422 : 400);
+      return fail(describe(fn.errors, 'body'), isConstraintFailure(fn.errors) ? 422 : 400);
     }
     return null;
   }
 
   /** Checks a response the double is about to send; null when it fits the document. */
-  validateResponse(matched: MatchedOperation, status: number, contentType: string, body: unknown): string | null {
+  validateResponse(
+    matched: MatchedOperation,
+    status: number,
+    contentType: string,
+    body: unknown,
+  ): string | null {
     const { operation } = matched;
     const where = `${operation.method} ${operation.path} (${operation.operationId})`;
     const key = String(status);
     const response =
-      operation.responses[key] ?? operation.responses[`${key[0]}XX`] ?? operation.responses[`${key[0]}xx`] ?? operation.responses.default;
-    if (!response) return `response breaks Qdrant's OpenAPI document at ${where}: status ${status} is not documented`;
+      operation.responses[key] ??
+      operation.responses[`${key[0]}XX`] ??
+      operation.responses[`${key[0]}xx`] ??
+      operation.responses.default;
+    if (!response)
+      return `response breaks Qdrant's OpenAPI document at ${where}: status ${status} is not documented`;
     const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
     const content = response.content;
     if (!content) return null; // e.g. `4XX` of `GET /` documents no body
@@ -274,7 +316,8 @@ export class OpenApiValidator {
     const types = new Set<string>();
     const collect = (s: SchemaObject): void => {
       if (typeof s.type === 'string') types.add(s.type);
-      for (const branch of [...((s.anyOf as SchemaObject[]) ?? []), ...((s.oneOf as SchemaObject[]) ?? [])]) collect(this.resolve(branch));
+      for (const branch of [...((s.anyOf as SchemaObject[]) ?? []), ...((s.oneOf as SchemaObject[]) ?? [])])
+        collect(this.resolve(branch));
     };
     collect(resolved);
     if (types.has('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
