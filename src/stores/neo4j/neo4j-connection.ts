@@ -15,13 +15,25 @@ export async function openNeo4j(settings: Neo4jSettings): Promise<Neo4jConnectio
     connectionAcquisitionTimeout: 60_000,
   });
   try {
-    await driver.verifyAuthentication({ database: settings.database });
+    // neo4j-driver 6 answers false (instead of throwing) when the credentials are refused.
+    if (!(await driver.verifyAuthentication({ database: settings.database }))) {
+      throw new Error(`authentication failed for user "${settings.user}"`);
+    }
   } catch (cause) {
     await driver.close().catch(() => undefined);
-    const message = redactSecrets(String((cause as Error).message)).replace(settings.password || '\u0000', '***');
-    throw new AcxError('CONNECTION', `cannot connect to Neo4j at ${redactSecrets(settings.uri)}: ${message}`, {
-      subject: 'neo4j', cause, hint: 'check NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD and that Neo4j is running',
-    });
+    const message = redactSecrets(String((cause as Error).message)).replace(
+      settings.password || '\u0000',
+      '***',
+    );
+    throw new AcxError(
+      'CONNECTION',
+      `cannot connect to Neo4j at ${redactSecrets(settings.uri)}: ${message}`,
+      {
+        subject: 'neo4j',
+        cause,
+        hint: 'check NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD and that Neo4j is running',
+      },
+    );
   }
   return { driver, database: settings.database };
 }
@@ -29,7 +41,8 @@ export async function openNeo4j(settings: Neo4jSettings): Promise<Neo4jConnectio
 export async function neo4jVersion(connection: Neo4jConnection): Promise<string> {
   const result = await connection.driver.executeQuery(
     'CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition',
-    {}, { database: connection.database, routing: 'READ' },
+    {},
+    { database: connection.database, routing: 'READ' },
   );
   const record = result.records[0];
   return record ? `${record.get('version')} ${record.get('edition')}` : 'unknown';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { quoteIdent } from './postgres-connection.ts';
+import { USER_SCHEMA_FILTER } from './postgres-ddl.ts';
 
 const SCHEMA_FILE = fileURLToPath(new URL('../../model/schema/postgres-schema.sql', import.meta.url));
 
@@ -61,35 +62,61 @@ export async function isPostgresEmpty(pool: pg.Pool): Promise<boolean> {
   return true;
 }
 
-/** Drops every table, view, sequence and type in `public` (extensions stay), in one transaction. */
+/**
+ * Drops every user object — tables, views, sequences, functions, types and non-public schemas; not the
+ * extensions — in one transaction, leaving an empty database.
+ */
 export async function emptyPostgres(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const tables = await client.query<{ name: string }>(
-      `SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')`,
-    );
-    if (tables.rows.length > 0) {
-      await client.query(`DROP TABLE IF EXISTS ${tables.rows.map((t) => `public.${quoteIdent(t.name)}`).join(', ')} CASCADE`);
-    }
-    const sequences = await client.query<{ name: string }>(
-      `SELECT sequencename AS name FROM pg_sequences WHERE schemaname = 'public'`,
-    );
-    for (const s of sequences.rows) await client.query(`DROP SEQUENCE IF EXISTS public.${quoteIdent(s.name)} CASCADE`);
-    const types = await client.query<{ name: string }>(
-      `SELECT t.typname AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE n.nspname = 'public' AND t.typtype IN ('e', 'c', 'd')
-          AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')`,
-    );
-    for (const t of types.rows) await client.query(`DROP TYPE IF EXISTS public.${quoteIdent(t.name)} CASCADE`);
+    await dropUserObjects(client);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();
+  }
+}
+
+/** The drop statements of `emptyPostgres`, run on the caller's client (and transaction). */
+export async function dropUserObjects(client: pg.ClientBase): Promise<void> {
+  const notFromExtension = (oid: string) =>
+    `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = ${oid} AND d.deptype = 'e')`;
+  const queries: Array<[string, string]> = [
+    [
+      'SCHEMA',
+      `SELECT format('%I', n.nspname) AS name FROM pg_namespace n WHERE ${USER_SCHEMA_FILTER} AND n.nspname <> 'public' AND ${notFromExtension('n.oid')}`,
+    ],
+    [
+      'VIEW',
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${USER_SCHEMA_FILTER} AND ${notFromExtension('c.oid')}`,
+    ],
+    [
+      'MATERIALIZED VIEW',
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${USER_SCHEMA_FILTER} AND ${notFromExtension('c.oid')}`,
+    ],
+    [
+      'TABLE',
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'f') AND ${USER_SCHEMA_FILTER} AND ${notFromExtension('c.oid')}`,
+    ],
+    [
+      'SEQUENCE',
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${USER_SCHEMA_FILTER} AND ${notFromExtension('c.oid')}`,
+    ],
+    [
+      'ROUTINE',
+      `SELECT p.oid::regprocedure::text AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') AND ${USER_SCHEMA_FILTER} AND ${notFromExtension('p.oid')}`,
+    ],
+    [
+      'TYPE',
+      `SELECT format('%I.%I', n.nspname, t.typname) AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype IN ('e', 'c', 'd', 'r') AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') AND ${USER_SCHEMA_FILTER} AND ${notFromExtension('t.oid')}`,
+    ],
+  ];
+  for (const [kind, sql] of queries) {
+    const names = (await client.query<{ name: string }>(sql)).rows.map((r) => r.name);
+    // Earlier CASCADE drops may have removed some already.
+    for (const name of names) await client.query(`DROP ${kind} IF EXISTS ${name} CASCADE`);
   }
 }
