@@ -29,7 +29,9 @@ function run(cmd: string, args: string[], options: { input?: string; allowFail?:
 function ensureInstalled(ctx: StackContext): void {
   if (existsSync(join(BIN, 'postgres'))) return;
   if (!isRoot()) {
-    throw new Error(`PostgreSQL ${VERSION} is not installed (${BIN}); run: sudo apt-get install postgresql-${VERSION}`);
+    throw new Error(
+      `PostgreSQL ${VERSION} is not installed (${BIN}); run: sudo apt-get install postgresql-${VERSION}`,
+    );
   }
   ctx.log(`installing postgresql-${VERSION} from Debian packages`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
@@ -60,16 +62,29 @@ function initialise(ctx: StackContext): void {
   writeFileSync(pwfile, `${password()}\n`, { mode: 0o600 });
   ownByPostgres(pwfile);
   run(join(BIN, 'initdb'), [
-    '-D', dataDir(ctx), '-U', 'postgres', '--pwfile', pwfile,
-    '--auth-local=scram-sha-256', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8',
+    '-D',
+    dataDir(ctx),
+    '-U',
+    'postgres',
+    '--pwfile',
+    pwfile,
+    '--auth-local=scram-sha-256',
+    '--auth-host=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
   ]);
   // A throwaway development cluster: durability is traded for speed (never do this in production).
   const conf = [
     "listen_addresses = '127.0.0.1'",
     `port = ${port()}`,
     `unix_socket_directories = '${socketDir(ctx)}'`,
-    'fsync = off', 'synchronous_commit = off', 'full_page_writes = off',
-    'shared_buffers = 256MB', 'max_wal_size = 2GB', 'max_connections = 60',
+    'fsync = off',
+    'synchronous_commit = off',
+    'full_page_writes = off',
+    'shared_buffers = 256MB',
+    'max_wal_size = 2GB',
+    'max_connections = 60',
   ];
   writeFileSync(join(dataDir(ctx), 'postgresql.auto.conf'), conf.join('\n') + '\n');
 }
@@ -82,7 +97,21 @@ function isRunning(ctx: StackContext): boolean {
 
 function psqlAsPostgres(ctx: StackContext, sql: string): string {
   const env = `PGPASSWORD=${password()}`;
-  const args = ['-h', socketDir(ctx), '-p', port(), '-U', 'postgres', '-d', 'postgres', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql];
+  const args = [
+    '-h',
+    socketDir(ctx),
+    '-p',
+    port(),
+    '-U',
+    'postgres',
+    '-d',
+    'postgres',
+    '-At',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-c',
+    sql,
+  ];
   return run('env', [env, join(BIN, 'psql'), ...args]);
 }
 
@@ -117,7 +146,10 @@ export const postgresService: StackService = {
   async status(ctx) {
     if (!isRunning(ctx)) return { running: false, detail: 'not running' };
     const pid = readFileSync(join(dataDir(ctx), 'postmaster.pid'), 'utf8').split('\n')[0];
-    return { running: true, detail: `postgresql://127.0.0.1:${port()}/${DATABASE}, PostgreSQL ${VERSION}, pid ${pid}` };
+    return {
+      running: true,
+      detail: `postgresql://127.0.0.1:${port()}/${DATABASE}, PostgreSQL ${VERSION}, pid ${pid}`,
+    };
   },
 
   env() {

@@ -6,7 +6,12 @@ import { buildProgram } from './program.ts';
 
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    )
+      return 0;
     process.stderr.write(`acx-data: ${error.message.replace(/^error: /, '')}\n(see acx-data --help)\n`);
     return EXIT_CODES.usage;
   }
@@ -14,7 +19,8 @@ function report(error: unknown): number {
     const subject = error.subject ? ` [${error.subject}]` : '';
     process.stderr.write(`acx-data: ${error.code}${subject}: ${redactSecrets(error.message)}\n`);
     if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
-    if (process.env.ACX_DEBUG && error.cause) process.stderr.write(`  cause: ${redactSecrets(String(error.cause))}\n`);
+    if (process.env.ACX_DEBUG && error.cause)
+      process.stderr.write(`  cause: ${redactSecrets(String(error.cause))}\n`);
     return error.exitCode;
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -4,7 +4,9 @@ import { Command, Option } from 'commander';
 import { ERROR_CATALOG, EXIT_CODES } from '../errors.ts';
 import { registerSeedCommand } from './commands/seed-command.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 export const TOOL_VERSION = pkg.version;
 
 export function exitCodeHelp(): string {
@@ -24,7 +26,9 @@ export function buildProgram(): Command {
   const program = new Command('acx-data')
     .description('Backup, export, import and sync for AutoCognitix: PostgreSQL + Neo4j + Qdrant.')
     .version(TOOL_VERSION, '-V, --version')
-    .addOption(new Option('--format <format>', 'result output on stdout').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--format <format>', 'result output on stdout').choices(['text', 'json']).default('text'),
+    )
     .option('--json-events', 'progress as JSON lines on stderr (see docs/json-output.md)', false)
     .option('-v, --verbose', 'more detail; plain progress lines instead of bars', false)
     .option('-q, --quiet', 'no progress and no text summary', false)
@@ -36,6 +40,7 @@ export function buildProgram(): Command {
   program.exitOverride();
   program.configureOutput({ outputError: () => undefined });
   registerSeedCommand(program);
-  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
+  for (const command of program.commands)
+    command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }

@@ -78,5 +78,9 @@ export function readQdrantSettings(env: Env = process.env): QdrantSettings {
 }
 
 export function readConnectionSettings(env: Env = process.env): ConnectionSettings {
-  return { postgres: readPostgresSettings(env), neo4j: readNeo4jSettings(env), qdrant: readQdrantSettings(env) };
+  return {
+    postgres: readPostgresSettings(env),
+    neo4j: readNeo4jSettings(env),
+    qdrant: readQdrantSettings(env),
+  };
 }

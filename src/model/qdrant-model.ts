@@ -4,7 +4,14 @@ import { createHash } from 'node:crypto';
 export const AUTOCOGNITIX_COLLECTION = 'autocognitix';
 export const EMBEDDING_DIMENSION = 768;
 
-export const POINT_TYPES = ['dtc', 'complaint', 'recall', 'epa_vehicle', 'vehicle_spec', 'vehicle_signal'] as const;
+export const POINT_TYPES = [
+  'dtc',
+  'complaint',
+  'recall',
+  'epa_vehicle',
+  'vehicle_spec',
+  'vehicle_signal',
+] as const;
 export type PointType = (typeof POINT_TYPES)[number];
 
 const MASK_63 = (1n << 63n) - 1n;

@@ -42,11 +42,14 @@ export async function inventoryStores(
   labels: LabelMap,
 ): Promise<StoreInventory> {
   const postgres: Record<string, number> = {};
-  for (const table of await listPostgresTables(targets.postgres)) postgres[table] = await countRows(targets.postgres, table);
+  for (const table of await listPostgresTables(targets.postgres))
+    postgres[table] = await countRows(targets.postgres, table);
   const neo4j = await countGraph(targets.neo4j);
   const collections: Record<string, number> = {};
-  for (const name of await targets.qdrant.listCollections()) collections[name] = await targets.qdrant.count(name);
-  const types = collection in collections ? await countPointsByType(targets.qdrant, collection, POINT_TYPES) : {};
+  for (const name of await targets.qdrant.listCollections())
+    collections[name] = await targets.qdrant.count(name);
+  const types =
+    collection in collections ? await countPointsByType(targets.qdrant, collection, POINT_TYPES) : {};
   const agreement = CROSS_STORE.map(({ entity, table, kind, pointType }) => {
     const row: Agreement = { entity, postgres: postgres[table] ?? 0, agrees: true };
     if (kind) row.neo4j = neo4j.labels[labels.label(kind)] ?? 0;

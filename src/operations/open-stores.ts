@@ -12,7 +12,9 @@ export interface OpenStores {
 }
 
 /** Connects to all three stores from the guide's environment variables; fails before touching any. */
-export async function openAllStores(env: Record<string, string | undefined> = process.env): Promise<OpenStores> {
+export async function openAllStores(
+  env: Record<string, string | undefined> = process.env,
+): Promise<OpenStores> {
   const settings = readConnectionSettings(env);
   const postgres = await openPostgres(requirePostgresSettings(env));
   let neo4j: Neo4jConnection | undefined;
@@ -22,7 +24,9 @@ export async function openAllStores(env: Record<string, string | undefined> = pr
     await qdrant.version();
     const opened = neo4j;
     return {
-      postgres, neo4j: opened, qdrant,
+      postgres,
+      neo4j: opened,
+      qdrant,
       close: async () => {
         await Promise.allSettled([postgres.end(), opened.driver.close()]);
       },

@@ -13,7 +13,13 @@ import { planCounts, type SeedCounts } from '../seed/plan.ts';
 import { SEED_TABLES } from '../seed/postgres-rows.ts';
 import { NODE_SETS, RELATIONSHIP_SETS } from '../seed/graph.ts';
 import { POINT_SETS } from '../seed/points.ts';
-import { applyPostgresSchema, emptyPostgres, isPostgresEmpty, jsonColumnsOf, resetOwnedSequences } from '../stores/postgres/postgres-schema.ts';
+import {
+  applyPostgresSchema,
+  emptyPostgres,
+  isPostgresEmpty,
+  jsonColumnsOf,
+  resetOwnedSequences,
+} from '../stores/postgres/postgres-schema.ts';
 import { copyRowsIn } from '../stores/postgres/postgres-copy.ts';
 import { cypherName, type Neo4jConnection } from '../stores/neo4j/neo4j-connection.ts';
 import { applyNeo4jSchema, emptyNeo4j, isNeo4jEmpty } from '../stores/neo4j/neo4j-schema.ts';
@@ -46,21 +52,29 @@ export interface SeedSummary {
   seconds: Record<StoreName, number>;
 }
 
-async function prepareStores(targets: SeedTargets, options: SeedOptions, reporter: ProgressReporter): Promise<void> {
+async function prepareStores(
+  targets: SeedTargets,
+  options: SeedOptions,
+  reporter: ProgressReporter,
+): Promise<void> {
   const nonEmpty: string[] = [];
   if (!(await isPostgresEmpty(targets.postgres))) nonEmpty.push('postgres');
   if (!(await isNeo4jEmpty(targets.neo4j))) nonEmpty.push('neo4j');
   if (!(await isQdrantEmpty(targets.qdrant))) nonEmpty.push('qdrant');
   if (nonEmpty.length > 0 && !options.force) {
     throw new AcxError('NOT_EMPTY', `refusing to seed: ${nonEmpty.join(', ')} already hold data`, {
-      subject: nonEmpty.join(', '), hint: 'use --force to empty them first (this deletes their data)',
+      subject: nonEmpty.join(', '),
+      hint: 'use --force to empty them first (this deletes their data)',
     });
   }
-  if (nonEmpty.includes('postgres')) reporter.emit({ type: 'phase', store: 'postgres', message: 'emptying (--force)' });
+  if (nonEmpty.includes('postgres'))
+    reporter.emit({ type: 'phase', store: 'postgres', message: 'emptying (--force)' });
   await emptyPostgres(targets.postgres);
-  if (nonEmpty.includes('neo4j')) reporter.emit({ type: 'phase', store: 'neo4j', message: 'emptying (--force)' });
+  if (nonEmpty.includes('neo4j'))
+    reporter.emit({ type: 'phase', store: 'neo4j', message: 'emptying (--force)' });
   await emptyNeo4j(targets.neo4j);
-  if (nonEmpty.includes('qdrant')) reporter.emit({ type: 'phase', store: 'qdrant', message: 'emptying (--force)' });
+  if (nonEmpty.includes('qdrant'))
+    reporter.emit({ type: 'phase', store: 'qdrant', message: 'emptying (--force)' });
   await emptyQdrant(targets.qdrant);
 }
 
@@ -79,11 +93,26 @@ export async function seedStores(targets: SeedTargets, options: SeedOptions): Pr
     timed(() => seedNeo4j(targets.neo4j, options, counts, reporter)),
     timed(() => seedQdrant(targets.qdrant, options, counts, reporter)),
   ]);
-  const inventory = await inventoryStores(targets, options.collection ?? AUTOCOGNITIX_COLLECTION, options.labels);
-  return { scale: options.scale, seed: options.seed, expected: counts, inventory, seconds: { postgres, neo4j, qdrant } };
+  const inventory = await inventoryStores(
+    targets,
+    options.collection ?? AUTOCOGNITIX_COLLECTION,
+    options.labels,
+  );
+  return {
+    scale: options.scale,
+    seed: options.seed,
+    expected: counts,
+    inventory,
+    seconds: { postgres, neo4j, qdrant },
+  };
 }
 
-async function seedPostgres(pool: pg.Pool, seed: number, counts: SeedCounts, reporter: ProgressReporter): Promise<void> {
+async function seedPostgres(
+  pool: pg.Pool,
+  seed: number,
+  counts: SeedCounts,
+  reporter: ProgressReporter,
+): Promise<void> {
   reporter.emit({ type: 'phase', store: 'postgres', message: 'creating schema' });
   await applyPostgresSchema(pool);
   const client = await pool.connect();
@@ -96,13 +125,30 @@ async function seedPostgres(pool: pg.Pool, seed: number, counts: SeedCounts, rep
       function* rows(): Generator<unknown[]> {
         for (let i = 0; i < total; i++) {
           yield table.row(seed, i, counts);
-          if (i % 20_000 === 19_999) reporter.emit({ type: 'dataset-progress', store: 'postgres', dataset: table.table, done: i + 1, total });
+          if (i % 20_000 === 19_999)
+            reporter.emit({
+              type: 'dataset-progress',
+              store: 'postgres',
+              dataset: table.table,
+              done: i + 1,
+              total,
+            });
         }
       }
       await client.query('BEGIN');
-      const written = await copyRowsIn(client, { table: table.table, columns: table.columns, jsonColumns }, rows());
+      const written = await copyRowsIn(
+        client,
+        { table: table.table, columns: table.columns, jsonColumns },
+        rows(),
+      );
       await client.query('COMMIT');
-      reporter.emit({ type: 'dataset-done', store: 'postgres', dataset: table.table, records: written, seconds: (performance.now() - start) / 1000 });
+      reporter.emit({
+        type: 'dataset-done',
+        store: 'postgres',
+        dataset: table.table,
+        records: written,
+        seconds: (performance.now() - start) / 1000,
+      });
     }
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -114,10 +160,16 @@ async function seedPostgres(pool: pg.Pool, seed: number, counts: SeedCounts, rep
   await pool.query('ANALYZE');
 }
 
-async function seedNeo4j(connection: Neo4jConnection, options: SeedOptions, counts: SeedCounts, reporter: ProgressReporter): Promise<void> {
+async function seedNeo4j(
+  connection: Neo4jConnection,
+  options: SeedOptions,
+  counts: SeedCounts,
+  reporter: ProgressReporter,
+): Promise<void> {
   const { labels, seed } = options;
   const batchSize = options.batchSize ?? 2000;
-  const write = (query: string, rows: unknown[]) => connection.driver.executeQuery(query, { rows }, { database: connection.database });
+  const write = (query: string, rows: unknown[]) =>
+    connection.driver.executeQuery(query, { rows }, { database: connection.database });
   reporter.emit({ type: 'phase', store: 'neo4j', message: 'creating constraints and indexes' });
   await applyNeo4jSchema(connection, labels);
   for (const set of NODE_SETS) {
@@ -138,7 +190,13 @@ async function seedNeo4j(connection: Neo4jConnection, options: SeedOptions, coun
         reporter.emit({ type: 'dataset-progress', store: 'neo4j', dataset: label, done: i + 1, total });
       }
     }
-    reporter.emit({ type: 'dataset-done', store: 'neo4j', dataset: label, records: written, seconds: (performance.now() - start) / 1000 });
+    reporter.emit({
+      type: 'dataset-done',
+      store: 'neo4j',
+      dataset: label,
+      records: written,
+      seconds: (performance.now() - start) / 1000,
+    });
   }
   for (const set of RELATIONSHIP_SETS) {
     const total = set.count(counts);
@@ -159,11 +217,22 @@ async function seedNeo4j(connection: Neo4jConnection, options: SeedOptions, coun
         reporter.emit({ type: 'dataset-progress', store: 'neo4j', dataset: set.type, done: i + 1, total });
       }
     }
-    reporter.emit({ type: 'dataset-done', store: 'neo4j', dataset: set.type, records: written, seconds: (performance.now() - start) / 1000 });
+    reporter.emit({
+      type: 'dataset-done',
+      store: 'neo4j',
+      dataset: set.type,
+      records: written,
+      seconds: (performance.now() - start) / 1000,
+    });
   }
 }
 
-async function seedQdrant(client: QdrantClient, options: SeedOptions, counts: SeedCounts, reporter: ProgressReporter): Promise<void> {
+async function seedQdrant(
+  client: QdrantClient,
+  options: SeedOptions,
+  counts: SeedCounts,
+  reporter: ProgressReporter,
+): Promise<void> {
   const collection = options.collection ?? AUTOCOGNITIX_COLLECTION;
   reporter.emit({ type: 'phase', store: 'qdrant', message: `creating collection ${collection}` });
   await applyQdrantSchema(client, collection);
@@ -181,10 +250,22 @@ async function seedQdrant(client: QdrantClient, options: SeedOptions, counts: Se
         await pending;
         pending = client.upsert(collection, batch);
         batch = [];
-        reporter.emit({ type: 'dataset-progress', store: 'qdrant', dataset: `${collection}:${set.type}`, done: i + 1, total });
+        reporter.emit({
+          type: 'dataset-progress',
+          store: 'qdrant',
+          dataset: `${collection}:${set.type}`,
+          done: i + 1,
+          total,
+        });
       }
     }
     await pending;
-    reporter.emit({ type: 'dataset-done', store: 'qdrant', dataset: `${collection}:${set.type}`, records: total, seconds: (performance.now() - start) / 1000 });
+    reporter.emit({
+      type: 'dataset-done',
+      store: 'qdrant',
+      dataset: `${collection}:${set.type}`,
+      records: total,
+      seconds: (performance.now() - start) / 1000,
+    });
   }
 }

@@ -6,7 +6,16 @@
  */
 import { rngFor } from './random.ts';
 import {
-  CATEGORIES, CAUSES_HU, COMPONENTS_EN, COMPONENTS_HU, FAULTS_EN, FAULTS_HU, MAKES, STEPS_HU, SYMPTOMS_HU, SYSTEMS,
+  CATEGORIES,
+  CAUSES_HU,
+  COMPONENTS_EN,
+  COMPONENTS_HU,
+  FAULTS_EN,
+  FAULTS_HU,
+  MAKES,
+  STEPS_HU,
+  SYMPTOMS_HU,
+  SYSTEMS,
 } from './vocabulary.ts';
 import { TIMELINE_END, YEAR_MS } from './plan.ts';
 
@@ -51,9 +60,14 @@ export interface DtcRecord {
   updated_at: Date;
 }
 
-export function timestampsFor(rng: { int(a: number, b: number): number; chance(p: number): boolean }): [Date, Date] {
+export function timestampsFor(rng: {
+  int(a: number, b: number): number;
+  chance(p: number): boolean;
+}): [Date, Date] {
   const created = TIMELINE_END - rng.int(1, YEAR_MS / 1000) * 1000 - rng.int(0, 999);
-  const updated = rng.chance(0.3) ? created : created + rng.int(0, Math.floor((TIMELINE_END - created) / 1000)) * 1000;
+  const updated = rng.chance(0.3)
+    ? created
+    : created + rng.int(0, Math.floor((TIMELINE_END - created) / 1000)) * 1000;
   return [new Date(created), new Date(updated)];
 }
 
@@ -78,9 +92,14 @@ export function dtcRecord(seed: number, index: number, total: number): DtcRecord
     code,
     description_en: `${COMPONENTS_EN[component]} ${FAULTS_EN[fault]}${bank}`,
     description_hu:
-      translated < 0.3 ? null : translated < 0.32 ? '' : `${COMPONENTS_HU[component]} ${FAULTS_HU[fault]}${bank}`,
+      translated < 0.3
+        ? null
+        : translated < 0.32
+          ? ''
+          : `${COMPONENTS_HU[component]} ${FAULTS_HU[fault]}${bank}`,
     category: category.id,
-    severity: severityRoll < 0.01 ? 'low' : severityRoll < 0.6 ? 'medium' : severityRoll < 0.79 ? 'high' : 'critical',
+    severity:
+      severityRoll < 0.01 ? 'low' : severityRoll < 0.6 ? 'medium' : severityRoll < 0.79 ? 'high' : 'critical',
     is_generic: !manufacturerSpecific && code[1] === '0',
     system: systemRoll < 0.05 ? null : systemRoll < 0.07 ? '' : rng.pick(SYSTEMS[letter] ?? ['Powertrain']),
     symptoms: rng.sample(SYMPTOMS_HU, rng.int(0, 4)),
@@ -104,16 +123,77 @@ export function dtcRecord(seed: number, index: number, total: number): DtcRecord
 /** Records that break the data model's rules, kept aside (never written) for validation tests. */
 export function malformedDtcRecords(): Array<Partial<Record<keyof DtcRecord, unknown>> & { reason: string }> {
   return [
-    { code: 'PACED', description_en: 'NHTSA text-extraction artefact', category: 'powertrain', severity: 'medium', reason: 'code is not [PBCU][0-3] + 3 hex' },
-    { code: 'P93AF', description_en: 'Artefact', category: 'powertrain', severity: 'medium', reason: 'second character above 3' },
-    { code: 'X0100', description_en: 'Unknown letter', category: 'powertrain', severity: 'medium', reason: 'letter not in PBCU' },
-    { code: 'P010', description_en: 'Too short', category: 'powertrain', severity: 'medium', reason: 'code too short' },
-    { code: 'p0100', description_en: 'Lower case', category: 'powertrain', severity: 'medium', reason: 'code not upper case' },
+    {
+      code: 'PACED',
+      description_en: 'NHTSA text-extraction artefact',
+      category: 'powertrain',
+      severity: 'medium',
+      reason: 'code is not [PBCU][0-3] + 3 hex',
+    },
+    {
+      code: 'P93AF',
+      description_en: 'Artefact',
+      category: 'powertrain',
+      severity: 'medium',
+      reason: 'second character above 3',
+    },
+    {
+      code: 'X0100',
+      description_en: 'Unknown letter',
+      category: 'powertrain',
+      severity: 'medium',
+      reason: 'letter not in PBCU',
+    },
+    {
+      code: 'P010',
+      description_en: 'Too short',
+      category: 'powertrain',
+      severity: 'medium',
+      reason: 'code too short',
+    },
+    {
+      code: 'p0100',
+      description_en: 'Lower case',
+      category: 'powertrain',
+      severity: 'medium',
+      reason: 'code not upper case',
+    },
     { code: 'P0101', category: 'powertrain', severity: 'medium', reason: 'description_en missing' },
-    { code: 'P0102', description_en: 'Bad severity', category: 'powertrain', severity: 'extreme', reason: 'severity not in enum' },
-    { code: 'B0103', description_en: 'Bad category', category: 'engine', severity: 'low', reason: 'category not in enum' },
-    { code: 'C0104', description_en: 'Category disagrees with letter', category: 'body', severity: 'low', reason: 'category does not match the code letter' },
-    { code: 'U0105', description_en: 'Symptoms not a list', category: 'network', severity: 'high', symptoms: 'Nehéz indulás', reason: 'symptoms is not an array' },
-    { code: 'P0106-XY', description_en: 'Bad failure-type byte', category: 'powertrain', severity: 'medium', reason: 'suffix is not two hex digits' },
+    {
+      code: 'P0102',
+      description_en: 'Bad severity',
+      category: 'powertrain',
+      severity: 'extreme',
+      reason: 'severity not in enum',
+    },
+    {
+      code: 'B0103',
+      description_en: 'Bad category',
+      category: 'engine',
+      severity: 'low',
+      reason: 'category not in enum',
+    },
+    {
+      code: 'C0104',
+      description_en: 'Category disagrees with letter',
+      category: 'body',
+      severity: 'low',
+      reason: 'category does not match the code letter',
+    },
+    {
+      code: 'U0105',
+      description_en: 'Symptoms not a list',
+      category: 'network',
+      severity: 'high',
+      symptoms: 'Nehéz indulás',
+      reason: 'symptoms is not an array',
+    },
+    {
+      code: 'P0106-XY',
+      description_en: 'Bad failure-type byte',
+      category: 'powertrain',
+      severity: 'medium',
+      reason: 'suffix is not two hex digits',
+    },
   ];
 }

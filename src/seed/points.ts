@@ -46,9 +46,15 @@ export const POINT_SETS: readonly PointSet[] = [
         id: pointId('dtc', d.code),
         vector: seedVector(seed, 'dtc', i),
         payload: {
-          type: 'dtc', source: d.sources?.[0] ?? 'generic', code: d.code,
-          description: d.description_hu || d.description_en, description_en: d.description_en,
-          category: d.category, severity: d.severity, system: d.system, is_generic: d.is_generic,
+          type: 'dtc',
+          source: d.sources?.[0] ?? 'generic',
+          code: d.code,
+          description: d.description_hu || d.description_en,
+          description_en: d.description_en,
+          category: d.category,
+          severity: d.severity,
+          system: d.system,
+          is_generic: d.is_generic,
         },
       };
     },
@@ -62,8 +68,14 @@ export const POINT_SETS: readonly PointSet[] = [
         id: pointId('complaint', c.odiNumber),
         vector: seedVector(seed, 'complaint', i),
         payload: {
-          type: 'complaint', odi_number: c.odiNumber, make: c.make.toUpperCase(), model: c.model.toUpperCase(),
-          year: c.modelYear, summary: c.summary, dtc_codes: c.dtcCodes, crash: c.crash,
+          type: 'complaint',
+          odi_number: c.odiNumber,
+          make: c.make.toUpperCase(),
+          model: c.model.toUpperCase(),
+          year: c.modelYear,
+          summary: c.summary,
+          dtc_codes: c.dtcCodes,
+          crash: c.crash,
         },
       };
     },
@@ -77,8 +89,14 @@ export const POINT_SETS: readonly PointSet[] = [
         id: pointId('recall', r.campaignNumber),
         vector: seedVector(seed, 'recall', i),
         payload: {
-          type: 'recall', campaign_number: r.campaignNumber, make: r.make, model: r.model, model_year: r.modelYear,
-          component: r.component, summary: r.summary, dtc_codes: r.dtcCodes,
+          type: 'recall',
+          campaign_number: r.campaignNumber,
+          make: r.make,
+          model: r.model,
+          model_year: r.modelYear,
+          component: r.component,
+          summary: r.summary,
+          dtc_codes: r.dtcCodes,
         },
       };
     },
@@ -91,7 +109,15 @@ export const POINT_SETS: readonly PointSet[] = [
       return {
         id: pointId('vehicle_spec', m.id),
         vector: seedVector(seed, 'vehicle_spec', i),
-        payload: { type: 'vehicle_spec', vehicle_id: m.id, make: m.makeName, model: m.name, year_start: m.yearStart, year_end: m.yearEnd, body_types: m.bodyTypes },
+        payload: {
+          type: 'vehicle_spec',
+          vehicle_id: m.id,
+          make: m.makeName,
+          model: m.name,
+          year_start: m.yearStart,
+          year_end: m.yearEnd,
+          body_types: m.bodyTypes,
+        },
       };
     },
   },
@@ -103,9 +129,17 @@ export const POINT_SETS: readonly PointSet[] = [
       return {
         id: pointId('epa_vehicle', e.id),
         vector: seedVector(seed, 'epa_vehicle', i),
-        payload: { type: 'epa_vehicle', epa_id: e.id, make: e.make, model: e.model, year: e.year, fuel_type: e.fuelType, city_mpg: e.cityMpg, highway_mpg: e.highwayMpg },
+        payload: {
+          type: 'epa_vehicle',
+          epa_id: e.id,
+          make: e.make,
+          model: e.model,
+          year: e.year,
+          fuel_type: e.fuelType,
+          city_mpg: e.cityMpg,
+          highway_mpg: e.highwayMpg,
+        },
       };
     },
   },
 ];
-

@@ -33,7 +33,10 @@ export function modelInfo(seed: number, counts: SeedCounts, m: number): ModelInf
     yearStart,
     yearEnd: rng.chance(0.3) ? null : Math.min(2026, yearStart + rng.int(3, 9)),
     bodyTypes: rng.sample(BODY_TYPES, rng.int(0, 3)),
-    engineIndexes: [...new Set([rng.int(0, counts.engines - 1), rng.int(0, counts.engines - 1)])].slice(0, rng.int(1, 2)),
+    engineIndexes: [...new Set([rng.int(0, counts.engines - 1), rng.int(0, counts.engines - 1)])].slice(
+      0,
+      rng.int(1, 2),
+    ),
     platformIndex: rng.chance(0.2) ? null : rng.int(0, counts.platforms - 1),
   };
 }
@@ -54,8 +57,14 @@ export function engineInfo(seed: number, counts: SeedCounts, e: number): EngineI
   const cc = fuelType === 'elektromos' ? null : rng.pick([999, 1197, 1395, 1598, 1968, 2487, 2998]);
   const make = MAKES[e % counts.makes] ?? MAKES[0];
   return {
-    code: `${rng.hex(4).toUpperCase().replace(/[0-9]/g, (d) => 'ABCDEFGHKL'[Number(d)] ?? 'X')}${e}`,
-    name: cc === null ? `${rng.int(50, 250)} kW e-motor` : `${(cc / 1000).toFixed(1)} ${rng.pick(['TSI', 'TDI', 'VVT-i', 'EcoBoost', 'dCi', 'CDTI', 'MPI'])}`,
+    code: `${rng
+      .hex(4)
+      .toUpperCase()
+      .replace(/[0-9]/g, (d) => 'ABCDEFGHKL'[Number(d)] ?? 'X')}${e}`,
+    name:
+      cc === null
+        ? `${rng.int(50, 250)} kW e-motor`
+        : `${(cc / 1000).toFixed(1)} ${rng.pick(['TSI', 'TDI', 'VVT-i', 'EcoBoost', 'dCi', 'CDTI', 'MPI'])}`,
     fuelType,
     displacementCc: cc,
     powerKw: rng.int(44, 280),
@@ -84,5 +93,7 @@ export function vin(rng: { int(a: number, b: number): number }): string {
 export function licencePlate(rng: { int(a: number, b: number): number; chance(p: number): boolean }): string {
   const letter = (): string => 'ABCDEFGHIJKLMNOPRSTUVZ'[rng.int(0, 21)] ?? 'A';
   const digits = String(rng.int(1, 999)).padStart(3, '0');
-  return rng.chance(0.5) ? `${letter()}${letter()}${letter()}-${digits}` : `AA ${letter()}${letter()}-${digits}`;
+  return rng.chance(0.5)
+    ? `${letter()}${letter()}${letter()}-${digits}`
+    : `AA ${letter()}${letter()}-${digits}`;
 }

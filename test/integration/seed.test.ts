@@ -19,7 +19,11 @@ let first: Fingerprint;
 
 async function dtcCodesInAllStores(s: OpenStores, dtcLabel = 'DTC') {
   const pg = (await s.postgres.query<{ code: string }>('SELECT code FROM dtc_codes')).rows.map((r) => r.code);
-  const graph = await s.neo4j.driver.executeQuery(`MATCH (d:${dtcLabel}) RETURN d.code AS code`, {}, { database: s.neo4j.database });
+  const graph = await s.neo4j.driver.executeQuery(
+    `MATCH (d:${dtcLabel}) RETURN d.code AS code`,
+    {},
+    { database: s.neo4j.database },
+  );
   const neo = graph.records.map((r) => r.get('code') as string);
   const qd: string[] = [];
   const pages = s.qdrant.scrollAll(AUTOCOGNITIX_COLLECTION, {
@@ -64,10 +68,29 @@ describe('seed at a small scale', () => {
   });
 
   it('fills every node label and relationship type of the production model', () => {
-    for (const label of ['DTC', 'Symptom', 'Component', 'Repair', 'Part', 'Vehicle', 'Engine', 'Complaint', 'Recall', 'Category']) {
+    for (const label of [
+      'DTC',
+      'Symptom',
+      'Component',
+      'Repair',
+      'Part',
+      'Vehicle',
+      'Engine',
+      'Complaint',
+      'Recall',
+      'Category',
+    ]) {
       expect(summary.inventory.neo4j.labels[label], label).toBeGreaterThan(0);
     }
-    for (const type of ['CAUSES', 'INDICATES_FAILURE_OF', 'REPAIRED_BY', 'USES_PART', 'RELATED_TO', 'BELONGS_TO', 'HAS_COMMON_ISSUE']) {
+    for (const type of [
+      'CAUSES',
+      'INDICATES_FAILURE_OF',
+      'REPAIRED_BY',
+      'USES_PART',
+      'RELATED_TO',
+      'BELONGS_TO',
+      'HAS_COMMON_ISSUE',
+    ]) {
       expect(summary.inventory.neo4j.types[type], type).toBeGreaterThan(0);
     }
     for (const type of POINT_TYPES.filter((t) => t !== 'vehicle_signal')) {
@@ -76,18 +99,26 @@ describe('seed at a small scale', () => {
   });
 
   it('creates the schema objects: GIN and full-text indexes, sequences, constraints, payload indexes', async () => {
-    const indexes = await stores.postgres.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE tablename = 'dtc_codes'");
+    const indexes = await stores.postgres.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE tablename = 'dtc_codes'",
+    );
     const defs = indexes.rows.map((r) => r.indexdef).join('\n');
     expect(defs).toMatch(/USING gin/);
     expect(defs).toMatch(/to_tsvector/);
     const seqs = await stores.postgres.query("SELECT 1 FROM pg_class WHERE relkind = 'S'");
     expect(seqs.rowCount).toBeGreaterThan(3);
-    const constraints = await stores.neo4j.driver.executeQuery('SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names');
+    const constraints = await stores.neo4j.driver.executeQuery(
+      'SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names',
+    );
     expect(constraints.records[0]?.get('names')).toContain('dtc_code_unique');
-    const fulltext = await stores.neo4j.driver.executeQuery("SHOW INDEXES YIELD name, type WHERE type = 'FULLTEXT' RETURN collect(name) AS names");
+    const fulltext = await stores.neo4j.driver.executeQuery(
+      "SHOW INDEXES YIELD name, type WHERE type = 'FULLTEXT' RETURN collect(name) AS names",
+    );
     expect(fulltext.records[0]?.get('names')).toContain('dtc_description_hu_idx');
     const info = await stores.qdrant.getCollection(AUTOCOGNITIX_COLLECTION);
-    expect(Object.keys((info as { payload_schema: object }).payload_schema)).toEqual(expect.arrayContaining(['type', 'code']));
+    expect(Object.keys((info as { payload_schema: object }).payload_schema)).toEqual(
+      expect.arrayContaining(['type', 'code']),
+    );
   });
 
   it('keeps realistic values: accents, NULL next to empty, nested JSONB, soft deletes, a year of timestamps', async () => {
@@ -95,12 +126,18 @@ describe('seed at a small scale', () => {
     expect(await q("SELECT count(*) AS n FROM dtc_codes WHERE description_hu ~ '[őű]'")).toBeGreaterThan(0);
     expect(await q('SELECT count(*) AS n FROM dtc_codes WHERE description_hu IS NULL')).toBeGreaterThan(0);
     expect(await q("SELECT count(*) AS n FROM dtc_codes WHERE description_hu = ''")).toBeGreaterThan(0);
-    expect(await q("SELECT count(*) AS n FROM dtc_codes WHERE cardinality(symptoms) = 0")).toBeGreaterThan(0);
-    expect(await q("SELECT count(*) AS n FROM dtc_codes WHERE cardinality(symptoms) > 1")).toBeGreaterThan(0);
-    expect(await q("SELECT count(*) AS n FROM diagnosis_sessions WHERE jsonb_typeof(diagnosis_result->'meta'->'pipeline') = 'object'")).toBeGreaterThan(0);
+    expect(await q('SELECT count(*) AS n FROM dtc_codes WHERE cardinality(symptoms) = 0')).toBeGreaterThan(0);
+    expect(await q('SELECT count(*) AS n FROM dtc_codes WHERE cardinality(symptoms) > 1')).toBeGreaterThan(0);
+    expect(
+      await q(
+        "SELECT count(*) AS n FROM diagnosis_sessions WHERE jsonb_typeof(diagnosis_result->'meta'->'pipeline') = 'object'",
+      ),
+    ).toBeGreaterThan(0);
     expect(await q('SELECT count(*) AS n FROM diagnosis_sessions WHERE is_deleted')).toBeGreaterThan(0);
-    expect(await q("SELECT extract(day FROM max(created_at) - min(created_at))::int AS n FROM dtc_codes")).toBeGreaterThan(300);
-    expect(await q("SELECT count(DISTINCT left(code, 1)) AS n FROM dtc_codes")).toBe(4);
+    expect(
+      await q('SELECT extract(day FROM max(created_at) - min(created_at))::int AS n FROM dtc_codes'),
+    ).toBeGreaterThan(300);
+    expect(await q('SELECT count(DISTINCT left(code, 1)) AS n FROM dtc_codes')).toBe(4);
   });
 
   it('stores Neo4j values with their own types', async () => {
@@ -114,7 +151,12 @@ describe('seed at a small scale', () => {
 
 describe('determinism and safety', () => {
   it('refuses non-empty stores without --force and leaves them unchanged', async () => {
-    const attempt = seedStores(stores, { scale: SCALE, seed: 99, force: false, labels: labelMap('production') });
+    const attempt = seedStores(stores, {
+      scale: SCALE,
+      seed: 99,
+      force: false,
+      labels: labelMap('production'),
+    });
     await expect(attempt).rejects.toBeInstanceOf(AcxError);
     await expect(attempt).rejects.toMatchObject({ code: 'NOT_EMPTY', exitCode: 7 });
     expect(diffFingerprints(first, await fingerprint(stores))).toEqual([]);

@@ -6,7 +6,10 @@ import { stackEnv } from '../../scripts/stack/stack.ts';
 import { openAllStores } from '../../src/operations/open-stores.ts';
 
 export default async function requireStack(): Promise<void> {
-  const env = { ...stackEnv(), ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== '')) };
+  const env = {
+    ...stackEnv(),
+    ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== '')),
+  };
   try {
     const stores = await openAllStores(env);
     await stores.close();

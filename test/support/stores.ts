@@ -8,7 +8,12 @@ export function openTestStores(): Promise<OpenStores> {
   return openAllStores(process.env);
 }
 
-export function seed(stores: OpenStores, scale: number, seedValue: number, scheme: LabelScheme = 'production'): Promise<SeedSummary> {
+export function seed(
+  stores: OpenStores,
+  scale: number,
+  seedValue: number,
+  scheme: LabelScheme = 'production',
+): Promise<SeedSummary> {
   return seedStores(stores, { scale, seed: seedValue, force: true, labels: labelMap(scheme) });
 }
 

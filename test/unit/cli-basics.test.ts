@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { runCli } from '../support/cli.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 describe('acx-data CLI basics', () => {
   it('prints help with the exit-code table', async () => {
@@ -32,7 +34,10 @@ describe('acx-data CLI basics', () => {
   });
 
   it('rejects a bad --scale before touching any store', async () => {
-    const result = await runCli(['seed', '--scale', 'lots'], { ...process.env, DATABASE_URL: 'postgresql://x:secretpw@127.0.0.1:1/none' });
+    const result = await runCli(['seed', '--scale', 'lots'], {
+      ...process.env,
+      DATABASE_URL: 'postgresql://x:secretpw@127.0.0.1:1/none',
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--scale');
     expect(result.stderr).not.toContain('secretpw');

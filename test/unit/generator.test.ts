@@ -67,9 +67,11 @@ describe('determinism', () => {
     for (const t of SEED_TABLES) {
       for (let i = 0; i < t.count(counts); i++) parts.push(canonicalJson(t.row(seed, i, counts)));
     }
-    for (const n of NODE_SETS) for (let i = 0; i < n.count(counts); i++) parts.push(String(JSON.stringify(n.node(seed, i, counts))));
+    for (const n of NODE_SETS)
+      for (let i = 0; i < n.count(counts); i++) parts.push(String(JSON.stringify(n.node(seed, i, counts))));
     for (const r of RELATIONSHIP_SETS) parts.push(String(r.type));
-    for (const p of POINT_SETS) for (let i = 0; i < p.count(counts); i++) parts.push(canonicalJson(p.point(seed, i, counts)));
+    for (const p of POINT_SETS)
+      for (let i = 0; i < p.count(counts); i++) parts.push(canonicalJson(p.point(seed, i, counts)));
     return parts.join('\n');
   };
 

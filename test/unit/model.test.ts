@@ -41,12 +41,17 @@ describe('content hashes', () => {
   });
 
   it('canonical JSON sorts keys at every depth', () => {
-    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 10n } })).toBe('{"a":{"c":"10n","d":[{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 10n } })).toBe(
+      '{"a":{"c":"10n","d":[{"y":2,"z":1}]},"b":1}',
+    );
   });
 
   it('diffFingerprints names differing and one-sided datasets', () => {
     expect(
-      diffFingerprints({ t1: { records: 1, hash: 'a' }, t2: { records: 1, hash: 'b' } }, { t1: { records: 1, hash: 'a' }, t3: { records: 0, hash: 'c' } }),
+      diffFingerprints(
+        { t1: { records: 1, hash: 'a' }, t2: { records: 1, hash: 'b' } },
+        { t1: { records: 1, hash: 'a' }, t3: { records: 0, hash: 'c' } },
+      ),
     ).toEqual(['t2', 't3']);
   });
 });

@@ -23,6 +23,8 @@ describe('COPY text encoding', () => {
     expect(encodeCopyValue([1, 2], true)).toBe('[1,2]');
     expect(encodeCopyValue(Buffer.from([0, 255]), false)).toBe('\\\\x00ff');
     expect(encodeCopyValue(true, false)).toBe('t');
-    expect(encodeCopyValue(new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 6)), false)).toBe('2025-01-02T03:04:05.006Z');
+    expect(encodeCopyValue(new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 6)), false)).toBe(
+      '2025-01-02T03:04:05.006Z',
+    );
   });
 });

@@ -10,11 +10,19 @@ export interface GlobalOptions {
 /** The root program's options, seen from any subcommand. */
 export function globalOptions(command: Command): GlobalOptions {
   const opts = command.optsWithGlobals() as Partial<GlobalOptions>;
-  return { format: opts.format === 'json' ? 'json' : 'text', jsonEvents: !!opts.jsonEvents, verbose: !!opts.verbose, quiet: !!opts.quiet };
+  return {
+    format: opts.format === 'json' ? 'json' : 'text',
+    jsonEvents: !!opts.jsonEvents,
+    verbose: !!opts.verbose,
+    quiet: !!opts.quiet,
+  };
 }
 
 /** Results go to stdout: a text summary, or one JSON document with `--format json`. */
 export function printResult(options: GlobalOptions, value: unknown, text: string): void {
-  if (options.format === 'json') process.stdout.write(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  if (options.format === 'json')
+    process.stdout.write(
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n',
+    );
   else if (!options.quiet) process.stdout.write(text + '\n');
 }

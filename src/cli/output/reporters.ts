@@ -17,7 +17,8 @@ export interface ClosableReporter extends ProgressReporter {
 
 function jsonReporter(): ClosableReporter {
   return {
-    emit: (event) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n'),
+    emit: (event) =>
+      process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n'),
     close: () => undefined,
   };
 }
@@ -28,8 +29,10 @@ function lineReporter(verbose: boolean): ClosableReporter {
     emit(event: ProgressEvent) {
       if (event.type === 'phase') say(`[${event.store ?? 'acx-data'}] ${event.message}`);
       else if (event.type === 'warning') say(`[${event.store ?? 'acx-data'}] warning: ${event.message}`);
-      else if (event.type === 'dataset-done') say(`[${event.store}] ${event.dataset}: ${event.records} records in ${event.seconds.toFixed(1)} s`);
-      else if (verbose && event.type === 'dataset-progress') say(`[${event.store}] ${event.dataset}: ${event.done}/${event.total ?? '?'}`);
+      else if (event.type === 'dataset-done')
+        say(`[${event.store}] ${event.dataset}: ${event.records} records in ${event.seconds.toFixed(1)} s`);
+      else if (verbose && event.type === 'dataset-progress')
+        say(`[${event.store}] ${event.dataset}: ${event.done}/${event.total ?? '?'}`);
     },
     close: () => undefined,
   };
@@ -37,7 +40,12 @@ function lineReporter(verbose: boolean): ClosableReporter {
 
 function barReporter(): ClosableReporter {
   const multi = new cliProgress.MultiBar(
-    { format: ' {store} |{bar}| {percentage}% {value}/{total} {dataset}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    {
+      format: ' {store} |{bar}| {percentage}% {value}/{total} {dataset}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<StoreName, cliProgress.SingleBar>();
@@ -51,10 +59,14 @@ function barReporter(): ClosableReporter {
   };
   return {
     emit(event) {
-      if (event.type === 'dataset-start') bar(event.store).start(event.total ?? 1, 0, { store: event.store.padEnd(8), dataset: event.dataset });
-      else if (event.type === 'dataset-progress') bar(event.store).update(event.done, { dataset: event.dataset });
-      else if (event.type === 'dataset-done') bar(event.store).update(bar(event.store).getTotal(), { dataset: `${event.dataset} ✓` });
-      else if (event.type === 'warning') multi.log(`[${event.store ?? 'acx-data'}] warning: ${event.message}\n`);
+      if (event.type === 'dataset-start')
+        bar(event.store).start(event.total ?? 1, 0, { store: event.store.padEnd(8), dataset: event.dataset });
+      else if (event.type === 'dataset-progress')
+        bar(event.store).update(event.done, { dataset: event.dataset });
+      else if (event.type === 'dataset-done')
+        bar(event.store).update(bar(event.store).getTotal(), { dataset: `${event.dataset} ✓` });
+      else if (event.type === 'warning')
+        multi.log(`[${event.store ?? 'acx-data'}] warning: ${event.message}\n`);
     },
     close: () => multi.stop(),
   };

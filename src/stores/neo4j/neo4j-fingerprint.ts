@@ -22,29 +22,50 @@ export async function fingerprintNeo4j(connection: Neo4jConnection, labels: Labe
   const tx = session.beginTransaction();
   try {
     const keys = keyPropertiesByLabel(labels);
-    const labelNames = (await tx.run('CALL db.labels() YIELD label RETURN label')).records.map((r) => r.get('label') as string);
+    const labelNames = (await tx.run('CALL db.labels() YIELD label RETURN label')).records.map(
+      (r) => r.get('label') as string,
+    );
     for (const label of labelNames.sort()) {
       const hash = new MultisetHash();
-      const result = tx.run(`MATCH (n:${cypherName(label)}) RETURN labels(n) AS labels, properties(n) AS props`);
+      const result = tx.run(
+        `MATCH (n:${cypherName(label)}) RETURN labels(n) AS labels, properties(n) AS props`,
+      );
       for await (const record of result) {
-        hash.add(canonicalJson({ labels: [...(record.get('labels') as string[])].sort(), props: encodeNeo4jProperties(record.get('props')) }));
+        hash.add(
+          canonicalJson({
+            labels: [...(record.get('labels') as string[])].sort(),
+            props: encodeNeo4jProperties(record.get('props')),
+          }),
+        );
       }
       out[`neo4j/nodes/${label}`] = { records: hash.count, hash: hash.digest() };
     }
-    const types = (await tx.run('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t')).records.map((r) => r.get('t') as string);
+    const types = (
+      await tx.run('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t')
+    ).records.map((r) => r.get('t') as string);
     for (const type of types.sort()) {
       const hash = new MultisetHash();
       const query = `MATCH (a)-[r:${cypherName(type)}]->(b) RETURN ${ENDPOINT('a')} AS a, properties(r) AS props, ${ENDPOINT('b')} AS b`;
       for await (const record of tx.run(query, { keys })) {
-        hash.add(canonicalJson({ a: encodeNeo4jValue(record.get('a')), props: encodeNeo4jProperties(record.get('props')), b: encodeNeo4jValue(record.get('b')) }));
+        hash.add(
+          canonicalJson({
+            a: encodeNeo4jValue(record.get('a')),
+            props: encodeNeo4jProperties(record.get('props')),
+            b: encodeNeo4jValue(record.get('b')),
+          }),
+        );
       }
       out[`neo4j/relationships/${type}`] = { records: hash.count, hash: hash.digest() };
     }
     const schema = new MultisetHash();
-    for (const record of (await tx.run('SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties RETURN *')).records) {
+    for (const record of (
+      await tx.run('SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties RETURN *')
+    ).records) {
       schema.add(canonicalJson({ constraint: record.toObject() }));
     }
-    const indexes = await tx.run('SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, indexProvider, options RETURN *');
+    const indexes = await tx.run(
+      'SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, indexProvider, options RETURN *',
+    );
     for (const record of indexes.records) {
       const index = record.toObject() as Record<string, unknown>;
       schema.add(canonicalJson({ index: encodeNeo4jValue(index) }));

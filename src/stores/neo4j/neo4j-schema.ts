@@ -13,14 +13,21 @@ export function neo4jSchemaStatements(labels: LabelMap): string[] {
       `CREATE CONSTRAINT ${kind}_${NODE_KEYS[kind]}_unique IF NOT EXISTS FOR (n:${l(kind)}) REQUIRE n.${cypherName(NODE_KEYS[kind])} IS UNIQUE`,
   );
   const ranges: Array<[string, string, string]> = [
-    ['dtc_category_idx', l('dtc'), 'n.category'], ['dtc_severity_idx', l('dtc'), 'n.severity'],
-    ['symptom_name_idx', l('symptom'), 'n.name'], ['component_name_idx', l('component'), 'n.name'],
-    ['component_system_idx', l('component'), 'n.system'], ['repair_name_idx', l('repair'), 'n.name'],
-    ['part_name_idx', l('part'), 'n.name'], ['part_number_idx', l('part'), 'n.part_number'],
+    ['dtc_category_idx', l('dtc'), 'n.category'],
+    ['dtc_severity_idx', l('dtc'), 'n.severity'],
+    ['symptom_name_idx', l('symptom'), 'n.name'],
+    ['component_name_idx', l('component'), 'n.name'],
+    ['component_system_idx', l('component'), 'n.system'],
+    ['repair_name_idx', l('repair'), 'n.name'],
+    ['part_name_idx', l('part'), 'n.name'],
+    ['part_number_idx', l('part'), 'n.part_number'],
     ['vehicle_make_model_idx', l('vehicle'), 'n.make, n.model'],
   ];
-  for (const [name, label, props] of ranges) statements.push(`CREATE INDEX ${name} IF NOT EXISTS FOR (n:${label}) ON (${props})`);
-  statements.push('CREATE INDEX has_common_issue_frequency_idx IF NOT EXISTS FOR ()-[r:HAS_COMMON_ISSUE]-() ON (r.frequency)');
+  for (const [name, label, props] of ranges)
+    statements.push(`CREATE INDEX ${name} IF NOT EXISTS FOR (n:${label}) ON (${props})`);
+  statements.push(
+    'CREATE INDEX has_common_issue_frequency_idx IF NOT EXISTS FOR ()-[r:HAS_COMMON_ISSUE]-() ON (r.frequency)',
+  );
   statements.push(
     `CREATE FULLTEXT INDEX dtc_description_hu_idx IF NOT EXISTS FOR (n:${l('dtc')}) ON EACH [n.description_hu, n.description_en]`,
   );
@@ -35,7 +42,11 @@ export async function applyNeo4jSchema(connection: Neo4jConnection, labels: Labe
 }
 
 export async function isNeo4jEmpty(connection: Neo4jConnection): Promise<boolean> {
-  const result = await connection.driver.executeQuery('MATCH (n) RETURN n LIMIT 1', {}, { database: connection.database, routing: 'READ' });
+  const result = await connection.driver.executeQuery(
+    'MATCH (n) RETURN n LIMIT 1',
+    {},
+    { database: connection.database, routing: 'READ' },
+  );
   return result.records.length === 0;
 }
 
@@ -52,12 +63,16 @@ export async function emptyNeo4j(connection: Neo4jConnection): Promise<void> {
     await run(`DROP CONSTRAINT ${cypherName(record.get('name') as string)} IF EXISTS`);
   }
   const indexes = await run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name");
-  for (const record of indexes.records) await run(`DROP INDEX ${cypherName(record.get('name') as string)} IF EXISTS`);
+  for (const record of indexes.records)
+    await run(`DROP INDEX ${cypherName(record.get('name') as string)} IF EXISTS`);
 }
 
 /** Node counts per label and relationship counts per type (from the count store: instant). */
-export async function countGraph(connection: Neo4jConnection): Promise<{ labels: Record<string, number>; types: Record<string, number> }> {
-  const run = (q: string) => connection.driver.executeQuery(q, {}, { database: connection.database, routing: 'READ' });
+export async function countGraph(
+  connection: Neo4jConnection,
+): Promise<{ labels: Record<string, number>; types: Record<string, number> }> {
+  const run = (q: string) =>
+    connection.driver.executeQuery(q, {}, { database: connection.database, routing: 'READ' });
   const labels: Record<string, number> = {};
   for (const r of (await run('CALL db.labels() YIELD label RETURN label')).records) {
     const label = r.get('label') as string;
@@ -65,7 +80,9 @@ export async function countGraph(connection: Neo4jConnection): Promise<{ labels:
     labels[label] = Number(counted.records[0]?.get('n') ?? 0);
   }
   const types: Record<string, number> = {};
-  for (const r of (await run('CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS t')).records) {
+  for (const r of (
+    await run('CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS t')
+  ).records) {
     const type = r.get('t') as string;
     const counted = await run(`MATCH ()-[r:${cypherName(type)}]->() RETURN count(r) AS n`);
     types[type] = Number(counted.records[0]?.get('n') ?? 0);

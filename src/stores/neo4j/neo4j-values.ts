@@ -16,25 +16,55 @@ export function encodeNeo4jValue(value: unknown): unknown {
   if (typeof value === 'bigint') return { $int: value.toString() };
   if (neo4j.isInt(value)) return { $int: value.toString() };
   if (Array.isArray(value)) return value.map(encodeNeo4jValue);
-  if (value instanceof Int8Array || value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (value instanceof Int8Array || value instanceof Uint8Array)
+    return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   if (neo4j.isPoint(value)) {
     const p = value as { srid: unknown; x: number; y: number; z?: number };
-    return { $point: { srid: Number(str(p.srid)), x: p.x, y: p.y, ...(p.z === undefined ? {} : { z: p.z }) } };
+    return {
+      $point: { srid: Number(str(p.srid)), x: p.x, y: p.y, ...(p.z === undefined ? {} : { z: p.z }) },
+    };
   }
   if (neo4j.isDate(value)) return { $date: value.toString() };
   if (neo4j.isDateTime(value)) {
     const d = value as unknown as { timeZoneOffsetSeconds?: unknown; timeZoneId?: string | null };
-    return { $datetime: { local: localPart(value), offset: d.timeZoneOffsetSeconds == null ? null : Number(str(d.timeZoneOffsetSeconds)), zone: d.timeZoneId ?? null } };
+    return {
+      $datetime: {
+        local: localPart(value),
+        offset: d.timeZoneOffsetSeconds == null ? null : Number(str(d.timeZoneOffsetSeconds)),
+        zone: d.timeZoneId ?? null,
+      },
+    };
   }
   if (neo4j.isLocalDateTime(value)) return { $localdatetime: value.toString() };
   if (neo4j.isLocalTime(value)) return { $localtime: value.toString() };
   if (neo4j.isTime(value)) {
-    const t = value as unknown as { hour: unknown; minute: unknown; second: unknown; nanosecond: unknown; timeZoneOffsetSeconds: unknown };
-    return { $time: { hour: Number(str(t.hour)), minute: Number(str(t.minute)), second: Number(str(t.second)), nanosecond: Number(str(t.nanosecond)), offset: Number(str(t.timeZoneOffsetSeconds)) } };
+    const t = value as unknown as {
+      hour: unknown;
+      minute: unknown;
+      second: unknown;
+      nanosecond: unknown;
+      timeZoneOffsetSeconds: unknown;
+    };
+    return {
+      $time: {
+        hour: Number(str(t.hour)),
+        minute: Number(str(t.minute)),
+        second: Number(str(t.second)),
+        nanosecond: Number(str(t.nanosecond)),
+        offset: Number(str(t.timeZoneOffsetSeconds)),
+      },
+    };
   }
   if (neo4j.isDuration(value)) {
     const d = value as unknown as { months: unknown; days: unknown; seconds: unknown; nanoseconds: unknown };
-    return { $duration: { months: str(d.months), days: str(d.days), seconds: str(d.seconds), nanoseconds: str(d.nanoseconds) } };
+    return {
+      $duration: {
+        months: str(d.months),
+        days: str(d.days),
+        seconds: str(d.seconds),
+        nanoseconds: str(d.nanoseconds),
+      },
+    };
   }
   if (typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Tagged).map(([k, v]) => [k, encodeNeo4jValue(v)]));
@@ -43,7 +73,15 @@ export function encodeNeo4jValue(value: unknown): unknown {
 }
 
 function localPart(value: unknown): string {
-  const d = value as { year: unknown; month: unknown; day: unknown; hour: unknown; minute: unknown; second: unknown; nanosecond: unknown };
+  const d = value as {
+    year: unknown;
+    month: unknown;
+    day: unknown;
+    hour: unknown;
+    minute: unknown;
+    second: unknown;
+    nanosecond: unknown;
+  };
   const pad = (v: unknown, n = 2) => str(v).padStart(n, '0');
   return `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}T${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)}.${pad(d.nanosecond, 9)}`;
 }

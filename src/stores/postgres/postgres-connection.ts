@@ -14,9 +14,15 @@ export async function openPostgres(settings: PostgresSettings, max = 4): Promise
     client.release();
   } catch (cause) {
     await pool.end().catch(() => undefined);
-    throw new AcxError('CONNECTION', `cannot connect to PostgreSQL at ${redactSecrets(settings.url)}: ${redactSecrets(String((cause as Error).message))}`, {
-      subject: 'postgres', cause, hint: 'check DATABASE_URL and that PostgreSQL is running',
-    });
+    throw new AcxError(
+      'CONNECTION',
+      `cannot connect to PostgreSQL at ${redactSecrets(settings.url)}: ${redactSecrets(String((cause as Error).message))}`,
+      {
+        subject: 'postgres',
+        cause,
+        hint: 'check DATABASE_URL and that PostgreSQL is running',
+      },
+    );
   }
   return pool;
 }

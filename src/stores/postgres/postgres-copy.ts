@@ -36,7 +36,11 @@ export interface CopyTarget {
 }
 
 /** Streams rows into a table with COPY; returns the number of rows written. */
-export async function copyRowsIn(client: pg.ClientBase, target: CopyTarget, rows: Iterable<readonly unknown[]>): Promise<number> {
+export async function copyRowsIn(
+  client: pg.ClientBase,
+  target: CopyTarget,
+  rows: Iterable<readonly unknown[]>,
+): Promise<number> {
   const isJson = target.columns.map((c) => target.jsonColumns?.has(c) ?? false);
   let count = 0;
   function* lines(): Generator<string> {

@@ -38,31 +38,41 @@ export class QdrantClient {
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(this.url + path);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {};
     if (this.apiKey) headers['api-key'] = this.apiKey;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
       response = await fetch(url, {
-        method, headers, signal: options.signal,
+        method,
+        headers,
+        signal: options.signal,
         body: options.body === undefined ? undefined : stringifyQdrantJson(options.body),
       });
     } catch (cause) {
       throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, {
-        subject: 'qdrant', cause, hint: 'check QDRANT_URL (or QDRANT_HOST/QDRANT_PORT) and that Qdrant is running',
+        subject: 'qdrant',
+        cause,
+        hint: 'check QDRANT_URL (or QDRANT_HOST/QDRANT_PORT) and that Qdrant is running',
       });
     }
     const text = await response.text();
-    const parsed = text === '' ? undefined : (safeParse(text) as { result?: T; status?: unknown } | undefined);
+    const parsed =
+      text === '' ? undefined : (safeParse(text) as { result?: T; status?: unknown } | undefined);
     if (!response.ok) {
       const status = parsed?.status as { error?: string } | string | undefined;
       const detail = typeof status === 'object' && status?.error ? status.error : text.slice(0, 300);
       const code = response.status === 401 || response.status === 403 ? 'CONNECTION' : 'STORE';
-      throw new AcxError(code, `Qdrant ${method} ${path} failed (${response.status}): ${redactSecrets(detail)}`, {
-        subject: options.subject ?? 'qdrant',
-        hint: response.status === 401 || response.status === 403 ? 'check QDRANT_API_KEY' : undefined,
-      });
+      throw new AcxError(
+        code,
+        `Qdrant ${method} ${path} failed (${response.status}): ${redactSecrets(detail)}`,
+        {
+          subject: options.subject ?? 'qdrant',
+          hint: response.status === 401 || response.status === 403 ? 'check QDRANT_API_KEY' : undefined,
+        },
+      );
     }
     return parsed?.result as T;
   }
@@ -80,7 +90,9 @@ export class QdrantClient {
   }
 
   async collectionExists(name: string): Promise<boolean> {
-    const result = await this.request<{ exists: boolean }>('GET', `/collections/${enc(name)}/exists`, { subject: name });
+    const result = await this.request<{ exists: boolean }>('GET', `/collections/${enc(name)}/exists`, {
+      subject: name,
+    });
     return result.exists;
   }
 
@@ -98,12 +110,19 @@ export class QdrantClient {
 
   async createPayloadIndex(name: string, fieldName: string, fieldSchema: unknown): Promise<void> {
     await this.request('PUT', `/collections/${enc(name)}/index`, {
-      query: { wait: true }, body: { field_name: fieldName, field_schema: fieldSchema }, subject: name,
+      query: { wait: true },
+      body: { field_name: fieldName, field_schema: fieldSchema },
+      subject: name,
     });
   }
 
   async upsert(name: string, points: QdrantPoint[], signal?: AbortSignal): Promise<void> {
-    await this.request('PUT', `/collections/${enc(name)}/points`, { query: { wait: true }, body: { points }, subject: name, signal });
+    await this.request('PUT', `/collections/${enc(name)}/points`, {
+      query: { wait: true },
+      body: { points },
+      subject: name,
+      signal,
+    });
   }
 
   scroll(name: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<ScrollPage> {
@@ -111,13 +130,23 @@ export class QdrantClient {
   }
 
   /** Every point of a collection, page by page (ordered by id), never more than one page in memory. */
-  async *scrollAll(name: string, options: { pageSize?: number; withVector?: boolean; filter?: unknown; signal?: AbortSignal } = {}): AsyncGenerator<QdrantPoint[]> {
+  async *scrollAll(
+    name: string,
+    options: { pageSize?: number; withVector?: boolean; filter?: unknown; signal?: AbortSignal } = {},
+  ): AsyncGenerator<QdrantPoint[]> {
     let offset: PointId | null = null;
     do {
-      const page: ScrollPage = await this.scroll(name, {
-        limit: options.pageSize ?? 256, with_payload: true, with_vector: options.withVector ?? true,
-        ...(offset === null ? {} : { offset }), ...(options.filter ? { filter: options.filter } : {}),
-      }, options.signal);
+      const page: ScrollPage = await this.scroll(
+        name,
+        {
+          limit: options.pageSize ?? 256,
+          with_payload: true,
+          with_vector: options.withVector ?? true,
+          ...(offset === null ? {} : { offset }),
+          ...(options.filter ? { filter: options.filter } : {}),
+        },
+        options.signal,
+      );
       if (page.points.length > 0) yield page.points;
       offset = page.next_page_offset;
     } while (offset !== null && offset !== undefined);
@@ -125,7 +154,8 @@ export class QdrantClient {
 
   async count(name: string, filter?: unknown): Promise<number> {
     const result = await this.request<{ count: number }>('POST', `/collections/${enc(name)}/points/count`, {
-      body: { exact: true, ...(filter ? { filter } : {}) }, subject: name,
+      body: { exact: true, ...(filter ? { filter } : {}) },
+      subject: name,
     });
     return result.count;
   }
@@ -134,7 +164,10 @@ export class QdrantClient {
     try {
       return await fetch(this.url + path, { headers: this.apiKey ? { 'api-key': this.apiKey } : {} });
     } catch (cause) {
-      throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, { subject: 'qdrant', cause });
+      throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, {
+        subject: 'qdrant',
+        cause,
+      });
     }
   }
 }

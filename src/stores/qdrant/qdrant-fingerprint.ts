@@ -15,13 +15,21 @@ export function canonicalVectors(vector: unknown): unknown {
     if (Array.isArray(v.indices) && Array.isArray(v.values)) {
       return { indices: v.indices, values: canonicalVectors(v.values) };
     }
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonicalVectors(v[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonicalVectors(v[k])]),
+    );
   }
   return vector;
 }
 
 export function canonicalPoint(point: QdrantPoint): string {
-  return canonicalJson({ id: String(point.id), payload: point.payload ?? null, vector: canonicalVectors(point.vector) });
+  return canonicalJson({
+    id: String(point.id),
+    payload: point.payload ?? null,
+    vector: canonicalVectors(point.vector),
+  });
 }
 
 /** The parts of `GET /collections/{name}` that describe configuration, not state. */
@@ -33,20 +41,30 @@ export function collectionConfigOf(info: Record<string, unknown>): Record<string
     hnsw_config: config.hnsw_config ?? null,
     optimizer_config: config.optimizer_config ?? null,
     quantization_config: config.quantization_config ?? null,
-    payload_schema: Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, { data_type: v.data_type ?? null, params: v.params ?? null }])),
+    payload_schema: Object.fromEntries(
+      Object.entries(schema).map(([k, v]) => [
+        k,
+        { data_type: v.data_type ?? null, params: v.params ?? null },
+      ]),
+    ),
   };
 }
 
 export async function fingerprintQdrant(client: QdrantClient): Promise<Fingerprint> {
   const out: Fingerprint = {};
-  const aliases = await client.request<{ aliases: { alias_name: string; collection_name: string }[] }>('GET', '/aliases');
+  const aliases = await client.request<{ aliases: { alias_name: string; collection_name: string }[] }>(
+    'GET',
+    '/aliases',
+  );
   for (const name of await client.listCollections()) {
     const config = new MultisetHash();
     config.add(canonicalJson(collectionConfigOf(await client.getCollection(name))));
-    for (const a of aliases.aliases.filter((x) => x.collection_name === name)) config.add(`alias:${a.alias_name}`);
+    for (const a of aliases.aliases.filter((x) => x.collection_name === name))
+      config.add(`alias:${a.alias_name}`);
     out[`qdrant/collections/${name}/config`] = { records: config.count, hash: config.digest() };
     const points = new MultisetHash();
-    for await (const page of client.scrollAll(name, { withVector: true })) for (const p of page) points.add(canonicalPoint(p));
+    for await (const page of client.scrollAll(name, { withVector: true }))
+      for (const p of page) points.add(canonicalPoint(p));
     out[`qdrant/collections/${name}/points`] = { records: points.count, hash: points.digest() };
   }
   return out;

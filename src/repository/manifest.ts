@@ -1,0 +1,123 @@
+/**
+ * The snapshot manifest (docs/design.md §7.3): its schema, and reading and writing it. The manifest is
+ * written once, last, by rename; a snapshot directory without one does not exist.
+ */
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AcxError } from '../errors.ts';
+import { STORE_NAMES } from '../progress.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'acx-data-snapshot';
+export const FORMAT_VERSION = 1;
+export const SNAPSHOT_KINDS = ['full', 'incremental'] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+
+const fileEntrySchema = z.object({
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  compression: z.enum(['zstd', 'gzip', 'none']),
+  contentBytes: z.number().int().nonnegative(),
+  records: z.number().int().nonnegative().optional(),
+});
+
+const datasetSchema = z.looseObject({
+  name: z.string(),
+  kind: z.string(),
+  records: z.number().int().nonnegative(),
+  files: z.array(z.string()),
+  columns: z.array(z.string()).optional(),
+});
+export type DatasetEntry = z.infer<typeof datasetSchema>;
+
+const storeSectionSchema = z.looseObject({
+  serverVersion: z.string(),
+  readStartedAt: z.string(),
+  readFinishedAt: z.string(),
+  datasets: z.array(datasetSchema),
+});
+export type StoreSection = z.infer<typeof storeSectionSchema>;
+
+export const manifestSchema = z.looseObject({
+  format: z.literal(MANIFEST_FORMAT),
+  formatVersion: z.number().int(),
+  id: z.string().regex(/^(full|incremental)_\d{8}_\d{6}$/),
+  kind: z.enum(SNAPSHOT_KINDS),
+  parent: z.string().nullable(),
+  tool: z.object({ name: z.string(), version: z.string() }),
+  startedAt: z.string(),
+  completedAt: z.string(),
+  compression: z.enum(['zstd', 'gzip']),
+  encryption: z.null(),
+  consistency: z.looseObject({ method: z.string() }),
+  stores: z.partialRecord(z.enum(STORE_NAMES), storeSectionSchema),
+  files: z.record(z.string(), fileEntrySchema),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Reads and validates `<dir>/manifest.json`; undefined when the snapshot is incomplete (no manifest). */
+export async function readManifest(dir: string, id: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new AcxError('INTEGRITY', `snapshot ${id}: manifest.json is not valid JSON`, {
+      subject: id,
+      cause,
+    });
+  }
+  const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === 'number' && version > FORMAT_VERSION) {
+    throw new AcxError(
+      'INTEGRITY',
+      `snapshot ${id} has format version ${version}; this acx-data reads up to ${FORMAT_VERSION}`,
+      {
+        subject: id,
+        hint: 'upgrade acx-data',
+      },
+    );
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AcxError(
+      'INTEGRITY',
+      `snapshot ${id}: manifest.json is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      {
+        subject: id,
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/** Writes a file by temp file, fsync and rename, then fsyncs the directory: readers see all or nothing. */
+export async function writeFileAtomic(dir: string, name: string, text: string): Promise<void> {
+  const temporary = join(dir, `${name}.tmp`);
+  await writeFile(temporary, text);
+  const handle = await open(temporary, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, join(dir, name));
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  await writeFileAtomic(dir, MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
+}

@@ -1,0 +1,46 @@
+/** Reading the data files of one complete snapshot, by their manifest entries (docs/design.md §7.5). */
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AcxError } from '../errors.ts';
+import type { Manifest } from './manifest.ts';
+import { openDecompressed, readLines, type FileEntry } from './snapshot-files.ts';
+
+export class SnapshotReader {
+  constructor(
+    readonly dir: string,
+    readonly manifest: Manifest,
+  ) {}
+
+  get id(): string {
+    return this.manifest.id;
+  }
+
+  entry(path: string): FileEntry {
+    const entry = this.manifest.files[path];
+    if (!entry)
+      throw new AcxError('INTEGRITY', `snapshot ${this.id}: ${path} is not listed in the manifest`, {
+        subject: path,
+      });
+    return entry;
+  }
+
+  absolutePath(path: string): string {
+    return join(this.dir, path);
+  }
+
+  /** The decompressed bytes of a file. */
+  stream(path: string): Readable {
+    return openDecompressed(this.absolutePath(path), this.entry(path).compression);
+  }
+
+  /** The records of a record file, one line at a time. */
+  lines(path: string): AsyncGenerator<string> {
+    return readLines(this.stream(path));
+  }
+
+  async text(path: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.stream(path)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * What every store's backup and restore code receives and returns. Each store folder implements
+ * `backup<Store>`, `plan<Store>Restore` and `restore<Store>` over these types; the operations in
+ * `src/operations/` orchestrate them and own the manifest.
+ */
+import type { ProgressReporter } from '../progress.ts';
+import type { SnapshotFiles } from '../repository/snapshot-files.ts';
+import type { SnapshotReader } from '../repository/snapshot-reader.ts';
+import type { StoreSection } from '../repository/manifest.ts';
+
+export interface BackupContext {
+  /** Creates the snapshot's data files (paths relative to the snapshot directory, e.g. `neo4j/nodes.jsonl`). */
+  files: SnapshotFiles;
+  reporter: ProgressReporter;
+  signal?: AbortSignal;
+}
+
+export interface RestoreContext {
+  snapshot: SnapshotReader;
+  /** This store's section of the manifest. */
+  section: StoreSection;
+  reporter: ProgressReporter;
+  signal?: AbortSignal;
+  /** The target may hold data: replace it (the caller took a safety backup). Otherwise it must be empty. */
+  replace: boolean;
+}
+
+/** One line of a restore plan (`--dry-run`). */
+export interface PlanStep {
+  action: 'drop' | 'create' | 'load' | 'keep';
+  object: string;
+  records?: number;
+  detail?: string;
+}
+
+export interface RestoredDataset {
+  name: string;
+  records: number;
+}
+
+export interface StoreRestoreSummary {
+  datasets: RestoredDataset[];
+  seconds: number;
+}
+
+export const nowIso = (): string => new Date().toISOString();
