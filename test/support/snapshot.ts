@@ -1,0 +1,46 @@
+/**
+ * One store's backup written to a temporary snapshot directory and read back, without the backup
+ * operation around it: for the per-store round-trip tests of the store drivers.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest, type StoreSection } from '../../src/repository/manifest.ts';
+import { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
+import { SnapshotReader } from '../../src/repository/snapshot-reader.ts';
+import type { FileCompression } from '../../src/repository/compression.ts';
+import type { StoreName } from '../../src/progress.ts';
+
+export interface StoreSnapshot {
+  dir: string;
+  reader: SnapshotReader;
+  section: StoreSection;
+  cleanup(): Promise<void>;
+}
+
+export async function snapshotOneStore(
+  store: StoreName,
+  backup: (files: SnapshotFiles) => Promise<StoreSection>,
+  compression: Exclude<FileCompression, 'none'> = 'zstd',
+): Promise<StoreSnapshot> {
+  const dir = await mkdtemp(join(tmpdir(), `acx-${store}-`));
+  const files = new SnapshotFiles(dir, compression);
+  const section = await backup(files);
+  const now = new Date().toISOString();
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: FORMAT_VERSION,
+    id: 'full_20260101_000000',
+    kind: 'full',
+    parent: null,
+    tool: { name: 'acx-data', version: 'test' },
+    startedAt: now,
+    completedAt: now,
+    compression,
+    encryption: null,
+    consistency: { method: 'test' },
+    stores: { [store]: section },
+    files: files.entries,
+  };
+  return { dir, reader: new SnapshotReader(dir, manifest), section, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
