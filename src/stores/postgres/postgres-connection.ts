@@ -27,7 +27,7 @@ export async function openPostgres(settings: PostgresSettings, max = 4): Promise
   return pool;
 }
 
-export async function postgresVersion(pool: pg.Pool): Promise<string> {
+export async function postgresVersion(pool: pg.Pool | pg.ClientBase): Promise<string> {
   const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
   return rows[0]?.server_version ?? 'unknown';
 }

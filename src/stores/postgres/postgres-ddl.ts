@@ -45,7 +45,7 @@ export async function preDataDdl(client: pg.ClientBase): Promise<DdlScript> {
   }
   for (const t of await rows<{ schema: string; name: string; labels: string[] }>(
     client,
-    `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
+    `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
       WHERE ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')} GROUP BY 1, 2 ORDER BY 1, 2`,
   )) {
@@ -61,7 +61,7 @@ export async function preDataDdl(client: pg.ClientBase): Promise<DdlScript> {
   }>(
     client,
     `SELECT n.nspname AS schema, t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base, t.typnotnull AS notnull, t.typdefault AS def,
-            (SELECT array_agg(pg_get_constraintdef(c.oid)) FROM pg_constraint c WHERE c.contypid = t.oid) AS checks
+            (SELECT array_agg(pg_get_constraintdef(c.oid)::text) FROM pg_constraint c WHERE c.contypid = t.oid) AS checks
        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
       WHERE t.typtype = 'd' AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')} ORDER BY 1, 2`,
   )) {

@@ -8,17 +8,13 @@ import type pg from 'pg';
 import { MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import { quoteIdent } from './postgres-connection.ts';
 import { listPostgresTables } from './postgres-schema.ts';
+import { readLines } from '../../repository/snapshot-files.ts';
 
 async function hashTable(client: pg.PoolClient, table: string): Promise<MultisetHash> {
   const hash = new MultisetHash();
   const stream = client.query(copyTo(`COPY public.${quoteIdent(table)} TO STDOUT`));
-  let rest = '';
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const lines = (rest + chunk.toString('utf8')).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) hash.add(line);
-  }
-  if (rest) hash.add(rest);
+  // Split on bytes, not on decoded chunks: a chunk boundary may fall inside a multi-byte character.
+  for await (const line of readLines(stream as AsyncIterable<Buffer>)) hash.add(line);
   return hash;
 }
 
@@ -34,6 +30,12 @@ const SCHEMA_QUERIES: Record<string, string> = {
             FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
            WHERE n.nspname = 'public' GROUP BY t.typname`,
   extensions: `SELECT extname AS line FROM pg_extension WHERE extname <> 'plpgsql'`,
+  views: `SELECT viewname || ' ' || definition AS line FROM pg_views WHERE schemaname = 'public'`,
+  triggers: `SELECT t.tgname || ' ' || pg_get_triggerdef(t.oid) AS line FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT t.tgisinternal`,
+  functions: `SELECT p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid)) AS line FROM pg_proc p
+                JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p')
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`,
 };
 
 export async function fingerprintPostgres(pool: pg.Pool): Promise<Fingerprint> {

@@ -1,0 +1,188 @@
+/**
+ * PostgreSQL restore, all or nothing: one transaction runs the pre-data schema, loads every table with
+ * COPY, sets the sequences and adds constraints and indexes (docs/design.md §7.5). A failure rolls the
+ * whole database back to what it was.
+ */
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
+import { AcxError } from '../../errors.ts';
+import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
+import type { PlanStep, RestoreContext, StoreRestoreSummary } from '../snapshot-driver.ts';
+import { quoteIdent } from './postgres-connection.ts';
+import { listUserTables } from './postgres-ddl.ts';
+import { dropUserObjects } from './postgres-schema.ts';
+
+interface TableDataset extends DatasetEntry {
+  schema: string;
+  table: string;
+  columns: string[];
+}
+
+const isTable = (d: DatasetEntry): d is TableDataset =>
+  d.kind === 'table' &&
+  typeof d.schema === 'string' &&
+  typeof d.table === 'string' &&
+  Array.isArray(d.columns);
+const fileOf = (section: StoreSection, name: string): string => {
+  const path = section.datasets.find((d) => d.name === name)?.files[0];
+  if (!path)
+    throw new AcxError('INTEGRITY', `the snapshot's PostgreSQL section has no ${name} file`, {
+      subject: 'postgres',
+    });
+  return path;
+};
+
+/** What the target holds now: user tables with their row counts. */
+async function currentTables(client: pg.ClientBase): Promise<Array<{ name: string; rows: number }>> {
+  const out: Array<{ name: string; rows: number }> = [];
+  for (const table of await listUserTables(client)) {
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.qualified}`);
+    out.push({ name: `${table.schema}.${table.name}`, rows: Number(rows[0]?.n ?? 0) });
+  }
+  return out;
+}
+
+export async function planPostgresRestore(
+  pool: pg.Pool,
+  section: StoreSection,
+  replace: boolean,
+): Promise<PlanStep[]> {
+  const client = await pool.connect();
+  try {
+    const steps: PlanStep[] = [];
+    const existing = await currentTables(client);
+    if (existing.length > 0) {
+      if (!replace)
+        return [
+          {
+            action: 'keep',
+            object: `${existing.length} existing tables`,
+            detail: 'target is not empty: restore refuses without --force',
+          },
+        ];
+      for (const t of existing) steps.push({ action: 'drop', object: `table ${t.name}`, records: t.rows });
+    }
+    steps.push({ action: 'create', object: 'schema (types, tables, sequences, functions, views)' });
+    for (const d of section.datasets.filter(isTable))
+      steps.push({ action: 'load', object: `table ${d.name}`, records: d.records });
+    const sequences = section.datasets.find((d) => d.kind === 'sequences');
+    if (sequences) steps.push({ action: 'load', object: 'sequence values', records: sequences.records });
+    steps.push({ action: 'create', object: 'constraints, indexes and triggers' });
+    return steps;
+  } finally {
+    client.release();
+  }
+}
+
+export async function restorePostgres(pool: pg.Pool, ctx: RestoreContext): Promise<StoreRestoreSummary> {
+  const { snapshot, section, reporter } = ctx;
+  const started = performance.now();
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const existing = await currentTables(client);
+    if (existing.length > 0 && !ctx.replace) {
+      const rows = existing.reduce((sum, t) => sum + t.rows, 0);
+      throw new AcxError(
+        'NOT_EMPTY',
+        `PostgreSQL database is not empty (${existing.length} tables, ${rows} rows)`,
+        {
+          subject: 'postgres',
+          hint: 'restore into an empty database, or use --force (a safety backup of the target is taken first)',
+        },
+      );
+    }
+    if (ctx.replace) {
+      reporter.emit({
+        type: 'phase',
+        store: 'postgres',
+        message: `dropping ${existing.length} existing tables (--force)`,
+      });
+      await dropUserObjects(client);
+    }
+    reporter.emit({ type: 'phase', store: 'postgres', message: 'creating schema' });
+    await runScript(client, await snapshot.text(fileOf(section, 'schema-pre')), 'schema-pre');
+
+    const restored: StoreRestoreSummary['datasets'] = [];
+    for (const dataset of section.datasets.filter(isTable)) {
+      ctx.signal?.throwIfAborted();
+      const tableStarted = performance.now();
+      reporter.emit({
+        type: 'dataset-start',
+        store: 'postgres',
+        dataset: dataset.name,
+        total: dataset.records,
+      });
+      const target = `${quoteIdent(dataset.schema)}.${quoteIdent(dataset.table)}`;
+      const copy = client.query(
+        copyFrom(`COPY ${target} (${dataset.columns.map(quoteIdent).join(', ')}) FROM STDIN`),
+      );
+      try {
+        await pipeline(snapshot.stream(dataset.files[0] ?? ''), copy);
+      } catch (error) {
+        throw new AcxError('STORE', `cannot load table ${dataset.name}: ${(error as Error).message}`, {
+          subject: dataset.name,
+          cause: error,
+        });
+      }
+      if (copy.rowCount !== dataset.records) {
+        throw new AcxError(
+          'INTEGRITY',
+          `table ${dataset.name}: loaded ${copy.rowCount} rows, the snapshot lists ${dataset.records}`,
+          { subject: dataset.name },
+        );
+      }
+      restored.push({ name: dataset.name, records: copy.rowCount });
+      reporter.emit({
+        type: 'dataset-done',
+        store: 'postgres',
+        dataset: dataset.name,
+        records: copy.rowCount,
+        seconds: (performance.now() - tableStarted) / 1000,
+      });
+    }
+
+    let sequences = 0;
+    for await (const line of snapshot.lines(fileOf(section, 'sequences'))) {
+      if (!line) continue;
+      const s = JSON.parse(line) as { schema: string; name: string; last_value: string; is_called: boolean };
+      await client.query(`SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint, $4)`, [
+        s.schema,
+        s.name,
+        s.last_value,
+        s.is_called,
+      ]);
+      sequences++;
+    }
+    restored.push({ name: 'sequences', records: sequences });
+
+    reporter.emit({ type: 'phase', store: 'postgres', message: 'creating constraints and indexes' });
+    await runScript(client, await snapshot.text(fileOf(section, 'schema-post')), 'schema-post');
+    await client.query('COMMIT');
+    await client.query('ANALYZE').catch(() => undefined);
+    return { datasets: restored, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    // The pg_dump script changes session settings (search_path): never hand this connection back.
+    client.release(true);
+  }
+}
+
+async function runScript(client: pg.ClientBase, sql: string, name: string): Promise<void> {
+  if (sql.trim() === '') return;
+  try {
+    await client.query(sql);
+  } catch (error) {
+    const e = error as { message: string; position?: string };
+    const at = e.position
+      ? ` near: ${sql.slice(Math.max(0, Number(e.position) - 80), Number(e.position) + 40).replace(/\s+/g, ' ')}`
+      : '';
+    throw new AcxError('STORE', `the snapshot's ${name} script failed: ${e.message}${at}`, {
+      subject: 'postgres',
+      cause: error,
+    });
+  }
+}
