@@ -24,6 +24,7 @@ export const ERROR_CATALOG = {
   CONFIG: { exit: 'usage', summary: 'missing or invalid connection settings' },
   CONNECTION: { exit: 'connection', summary: 'a store could not be reached or refused the credentials' },
   STORE: { exit: 'failure', summary: 'a store rejected an operation' },
+  HOOK: { exit: 'failure', summary: 'a --pre-hook or --post-hook command failed' },
   NOT_EMPTY: { exit: 'refused', summary: 'the target is not empty and --force was not given' },
   NOT_FOUND: { exit: 'notFound', summary: 'a named snapshot, file or dataset does not exist' },
   INTEGRITY: { exit: 'integrity', summary: 'a file or snapshot failed verification' },

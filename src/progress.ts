@@ -6,12 +6,15 @@
 export const STORE_NAMES = ['postgres', 'neo4j', 'qdrant'] as const;
 export type StoreName = (typeof STORE_NAMES)[number];
 
+/** Where an event comes from: a store, the application's JSON files, or the repository itself. */
+export type ProgressSource = StoreName | 'json' | 'repository';
+
 export type ProgressEvent =
-  | { type: 'phase'; store?: StoreName; message: string }
-  | { type: 'dataset-start'; store: StoreName; dataset: string; total?: number }
-  | { type: 'dataset-progress'; store: StoreName; dataset: string; done: number; total?: number }
-  | { type: 'dataset-done'; store: StoreName; dataset: string; records: number; seconds: number }
-  | { type: 'warning'; store?: StoreName; message: string };
+  | { type: 'phase'; store?: ProgressSource; message: string }
+  | { type: 'dataset-start'; store: ProgressSource; dataset: string; total?: number }
+  | { type: 'dataset-progress'; store: ProgressSource; dataset: string; done: number; total?: number }
+  | { type: 'dataset-done'; store: ProgressSource; dataset: string; records: number; seconds: number }
+  | { type: 'warning'; store?: ProgressSource; message: string };
 
 export interface ProgressReporter {
   emit(event: ProgressEvent): void;

@@ -1,13 +1,12 @@
 /** Every command and global flag of `acx-data`, in one place. */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ERROR_CATALOG, EXIT_CODES } from '../errors.ts';
 import { registerSeedCommand } from './commands/seed-command.ts';
+import { registerBackupCommand } from './commands/backup-command.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-export const TOOL_VERSION = pkg.version;
+import { TOOL } from '../operations/tool.ts';
+
+export const TOOL_VERSION = TOOL.version;
 
 export function exitCodeHelp(): string {
   const byExit = new Map<number, string[]>();
@@ -39,6 +38,7 @@ export function buildProgram(): Command {
     );
   program.exitOverride();
   program.configureOutput({ outputError: () => undefined });
+  registerBackupCommand(program);
   registerSeedCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });

@@ -52,6 +52,15 @@ export const manifestSchema = z.looseObject({
   encryption: z.null(),
   consistency: z.looseObject({ method: z.string() }),
   stores: z.partialRecord(z.enum(STORE_NAMES), storeSectionSchema),
+  /** `--json`: the application's JSON data files (not a store). */
+  jsonFiles: z.optional(
+    z.looseObject({
+      sourceDir: z.string(),
+      readStartedAt: z.string(),
+      readFinishedAt: z.string(),
+      datasets: z.array(datasetSchema),
+    }),
+  ),
   files: z.record(z.string(), fileEntrySchema),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -3,7 +3,7 @@
  * `--json-events`. Everything goes to stderr so stdout carries only results.
  */
 import cliProgress from 'cli-progress';
-import type { ProgressEvent, ProgressReporter, StoreName } from '../../progress.ts';
+import type { ProgressEvent, ProgressReporter, ProgressSource } from '../../progress.ts';
 
 export interface ReporterOptions {
   jsonEvents: boolean;
@@ -48,8 +48,8 @@ function barReporter(): ClosableReporter {
     },
     cliProgress.Presets.shades_classic,
   );
-  const bars = new Map<StoreName, cliProgress.SingleBar>();
-  const bar = (store: StoreName) => {
+  const bars = new Map<ProgressSource, cliProgress.SingleBar>();
+  const bar = (store: ProgressSource) => {
     let b = bars.get(store);
     if (!b) {
       b = multi.create(1, 0, { store: store.padEnd(8), dataset: '' });

@@ -1,0 +1,113 @@
+/** Text summaries of the backup command's modes. */
+import type { BackupSummary } from '../../operations/backup.ts';
+import type { CleanupSummary } from '../../operations/cleanup.ts';
+import type { RestoreSummary } from '../../operations/restore.ts';
+import type { VerifySummary } from '../../operations/verify.ts';
+import type { SnapshotListing } from '../../repository/repository.ts';
+import { formatBytes, formatTable } from './format.ts';
+
+export function formatBackup(s: BackupSummary): string {
+  const rows: Array<Array<string | number>> = [['store', 'records', 'size', 'seconds']];
+  for (const [store, v] of Object.entries(s.stores))
+    rows.push([store, v.records, formatBytes(v.bytes), v.seconds.toFixed(1)]);
+  const lines = [
+    `Snapshot ${s.id} written to ${s.dir}`,
+    '',
+    formatTable(rows, [1, 2, 3]),
+    '',
+    `Total ${formatBytes(s.bytes)} in ${s.seconds.toFixed(1)} s.`,
+  ];
+  for (const w of s.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}
+
+export function storesOf(listing: SnapshotListing): string[] {
+  return [...Object.keys(listing.manifest.stores), ...(listing.manifest.jsonFiles ? ['json'] : [])];
+}
+
+export function recordsOf(listing: SnapshotListing): number {
+  const sections = [...Object.values(listing.manifest.stores), listing.manifest.jsonFiles];
+  return sections
+    .flatMap((s) => s?.datasets ?? [])
+    .filter((d) => d.kind !== 'schema' && d.kind !== 'collection')
+    .reduce((sum, d) => sum + d.records, 0);
+}
+
+export function formatList(
+  snapshots: SnapshotListing[],
+  incomplete: string[],
+  damaged: Array<{ id: string; problem: string }>,
+  dir: string,
+): string {
+  if (snapshots.length === 0 && damaged.length === 0) return `No snapshots in ${dir}.`;
+  const rows: Array<Array<string | number>> = [
+    ['id', 'kind', 'time (UTC)', 'stores', 'records', 'size', 'verified'],
+  ];
+  for (const s of snapshots) {
+    const v = s.verification;
+    rows.push([
+      s.id,
+      s.manifest.kind,
+      s.manifest.startedAt.replace('T', ' ').slice(0, 19),
+      storesOf(s).join(','),
+      recordsOf(s),
+      formatBytes(s.bytes),
+      v ? `${v.ok ? 'ok' : 'FAILED'} ${v.at.slice(0, 16).replace('T', ' ')}` : 'never',
+    ]);
+  }
+  const lines = [formatTable(rows, [4, 5])];
+  for (const d of damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
+  if (incomplete.length > 0)
+    lines.push(
+      `(${incomplete.length} incomplete director${incomplete.length === 1 ? 'y' : 'ies'} of interrupted runs, removed by the next backup or cleanup: ${incomplete.join(', ')})`,
+    );
+  return lines.join('\n');
+}
+
+export function formatVerify(s: VerifySummary): string {
+  const head = s.ok
+    ? `Snapshot ${s.id} is intact: ${s.files} files, ${formatBytes(s.bytes)}, ${s.records} records, decoded to the end in ${s.seconds.toFixed(1)} s.`
+    : `Snapshot ${s.id} FAILED verification (${s.problems.length} problem${s.problems.length === 1 ? '' : 's'}):`;
+  return [
+    head,
+    ...s.problems.map((p) => `  ${p.file}: ${p.problem}`),
+    ...s.unlisted.map((f) => `  note: ${f} is not listed in the manifest (ignored)`),
+  ].join('\n');
+}
+
+export function formatRestore(s: RestoreSummary): string {
+  const lines: string[] = [];
+  if (s.dryRun) {
+    lines.push(`Dry run: restoring ${s.id} would do the following (nothing was changed):`);
+    for (const [target, steps] of Object.entries(s.plan)) {
+      lines.push('', `${target}:`);
+      for (const step of steps)
+        lines.push(
+          `  ${step.action.padEnd(6)} ${step.object}${step.records === undefined ? '' : ` (${step.records} records)`}${step.detail ? ` — ${step.detail}` : ''}`,
+        );
+    }
+    return lines.join('\n');
+  }
+  lines.push(`Restored ${s.id} (verified first: ${s.verification.files} files intact).`);
+  if (s.safetySnapshot) lines.push(`Safety backup of the replaced data: ${s.safetySnapshot.id}`);
+  const rows: Array<Array<string | number>> = [['store', 'records', 'seconds']];
+  for (const [target, r] of Object.entries(s.restored))
+    rows.push([target, r.datasets.reduce((sum, d) => sum + d.records, 0), r.seconds.toFixed(1)]);
+  lines.push('', formatTable(rows, [1, 2]));
+  return lines.join('\n');
+}
+
+export function formatCleanup(s: CleanupSummary): string {
+  const verb = s.dryRun ? 'would delete' : 'deleted';
+  const lines = [
+    `Retention: ${Object.entries(s.policy)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}${s.dryRun ? ' (dry run: nothing deleted)' : ''}`,
+  ];
+  for (const d of s.deleted) lines.push(`  ${verb} ${d.id} (${formatBytes(d.bytes)})`);
+  for (const k of s.kept) lines.push(`  kept ${k.id}: ${k.reasons.join(', ')}`);
+  for (const id of s.incompleteRemoved)
+    lines.push(`  ${s.dryRun ? 'would remove' : 'removed'} incomplete ${id}`);
+  if (s.deleted.length === 0) lines.push('  nothing to delete');
+  return lines.join('\n');
+}

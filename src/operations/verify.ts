@@ -1,0 +1,125 @@
+/**
+ * `--verify ID`: every file of the snapshot re-hashed and decoded to its end, record counts checked
+ * against the manifest (docs/design.md §7.5 rule 2). The outcome is recorded next to the manifest.
+ */
+import { readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { ProgressReporter } from '../progress.ts';
+import { MANIFEST_FILE } from '../repository/manifest.ts';
+import { VERIFICATION_FILE, type Repository, type Verification } from '../repository/repository.ts';
+import { checkFile } from '../repository/snapshot-files.ts';
+import type { SnapshotReader } from '../repository/snapshot-reader.ts';
+import { TOOL } from './tool.ts';
+
+export interface VerifyProblem {
+  file: string;
+  problem: string;
+}
+
+export interface VerifySummary {
+  id: string;
+  ok: boolean;
+  files: number;
+  bytes: number;
+  records: number;
+  problems: VerifyProblem[];
+  /** Files in the directory that the manifest does not list (ignored by restore). */
+  unlisted: string[];
+  seconds: number;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'));
+}
+
+export async function verifySnapshot(
+  reader: SnapshotReader,
+  reporter: ProgressReporter,
+): Promise<VerifySummary> {
+  const started = performance.now();
+  const problems: VerifyProblem[] = [];
+  const entries = Object.entries(reader.manifest.files);
+  reporter.emit({
+    type: 'dataset-start',
+    store: 'repository',
+    dataset: `verify ${reader.id}`,
+    total: entries.length,
+  });
+  let done = 0;
+  let bytes = 0;
+  let records = 0;
+  for (const [path, entry] of entries) {
+    const problem = await checkFile(reader.absolutePath(path), entry);
+    if (problem) problems.push({ file: path, problem });
+    bytes += entry.bytes;
+    records += entry.records ?? 0;
+    reporter.emit({
+      type: 'dataset-progress',
+      store: 'repository',
+      dataset: `verify ${reader.id}`,
+      done: ++done,
+      total: entries.length,
+    });
+  }
+  // Each dataset's count must be what its files hold.
+  const sections = [...Object.values(reader.manifest.stores), reader.manifest.jsonFiles];
+  for (const dataset of sections.flatMap((s) => s?.datasets ?? [])) {
+    for (const file of dataset.files)
+      if (!reader.manifest.files[file])
+        problems.push({ file, problem: `listed by dataset ${dataset.name} but not in the manifest's files` });
+    const counted = dataset.files.map((f) => reader.manifest.files[f]?.records);
+    if (dataset.kind !== 'json-files' && counted.every((n) => n !== undefined)) {
+      const sum = counted.reduce((a = 0, b = 0) => a + b, 0) ?? 0;
+      if (sum !== dataset.records)
+        problems.push({
+          file: dataset.files.join(', '),
+          problem: `dataset ${dataset.name} lists ${dataset.records} records, its files hold ${sum}`,
+        });
+    }
+  }
+  const known = new Set([MANIFEST_FILE, VERIFICATION_FILE, ...Object.keys(reader.manifest.files)]);
+  const unlisted = (await listFiles(reader.dir)).filter((f) => !known.has(f));
+  for (const file of unlisted)
+    reporter.emit({
+      type: 'warning',
+      store: 'repository',
+      message: `${file} is not listed in the manifest (ignored)`,
+    });
+  reporter.emit({
+    type: 'dataset-done',
+    store: 'repository',
+    dataset: `verify ${reader.id}`,
+    records: entries.length,
+    seconds: (performance.now() - started) / 1000,
+  });
+  return {
+    id: reader.id,
+    ok: problems.length === 0,
+    files: entries.length,
+    bytes,
+    records,
+    problems,
+    unlisted,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Verifies and records the outcome in the snapshot's `verification.json`. */
+export async function verifyAndRecord(
+  repository: Repository,
+  reader: SnapshotReader,
+  reporter: ProgressReporter,
+): Promise<VerifySummary> {
+  const summary = await verifySnapshot(reader, reporter);
+  const verification: Verification = {
+    at: new Date().toISOString(),
+    ok: summary.ok,
+    tool: TOOL.version,
+    problems: summary.problems.map((p) => `${p.file}: ${p.problem}`),
+  };
+  await repository.writeVerification(reader.dir, verification).catch(() => undefined); // a read-only repository can still be verified
+  return summary;
+}
