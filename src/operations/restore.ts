@@ -5,13 +5,13 @@
  */
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
+import type { StoreSection } from '../repository/manifest.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { SnapshotReader } from '../repository/snapshot-reader.ts';
 import type { PlanStep, StoreRestoreSummary } from '../stores/snapshot-driver.ts';
 import { listUserTables } from '../stores/postgres/postgres-ddl.ts';
 import { planPostgresRestore, restorePostgres } from '../stores/postgres/postgres-restore.ts';
-import { isNeo4jEmpty } from '../stores/neo4j/neo4j-schema.ts';
-import { planNeo4jRestore, restoreNeo4j } from '../stores/neo4j/neo4j-restore.ts';
+import { isNeo4jRestoreTargetEmpty, planNeo4jRestore, restoreNeo4j } from '../stores/neo4j/neo4j-restore.ts';
 import { planQdrantRestore, restoreQdrant, snapshotCollections } from '../stores/qdrant/qdrant-restore.ts';
 import type { OpenStores } from './open-stores.ts';
 import { backupStores, type BackupOptions, type BackupSummary, type BackupTarget } from './backup.ts';
@@ -90,11 +90,11 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
   }
 
   // Which targets hold data now; refuse before touching anything unless --force.
-  const section = (t: Exclude<BackupTarget, 'json'>) =>
-    manifest.stores[t] ??
-    (() => {
-      throw new AcxError('INTERNAL', `no ${t} section`);
-    })();
+  const section = (t: Exclude<BackupTarget, 'json'>): StoreSection => {
+    const found = manifest.stores[t];
+    if (!found) throw new AcxError('INTERNAL', `snapshot ${snapshot.id} has no ${t} section`);
+    return found;
+  };
   const nonEmpty: BackupTarget[] = [];
   for (const target of targets) {
     if (target === 'postgres') {
@@ -105,14 +105,14 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
         client.release();
       }
     } else if (target === 'neo4j') {
-      if (!(await isNeo4jEmpty(need(stores.neo4j, 'neo4j')))) nonEmpty.push(target);
+      if (!(await isNeo4jRestoreTargetEmpty(need(stores.neo4j, 'neo4j')))) nonEmpty.push(target);
     } else if (target === 'qdrant') {
-      const qdrant = need(stores.qdrant, 'qdrant');
-      for (const c of snapshotCollections(section('qdrant'))) {
-        if (await qdrant.collectionExists(c.name)) {
-          nonEmpty.push(target);
-          break;
-        }
+      // The driver's own refusal rule: a collection or alias of the snapshot already exists.
+      try {
+        await planQdrantRestore(need(stores.qdrant, 'qdrant'), section('qdrant'), false);
+      } catch (error) {
+        if (!(error instanceof AcxError && error.code === 'NOT_EMPTY')) throw error;
+        nonEmpty.push(target);
       }
     } else if (
       manifest.jsonFiles &&
@@ -134,7 +134,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
 
   const plan: RestoreSummary['plan'] = {};
   for (const target of targets) {
-    const replace = nonEmpty.includes(target);
+    const replace = options.force;
     if (target === 'postgres')
       plan.postgres = await planPostgresRestore(
         need(stores.postgres, 'postgres'),
@@ -198,7 +198,8 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
   const restored: RestoreSummary['restored'] = {};
   const failures: Array<{ target: BackupTarget; error: unknown }> = [];
   for (const target of targets) {
-    const ctx = { snapshot, reporter, signal: options.signal, replace: nonEmpty.includes(target) };
+    // Under --force every target is replaced, also one that only holds schema objects (which a restore would clash with).
+    const ctx = { snapshot, reporter, signal: options.signal, replace: options.force };
     try {
       if (target === 'postgres')
         restored.postgres = await restorePostgres(need(stores.postgres, 'postgres'), {

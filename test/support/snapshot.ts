@@ -5,7 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest, type StoreSection } from '../../src/repository/manifest.ts';
+import {
+  FORMAT_VERSION,
+  MANIFEST_FORMAT,
+  type Manifest,
+  type StoreSection,
+} from '../../src/repository/manifest.ts';
 import { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
 import { SnapshotReader } from '../../src/repository/snapshot-reader.ts';
 import type { FileCompression } from '../../src/repository/compression.ts';
@@ -42,5 +47,10 @@ export async function snapshotOneStore(
     stores: { [store]: section },
     files: files.entries,
   };
-  return { dir, reader: new SnapshotReader(dir, manifest), section, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    reader: new SnapshotReader(dir, manifest),
+    section,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }

@@ -3,6 +3,9 @@ import { openAllStores, type OpenStores } from '../../src/operations/open-stores
 import { seedStores, type SeedSummary } from '../../src/operations/seed.ts';
 import { fingerprintStores } from '../../src/operations/fingerprint.ts';
 import type { Fingerprint } from '../../src/model/content-hash.ts';
+import { emptyPostgres } from '../../src/stores/postgres/postgres-schema.ts';
+import { emptyNeo4j } from '../../src/stores/neo4j/neo4j-schema.ts';
+import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
 
 export function openTestStores(): Promise<OpenStores> {
   return openAllStores(process.env);
@@ -19,4 +22,9 @@ export function seed(
 
 export function fingerprint(stores: OpenStores, scheme: LabelScheme = 'production'): Promise<Fingerprint> {
   return fingerprintStores(stores, labelMap(scheme));
+}
+
+/** Empties all three stores (tables, graph and schema, collections). */
+export async function emptyAll(stores: OpenStores): Promise<void> {
+  await Promise.all([emptyPostgres(stores.postgres), emptyNeo4j(stores.neo4j), emptyQdrant(stores.qdrant)]);
 }

@@ -157,8 +157,11 @@ Examples (as in the operators' guide):
       process.once('SIGINT', onSigint);
       try {
         if (flags.list) {
-          const repository = await Repository.open(backupDir, { create: false });
-          const listing = await repository.list();
+          // A backup directory that does not exist yet simply holds no snapshots.
+          const repository = await Repository.open(backupDir, { create: false }).catch(() => undefined);
+          const listing = repository
+            ? await repository.list()
+            : { snapshots: [], incomplete: [], damaged: [] };
           printResult(
             global,
             listing,

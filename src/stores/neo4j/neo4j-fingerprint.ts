@@ -1,7 +1,8 @@
 /**
  * Content fingerprints of a Neo4j database, read in one read transaction: one per label (labels and
- * typed properties of every node), one per relationship type (type, properties and both endpoints by
- * their key: label + key value, or all properties for labels without a known key), and the schema
+ * typed properties of every node; one for nodes without a label, when there are some), one per
+ * relationship type (type, properties and both endpoints by their key: label + key value, or all
+ * properties for labels without a known key), and the schema
  * (constraints and indexes with their definitions).
  */
 import { canonicalJson, MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
@@ -13,8 +14,18 @@ export function keyPropertiesByLabel(labels: LabelMap): Record<string, string> {
   return Object.fromEntries(NODE_KINDS.map((kind) => [labels.label(kind), NODE_KEYS[kind]]));
 }
 
+// The key label is the alphabetically first of the node's labels that has a key (not `head(labels(n))`:
+// labels() lists labels in the order of their internal ids, which differ between databases).
+const KEY_LABEL = (v: string) =>
+  `reduce(k = null, l IN labels(${v}) | CASE WHEN $keys[l] IS NOT NULL AND (k IS NULL OR l < k) THEN l ELSE k END)`;
 const ENDPOINT = (v: string) =>
-  `{labels: labels(${v}), key: CASE WHEN $keys[head(labels(${v}))] IS NULL THEN properties(${v}) ELSE ${v}[$keys[head(labels(${v}))]] END}`;
+  `{labels: labels(${v}), key: CASE WHEN ${KEY_LABEL(v)} IS NULL THEN properties(${v}) ELSE ${v}[$keys[${KEY_LABEL(v)}]] END}`;
+
+/** An endpoint with its labels sorted, for the same reason. */
+function endpoint(value: unknown): unknown {
+  const e = value as { labels: string[]; key: unknown };
+  return encodeNeo4jValue({ labels: [...e.labels].sort(), key: e.key });
+}
 
 export async function fingerprintNeo4j(connection: Neo4jConnection, labels: LabelMap): Promise<Fingerprint> {
   const out: Fingerprint = {};
@@ -40,6 +51,13 @@ export async function fingerprintNeo4j(connection: Neo4jConnection, labels: Labe
       }
       out[`neo4j/nodes/${label}`] = { records: hash.count, hash: hash.digest() };
     }
+    // Nodes without any label (none in the AutoCognitix graph: the dataset appears only when some exist).
+    const unlabelled = new MultisetHash();
+    for await (const record of tx.run('MATCH (n) WHERE size(labels(n)) = 0 RETURN properties(n) AS props')) {
+      unlabelled.add(canonicalJson({ labels: [], props: encodeNeo4jProperties(record.get('props')) }));
+    }
+    if (unlabelled.count > 0)
+      out['neo4j/nodes/(no label)'] = { records: unlabelled.count, hash: unlabelled.digest() };
     const types = (
       await tx.run('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t')
     ).records.map((r) => r.get('t') as string);
@@ -49,9 +67,9 @@ export async function fingerprintNeo4j(connection: Neo4jConnection, labels: Labe
       for await (const record of tx.run(query, { keys })) {
         hash.add(
           canonicalJson({
-            a: encodeNeo4jValue(record.get('a')),
+            a: endpoint(record.get('a')),
             props: encodeNeo4jProperties(record.get('props')),
-            b: encodeNeo4jValue(record.get('b')),
+            b: endpoint(record.get('b')),
           }),
         );
       }

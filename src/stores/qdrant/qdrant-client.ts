@@ -2,6 +2,9 @@
  * The slice of Qdrant's REST API the toolkit uses, over `fetch`. Point ids keep their 64-bit precision
  * (see qdrant-json.ts). Errors become AcxError with the collection named and the API key never shown.
  */
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { AcxError, redactSecrets } from '../../errors.ts';
 import type { QdrantSettings } from '../../config/env.ts';
 import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
@@ -19,9 +22,30 @@ export interface ScrollPage {
   next_page_offset: PointId | null;
 }
 
+export interface QdrantAlias {
+  alias_name: string;
+  collection_name: string;
+}
+
+/** `POST /collections/aliases` actions. */
+export type AliasAction =
+  | { create_alias: { collection_name: string; alias_name: string } }
+  | { delete_alias: { alias_name: string } }
+  | { rename_alias: { old_alias_name: string; new_alias_name: string } };
+
+/** A server-side collection snapshot (`SnapshotDescription`). */
+export interface SnapshotDescription {
+  name: string;
+  creation_time?: string | null;
+  size: number;
+  checksum?: string | null;
+}
+
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** A JSON body already serialised (sent as is, instead of `body`). */
+  rawBody?: string;
   signal?: AbortSignal;
   /** The object the request is about, named in errors. */
   subject?: string;
@@ -42,22 +66,34 @@ export class QdrantClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {};
     if (this.apiKey) headers['api-key'] = this.apiKey;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    const body =
+      options.rawBody ?? (options.body === undefined ? undefined : stringifyQdrantJson(options.body));
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.send(url, { method, headers, signal: options.signal, body });
+    return this.result<T>(response, method, path, options.subject);
+  }
+
+  /** `fetch` with connection failures (and aborts) turned into AcxError. */
+  private async send(url: URL | string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        signal: options.signal,
-        body: options.body === undefined ? undefined : stringifyQdrantJson(options.body),
-      });
+      return await fetch(url, init);
     } catch (cause) {
+      if (init.signal?.aborted) {
+        throw new AcxError('INTERRUPTED', 'interrupted while talking to Qdrant', {
+          subject: 'qdrant',
+          cause,
+        });
+      }
       throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, {
         subject: 'qdrant',
         cause,
         hint: 'check QDRANT_URL (or QDRANT_HOST/QDRANT_PORT) and that Qdrant is running',
       });
     }
+  }
+
+  /** Reads a JSON answer: its `result`, or an AcxError naming the subject. */
+  private async result<T>(response: Response, method: string, path: string, subject?: string): Promise<T> {
     const text = await response.text();
     const parsed =
       text === '' ? undefined : (safeParse(text) as { result?: T; status?: unknown } | undefined);
@@ -69,7 +105,7 @@ export class QdrantClient {
         code,
         `Qdrant ${method} ${path} failed (${response.status}): ${redactSecrets(detail)}`,
         {
-          subject: options.subject ?? 'qdrant',
+          subject: subject ?? 'qdrant',
           hint: response.status === 401 || response.status === 403 ? 'check QDRANT_API_KEY' : undefined,
         },
       );
@@ -113,6 +149,107 @@ export class QdrantClient {
       query: { wait: true },
       body: { field_name: fieldName, field_schema: fieldSchema },
       subject: name,
+    });
+  }
+
+  /** `PATCH /collections/{name}` (an `UpdateCollection` body). */
+  async updateCollection(name: string, diff: unknown): Promise<void> {
+    await this.request('PATCH', `/collections/${enc(name)}`, { body: diff, subject: name });
+  }
+
+  /** Every alias of the server, or of one collection. */
+  async listAliases(collection?: string): Promise<QdrantAlias[]> {
+    const path = collection === undefined ? '/aliases' : `/collections/${enc(collection)}/aliases`;
+    const result = await this.request<{ aliases: QdrantAlias[] }>('GET', path, { subject: collection });
+    return result.aliases;
+  }
+
+  /** Applies alias actions atomically (all or none). */
+  async updateAliases(actions: AliasAction[], subject?: string): Promise<void> {
+    await this.request('POST', '/collections/aliases', { body: { actions }, subject });
+  }
+
+  /** Creates a server-side snapshot of a collection and waits for it. */
+  createSnapshot(name: string, signal?: AbortSignal): Promise<SnapshotDescription> {
+    return this.request('POST', `/collections/${enc(name)}/snapshots`, {
+      query: { wait: true },
+      subject: name,
+      signal,
+    });
+  }
+
+  listSnapshots(name: string): Promise<SnapshotDescription[]> {
+    return this.request('GET', `/collections/${enc(name)}/snapshots`, { subject: name });
+  }
+
+  async deleteSnapshot(name: string, snapshot: string): Promise<void> {
+    await this.request('DELETE', `/collections/${enc(name)}/snapshots/${enc(snapshot)}`, {
+      query: { wait: true },
+      subject: name,
+    });
+  }
+
+  /** The bytes of a server-side snapshot, as a stream (never held in memory). */
+  async downloadSnapshot(name: string, snapshot: string, signal?: AbortSignal): Promise<Readable> {
+    const path = `/collections/${enc(name)}/snapshots/${enc(snapshot)}`;
+    const response = await this.send(this.url + path, { headers: this.authHeaders(), signal });
+    if (!response.ok || !response.body) return this.result<never>(response, 'GET', path, name);
+    return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  }
+
+  /**
+   * Recovers a collection from a snapshot file by streaming it as `multipart/form-data`
+   * (`POST /collections/{name}/snapshots/upload`); the collection is created if missing. `checksum`
+   * (SHA-256, hex) makes the server refuse a damaged file.
+   */
+  async uploadSnapshot(
+    name: string,
+    file: string,
+    options: { checksum?: string; priority?: 'snapshot' | 'replica' | 'no_sync'; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const path = `/collections/${enc(name)}/snapshots/upload`;
+    const url = new URL(this.url + path);
+    url.searchParams.set('wait', 'true');
+    url.searchParams.set('priority', options.priority ?? 'snapshot');
+    if (options.checksum) url.searchParams.set('checksum', options.checksum);
+    const boundary = `acx-data-${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="snapshot"; filename="${enc(name)}.snapshot"\r\n` +
+          'content-type: application/octet-stream\r\n\r\n',
+      );
+      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+      const size = (await handle.stat()).size;
+      async function* parts(): AsyncGenerator<Buffer> {
+        yield head;
+        for await (const chunk of handle.createReadStream({ autoClose: false })) yield chunk as Buffer;
+        yield tail;
+      }
+      const response = await this.send(url, {
+        method: 'POST',
+        headers: {
+          ...this.authHeaders(),
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(head.length + size + tail.length),
+        },
+        body: Readable.toWeb(Readable.from(parts())) as unknown as RequestInit['body'],
+        duplex: 'half',
+        signal: options.signal,
+      });
+      await this.result(response, 'POST', path, name);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Upserts points given as JSON texts (each a `PointStruct`), as one batch, waiting until applied. */
+  async upsertJson(name: string, points: string[], signal?: AbortSignal): Promise<void> {
+    await this.request('PUT', `/collections/${enc(name)}/points`, {
+      query: { wait: true },
+      rawBody: `{"points":[${points.join(',')}]}`,
+      subject: name,
+      signal,
     });
   }
 
@@ -160,9 +297,13 @@ export class QdrantClient {
     return result.count;
   }
 
+  private authHeaders(): Record<string, string> {
+    return this.apiKey ? { 'api-key': this.apiKey } : {};
+  }
+
   private async rawGet(path: string): Promise<Response> {
     try {
-      return await fetch(this.url + path, { headers: this.apiKey ? { 'api-key': this.apiKey } : {} });
+      return await fetch(this.url + path, { headers: this.authHeaders() });
     } catch (cause) {
       throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, {
         subject: 'qdrant',

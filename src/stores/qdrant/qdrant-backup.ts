@@ -1,0 +1,259 @@
+/**
+ * Qdrant backup (docs/design.md §7): per collection its configuration (`collection.json`), every point
+ * streamed by scroll (`points.jsonl`) and, with `--qdrant-snapshots`, the server's own snapshot
+ * (`native.snapshot`, stored as received).
+ *
+ * Qdrant has no transactions: each collection is read by one scroll in id order, and points written
+ * while it runs may or may not be in the snapshot (`consistency: 'scroll'`). The exact point count taken
+ * before the scroll is recorded as `pointsCountAtStart`; a difference is reported as a warning.
+ *
+ * Datasets per collection `<c>`:
+ * - `<c>` (kind `collection`, 1 record): `qdrant/<c>/collection.json`; `aliases` repeats the
+ *   collection's aliases so a restore plan can check the target without reading files.
+ * - `<c>/points` (kind `points`, one record per point): `qdrant/<c>/points.jsonl`;
+ *   `pointsCountAtStart` is the exact count before the scroll.
+ * - `<c>/native` (kind `native-snapshot`, optional): `qdrant/<c>/native.snapshot`. An opaque file has
+ *   no records, so `records` is 0; `snapshotName` and `checksum` are the server's.
+ */
+import { AcxError } from '../../errors.ts';
+import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
+import type { SnapshotFileWriter } from '../../repository/snapshot-files.ts';
+import { nowIso, type BackupContext } from '../snapshot-driver.ts';
+import type { QdrantAlias, QdrantClient } from './qdrant-client.ts';
+import { stringifyQdrantJson } from './qdrant-json.ts';
+
+export interface QdrantBackupOptions {
+  /** Also download each collection's server-side snapshot (`--qdrant-snapshots`). */
+  nativeSnapshots: boolean;
+  /** Only these collections (default: all). */
+  collections?: string[];
+  /** Points per scroll page (default 256). */
+  pageSize?: number;
+}
+
+/** One line of `qdrant/<c>/collection.json`. */
+export interface SavedCollection {
+  name: string;
+  /** `GET /collections/{name}` → `result.config`, as the server returned it. */
+  config: Record<string, unknown>;
+  /** Payload indexes: field → `{data_type, params?}`. */
+  payload_schema: Record<string, { data_type: string; params?: unknown }>;
+  aliases: string[];
+}
+
+export const qdrantPaths = {
+  collection: (name: string): string => `qdrant/${name}/collection.json`,
+  points: (name: string): string => `qdrant/${name}/points.jsonl`,
+  native: (name: string): string => `qdrant/${name}/native.snapshot`,
+};
+
+/** Collection names become directory names: refuse the few that cannot. */
+export function checkCollectionName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new AcxError('STORE', `Qdrant collection name "${name}" cannot be used as a directory name`, {
+      subject: name,
+    });
+  }
+}
+
+function payloadSchemaOf(info: Record<string, unknown>): SavedCollection['payload_schema'] {
+  const schema = (info.payload_schema ?? {}) as Record<string, { data_type: string; params?: unknown }>;
+  const out: SavedCollection['payload_schema'] = {};
+  for (const field of Object.keys(schema).sort()) {
+    const { data_type, params } = schema[field]!;
+    out[field] = params === undefined || params === null ? { data_type } : { data_type, params };
+  }
+  return out;
+}
+
+async function writeWith<T>(
+  ctx: BackupContext,
+  writer: SnapshotFileWriter,
+  body: (w: SnapshotFileWriter) => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await body(writer);
+    await ctx.files.closeFile(writer);
+    return result;
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
+
+function checkAborted(signal: AbortSignal | undefined, subject: string): void {
+  if (signal?.aborted)
+    throw new AcxError('INTERRUPTED', `Qdrant backup of ${subject} interrupted`, { subject });
+}
+
+export async function backupQdrant(
+  client: QdrantClient,
+  ctx: BackupContext,
+  options: QdrantBackupOptions,
+): Promise<StoreSection> {
+  const readStartedAt = nowIso();
+  const serverVersion = await client.version();
+  const existing = await client.listCollections();
+  const names = [...new Set(options.collections ?? existing)].sort();
+  for (const name of names) {
+    checkCollectionName(name);
+    if (!existing.includes(name)) {
+      throw new AcxError('NOT_FOUND', `Qdrant collection ${name} does not exist`, { subject: name });
+    }
+  }
+  const aliases = await client.listAliases();
+  const datasets: DatasetEntry[] = [];
+  for (const name of names) {
+    checkAborted(ctx.signal, name);
+    ctx.reporter.emit({ type: 'phase', store: 'qdrant', message: `reading collection ${name}` });
+    datasets.push(
+      ...(await backupCollection(
+        client,
+        ctx,
+        options,
+        name,
+        aliases.filter((a) => a.collection_name === name),
+      )),
+    );
+  }
+  return {
+    serverVersion,
+    readStartedAt,
+    readFinishedAt: nowIso(),
+    consistency: 'scroll',
+    datasets,
+  };
+}
+
+async function backupCollection(
+  client: QdrantClient,
+  ctx: BackupContext,
+  options: QdrantBackupOptions,
+  name: string,
+  aliases: QdrantAlias[],
+): Promise<DatasetEntry[]> {
+  const info = await client.getCollection(name);
+  const config = (info.config ?? {}) as Record<string, unknown>;
+  const params = (config.params ?? {}) as Record<string, unknown>;
+  if (params.sharding_method === 'custom') {
+    ctx.reporter.emit({
+      type: 'warning',
+      store: 'qdrant',
+      message: `collection ${name} uses custom sharding: its shard keys are not saved, restore will refuse it`,
+    });
+  }
+  const saved: SavedCollection = {
+    name,
+    config,
+    payload_schema: payloadSchemaOf(info),
+    aliases: aliases.map((a) => a.alias_name).sort(),
+  };
+  const collectionFile = await ctx.files.writeLines(qdrantPaths.collection(name), [
+    stringifyQdrantJson(saved),
+  ]);
+  const out: DatasetEntry[] = [
+    { name, kind: 'collection', records: 1, files: [collectionFile], aliases: saved.aliases },
+  ];
+
+  // Points: one ordered scroll, one page in memory at a time.
+  const dataset = `${name}/points`;
+  const pointsCountAtStart = await client.count(name);
+  const started = performance.now();
+  ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset, total: pointsCountAtStart });
+  const writer = await ctx.files.createFile(qdrantPaths.points(name), { records: true });
+  const records = await writeWith(ctx, writer, async (w) => {
+    let n = 0;
+    for await (const page of client.scrollAll(name, {
+      pageSize: options.pageSize ?? 256,
+      withVector: true,
+      signal: ctx.signal,
+    })) {
+      let text = '';
+      for (const p of page) {
+        text += stringifyQdrantJson({ id: p.id, vector: p.vector ?? {}, payload: p.payload ?? null }) + '\n';
+      }
+      await w.write(text);
+      n += page.length;
+      ctx.reporter.emit({
+        type: 'dataset-progress',
+        store: 'qdrant',
+        dataset,
+        done: n,
+        total: pointsCountAtStart,
+      });
+      checkAborted(ctx.signal, name);
+    }
+    return n;
+  });
+  ctx.reporter.emit({
+    type: 'dataset-done',
+    store: 'qdrant',
+    dataset,
+    records,
+    seconds: (performance.now() - started) / 1000,
+  });
+  if (records !== pointsCountAtStart) {
+    ctx.reporter.emit({
+      type: 'warning',
+      store: 'qdrant',
+      message: `collection ${name} changed during the backup: ${pointsCountAtStart} points when it started, ${records} read`,
+    });
+  }
+  out.push({ name: dataset, kind: 'points', records, files: [writer.path], pointsCountAtStart });
+
+  if (options.nativeSnapshots) out.push(await backupNativeSnapshot(client, ctx, name));
+  return out;
+}
+
+/** Creates a server-side snapshot, streams it into the backup, then deletes it on the server. */
+async function backupNativeSnapshot(
+  client: QdrantClient,
+  ctx: BackupContext,
+  name: string,
+): Promise<DatasetEntry> {
+  const dataset = `${name}/native`;
+  const started = performance.now();
+  ctx.reporter.emit({ type: 'phase', store: 'qdrant', message: `creating a server snapshot of ${name}` });
+  const description = await client.createSnapshot(name, ctx.signal);
+  try {
+    ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset });
+    const writer = await ctx.files.createFile(qdrantPaths.native(name), {
+      records: false,
+      compression: 'none',
+    });
+    await writeWith(ctx, writer, async (w) => {
+      await w.writeFrom(await client.downloadSnapshot(name, description.name, ctx.signal));
+    });
+    const entry = ctx.files.entries[writer.path]!;
+    if (description.checksum && description.checksum.toLowerCase() !== entry.sha256) {
+      throw new AcxError(
+        'INTEGRITY',
+        `the server snapshot ${description.name} of ${name} downloaded with SHA-256 ${entry.sha256}, the server says ${description.checksum}`,
+        { subject: name },
+      );
+    }
+    ctx.reporter.emit({
+      type: 'dataset-done',
+      store: 'qdrant',
+      dataset,
+      records: 0,
+      seconds: (performance.now() - started) / 1000,
+    });
+    return {
+      name: dataset,
+      kind: 'native-snapshot',
+      records: 0,
+      files: [writer.path],
+      snapshotName: description.name,
+      checksum: entry.sha256,
+    };
+  } finally {
+    await client.deleteSnapshot(name, description.name).catch((error: unknown) => {
+      ctx.reporter.emit({
+        type: 'warning',
+        store: 'qdrant',
+        message: `could not delete the server snapshot ${description.name} of ${name}: ${(error as Error).message}`,
+      });
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { checkFile, readLines, SnapshotFiles } from '../../src/repository/snapshot-files.ts';
+import type { Compression } from '../../src/repository/compression.ts';
+
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function writeSample(compression: Compression, lines: string[]) {
+  dir = await mkdtemp(join(tmpdir(), 'acx-files-'));
+  const files = new SnapshotFiles(dir, compression);
+  const path = await files.writeLines('neo4j/nodes.jsonl', lines);
+  const entry = files.entries[path];
+  if (!entry) throw new Error('no entry');
+  return { path: join(dir, path), relative: path, entry };
+}
+
+const sample = Array.from({ length: 5000 }, (_, i) =>
+  JSON.stringify({ id: i, name: `csomópont ő ű ${i}`, tab: 'a\tb' }),
+);
+
+describe.each<Compression>(['zstd', 'gzip'])('%s data files', (compression) => {
+  it('records size, hash, content size and record count, and read back identical lines', async () => {
+    const { path, relative, entry } = await writeSample(compression, sample);
+    expect(relative).toBe(`neo4j/nodes.jsonl${compression === 'zstd' ? '.zst' : '.gz'}`);
+    expect(entry.records).toBe(5000);
+    expect(entry.contentBytes).toBe(Buffer.byteLength(sample.join('\n') + '\n'));
+    expect(await checkFile(path, entry)).toBeUndefined();
+    const { openDecompressed } = await import('../../src/repository/snapshot-files.ts');
+    const back: string[] = [];
+    for await (const line of readLines(openDecompressed(path, compression))) back.push(line);
+    expect(back).toEqual(sample);
+  });
+
+  it('detects a flipped byte', async () => {
+    const { path, entry } = await writeSample(compression, sample);
+    const bytes = await readFile(path);
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0x01;
+    await writeFile(path, bytes);
+    expect(await checkFile(path, entry)).toMatch(/SHA-256/);
+  });
+
+  it('detects a truncated file', async () => {
+    const { path, entry } = await writeSample(compression, sample);
+    await truncate(path, entry.bytes - 10);
+    expect(await checkFile(path, entry)).toMatch(/truncated/);
+  });
+
+  it('detects a missing file', async () => {
+    const { path, entry } = await writeSample(compression, sample);
+    await rm(path);
+    expect(await checkFile(path, entry)).toBe('missing');
+  });
+});
+
+describe('readLines', () => {
+  it('keeps multi-byte characters split across chunks', async () => {
+    const text = Buffer.from('első\nmásodik ő\nű', 'utf8');
+    const chunks = Array.from(text, (b) => Buffer.from([b])); // one byte per chunk
+    const lines: string[] = [];
+    for await (const line of readLines(Readable.from(chunks))) lines.push(line);
+    expect(lines).toEqual(['első', 'második ő', 'ű']);
+  });
+});
