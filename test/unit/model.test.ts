@@ -65,3 +65,20 @@ describe('label schemes', () => {
     expect(() => parseLabelScheme('other')).toThrow(/label scheme/i);
   });
 });
+
+describe('Qdrant JSON parsing edge cases', () => {
+  it('leaves long digit runs inside strings and floats alone', () => {
+    const text =
+      '{"a":"id 12345678901234567890, ok","b":0.12345678901234567,"c":-9223372036854775807,"d":[18446744073709551615,1e300],"e":"\\"9999999999999999999"}';
+    const value = parseQdrantJson(text) as Record<string, unknown>;
+    expect(value.a).toBe('id 12345678901234567890, ok');
+    expect(value.b).toBe(0.12345678901234567);
+    expect(value.c).toBe(-9223372036854775807n);
+    expect(value.d).toEqual([18446744073709551615n, 1e300]);
+    expect(value.e).toBe('"9999999999999999999');
+  });
+
+  it('reads a 16-digit safe integer as a number', () => {
+    expect(parseQdrantJson('{"id":1234567890123456}')).toEqual({ id: 1234567890123456 });
+  });
+});
