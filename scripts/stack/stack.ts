@@ -1,6 +1,7 @@
 /**
  * `npm run stack:up | stack:down | stack:status | stack:env` — the local stack used alike by tests, CI
- * and the demo. Every command is idempotent; state lives under `.stack/`.
+ * and the demo. Every command is idempotent; state lives under `.stack/` (or under `$ACX_STACK_DIR`, so
+ * that a second stack, e.g. the benchmarks' on other ports, keeps its state apart).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,9 +13,10 @@ import type { StackContext, StackService } from './service.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const services: StackService[] = [postgresService, neo4jService, qdrantService];
+const stackDir = (): string => resolve(process.env.ACX_STACK_DIR?.trim() || join(root, '.stack'));
 
 function contextFor(service: StackService): StackContext {
-  const stateDir = join(root, '.stack', service.name);
+  const stateDir = join(stackDir(), service.name);
   mkdirSync(stateDir, { recursive: true });
   return { root, stateDir, log: (message) => console.error(`[${service.name}] ${message}`) };
 }

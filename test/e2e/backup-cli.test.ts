@@ -68,6 +68,9 @@ beforeAll(async () => {
   }
   await mkdir(join(dataDir, 'exports'), { recursive: true });
   await writeFile(join(dataDir, 'exports', 'autocognitix_export.json'), '{"not":"data"}');
+  // The default backup directory under the data directory is never swept into --json either.
+  await mkdir(join(dataDir, 'backups', 'full_20250101_000000'), { recursive: true });
+  await writeFile(join(dataDir, 'backups', 'full_20250101_000000', 'manifest.json'), '{}');
   await seed(stores, 0.2, 5);
   original = await fingerprint(stores);
 });

@@ -65,6 +65,11 @@ function chosenTargets(flags: BackupFlags): BackupTarget[] {
   return flags.all || named.length === 0 ? [...BACKUP_TARGETS] : named;
 }
 
+/** Directories under the data directory that hold no application data: backups (default and chosen) and exports. */
+function notDataDirs(dataDir: string, backupDir: string): string[] {
+  return [backupDir, join(dataDir, 'backups'), join(dataDir, 'exports')];
+}
+
 function storesFor(targets: readonly BackupTarget[]): StoreName[] {
   return targets.filter((t): t is StoreName => t !== 'json');
 }
@@ -205,7 +210,7 @@ Examples (as in the operators' guide):
                 pgDump: flags.pgDump ? 'auto' : 'never',
                 qdrantSnapshots: false,
                 dataDir: flags.dataDir,
-                excludedDirs: [backupDir, join(flags.dataDir, 'exports')],
+                excludedDirs: notDataDirs(flags.dataDir, backupDir),
                 lock: true,
               },
             });
@@ -228,7 +233,7 @@ Examples (as in the operators' guide):
               pgDump: flags.pgDump ? 'auto' : 'never',
               qdrantSnapshots: flags.qdrantSnapshots,
               dataDir: flags.dataDir,
-              excludedDirs: [backupDir, join(flags.dataDir, 'exports')],
+              excludedDirs: notDataDirs(flags.dataDir, backupDir),
               preHook: flags.preHook,
               postHook: flags.postHook,
               reporter,
