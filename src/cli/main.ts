@@ -28,6 +28,14 @@ function report(error: unknown): number {
   return exitCodeOf(error);
 }
 
+// Output piped into a reader that stops early (`acx-data --help | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   loadDotEnv();
   const controller = new AbortController();

@@ -283,3 +283,23 @@ describe('cleanup', () => {
     expect(await listIds()).toEqual([...new Set([ids[0], newestVerified])]);
   });
 });
+
+describe('hooks', () => {
+  it('runs the pre-hook before and the post-hook after the stores are read', async () => {
+    const pre = join(work, 'pre.txt');
+    const post = join(work, 'post.txt');
+    const id = await backupId('--postgres', '--pre-hook', `echo "$ACX_SNAPSHOT_ID" > ${pre}`, '--post-hook', `date +%s%N > ${post}`);
+    expect((await readFile(pre, 'utf8')).trim()).toBe(id);
+    expect((await readFile(post, 'utf8')).trim()).toMatch(/^\d+$/);
+  });
+
+  it('runs the post-hook even when the backup fails, and leaves no snapshot', async () => {
+    const post = join(work, 'post-after-failure.txt');
+    const before = await listIds();
+    const result = await backup('--postgres', '--pre-hook', 'exit 3', '--post-hook', `touch ${post}`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/HOOK \[pre-hook\].*exit 3/);
+    expect(await readFile(post, 'utf8')).toBe('');
+    expect(await listIds()).toEqual(before);
+  });
+});

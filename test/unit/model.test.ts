@@ -72,7 +72,7 @@ describe('Qdrant JSON parsing edge cases', () => {
       '{"a":"id 12345678901234567890, ok","b":0.12345678901234567,"c":-9223372036854775807,"d":[18446744073709551615,1e300],"e":"\\"9999999999999999999"}';
     const value = parseQdrantJson(text) as Record<string, unknown>;
     expect(value.a).toBe('id 12345678901234567890, ok');
-    expect(value.b).toBe(0.12345678901234567);
+    expect(value.b).toBe(Number('0.12345678901234567'));
     expect(value.c).toBe(-9223372036854775807n);
     expect(value.d).toEqual([18446744073709551615n, 1e300]);
     expect(value.e).toBe('"9999999999999999999');
