@@ -288,7 +288,13 @@ describe('hooks', () => {
   it('runs the pre-hook before and the post-hook after the stores are read', async () => {
     const pre = join(work, 'pre.txt');
     const post = join(work, 'post.txt');
-    const id = await backupId('--postgres', '--pre-hook', `echo "$ACX_SNAPSHOT_ID" > ${pre}`, '--post-hook', `date +%s%N > ${post}`);
+    const id = await backupId(
+      '--postgres',
+      '--pre-hook',
+      `echo "$ACX_SNAPSHOT_ID" > ${pre}`,
+      '--post-hook',
+      `date +%s%N > ${post}`,
+    );
     expect((await readFile(pre, 'utf8')).trim()).toBe(id);
     expect((await readFile(post, 'utf8')).trim()).toMatch(/^\d+$/);
   });
