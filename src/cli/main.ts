@@ -38,8 +38,6 @@ for (const stream of [process.stdout, process.stderr]) {
 
 async function main(argv: string[]): Promise<number> {
   loadDotEnv();
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
   try {
     await buildProgram().parseAsync(argv);
     return 0;

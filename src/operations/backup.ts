@@ -117,6 +117,11 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
     } catch (error) {
       // No manifest was written: the directory is not a snapshot. Remove it now rather than leave it to the next run.
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (options.signal?.aborted) {
+        throw new AcxError('INTERRUPTED', `interrupted: no snapshot was written (${id} removed)`, {
+          cause: error,
+        });
+      }
       throw error;
     }
   } finally {
@@ -131,7 +136,7 @@ async function writeSnapshot(
   startedAt: Date,
 ): Promise<Manifest> {
   const { targets, reporter, stores } = options;
-  const files = new SnapshotFiles(dir, options.compression);
+  const files = new SnapshotFiles(dir, options.compression, options.signal);
   const ctx: BackupContext = { files, reporter, signal: options.signal };
   const hookEnv = { ACX_SNAPSHOT_ID: id, ACX_BACKUP_DIR: options.repository.dir };
   const sections: Partial<Record<StoreName, StoreSection>> = {};

@@ -3,6 +3,7 @@
  * and counted while streaming, so no file is ever held in memory.
  */
 import { createHash } from 'node:crypto';
+import { AcxError } from '../errors.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -66,6 +67,7 @@ export class SnapshotFileWriter {
     relativePath: string,
     private readonly compression: FileCompression,
     private readonly countsRecords: boolean,
+    private readonly signal?: AbortSignal,
   ) {
     this.path = relativePath;
     this.input = this.content;
@@ -83,6 +85,10 @@ export class SnapshotFileWriter {
   /** Appends bytes, waiting when the compressor is behind (back-pressure). */
   async write(chunk: Buffer | string): Promise<void> {
     if (this.failed) throw this.failed;
+    if (this.signal?.aborted) {
+      this.abort();
+      throw new AcxError('INTERRUPTED', `interrupted while writing ${this.path}`, { subject: this.path });
+    }
     if (!this.input.write(chunk)) await Promise.race([once(this.input, 'drain'), this.done]);
   }
 
@@ -128,6 +134,8 @@ export class SnapshotFiles {
   constructor(
     readonly dir: string,
     readonly compression: FileCompression,
+    /** Aborting it makes every later write fail with INTERRUPTED. */
+    readonly signal?: AbortSignal,
   ) {}
 
   /**
@@ -142,7 +150,7 @@ export class SnapshotFiles {
     const relativePath = name + COMPRESSION_EXTENSIONS[compression];
     const absolutePath = join(this.dir, relativePath);
     await mkdir(dirname(absolutePath), { recursive: true });
-    return new SnapshotFileWriter(absolutePath, relativePath, compression, options.records);
+    return new SnapshotFileWriter(absolutePath, relativePath, compression, options.records, this.signal);
   }
 
   async closeFile(writer: SnapshotFileWriter): Promise<FileEntry> {

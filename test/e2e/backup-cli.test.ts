@@ -231,6 +231,30 @@ describe('killed backups', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  it('stops a backup with exit code 130 and leaves no snapshot and no directory', async () => {
+    await mkdir(backupDir, { recursive: true });
+    const before = await readdir(backupDir);
+    const child = spawn(
+      process.execPath,
+      [BIN, 'backup', '--all', '--backup-dir', backupDir, '--data-dir', dataDir],
+      {
+        env: process.env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    // Wait until the stores are being read, then interrupt.
+    while (!/\[(postgres|neo4j|qdrant)\]/.test(stderr)) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await closed, stderr).toBe(130);
+    expect(stderr).toMatch(/INTERRUPTED.*no snapshot was written/);
+    expect((await readdir(backupDir)).sort()).toEqual(before.sort());
+  });
+});
+
 describe('restoring over data', () => {
   it('refuses non-empty stores without --force and changes nothing', async () => {
     const before = await fingerprint(stores);

@@ -17,6 +17,7 @@ import { restoreSnapshot, targetsOf } from '../../operations/restore.ts';
 import { verifyAndRecord } from '../../operations/verify.ts';
 import { readPostgresSettings } from '../../config/env.ts';
 import { createReporter } from '../output/reporters.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { globalOptions, printResult } from '../output/global-options.ts';
 import {
   formatBackup,
@@ -157,9 +158,7 @@ Examples (as in the operators' guide):
       };
       const backupDir = resolve(flags.backupDir);
       const reporter = createReporter(global);
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.once('SIGINT', onSigint);
+      const interrupt = onInterrupt();
       try {
         if (flags.list) {
           // A backup directory that does not exist yet simply holds no snapshots.
@@ -203,7 +202,7 @@ Examples (as in the operators' guide):
               qdrantSnapshots: flags.qdrantSnapshots,
               dataDir: flags.dataDir,
               reporter,
-              signal: controller.signal,
+              signal: interrupt.signal,
               safetyBackup: {
                 compression: flags.compression,
                 postgresUrl: readPostgresSettings()?.url,
@@ -216,6 +215,11 @@ Examples (as in the operators' guide):
             });
             reporter.close();
             printResult(global, summary, formatRestore(summary));
+          } catch (error) {
+            throw interrupt.explain(
+              error,
+              'each store is either fully restored or as it was before its restore',
+            );
           } finally {
             await stores.close();
           }
@@ -237,17 +241,19 @@ Examples (as in the operators' guide):
               preHook: flags.preHook,
               postHook: flags.postHook,
               reporter,
-              signal: controller.signal,
+              signal: interrupt.signal,
             });
             reporter.close();
             printResult(global, summary, formatBackup(summary));
+          } catch (error) {
+            throw interrupt.explain(error, 'no snapshot was written');
           } finally {
             await stores.close();
           }
         }
       } finally {
         reporter.close();
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
       }
     });
 }
