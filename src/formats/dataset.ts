@@ -1,0 +1,124 @@
+/**
+ * What exports are made of: a tabular dataset with typed fields whose records stream (tables, node
+ * labels, relationship types), or a graph, or vector collections. Stores produce them, formats write
+ * them; neither knows the other.
+ *
+ * Record values are normalised JS values, by field type:
+ *
+ * | type        | JS value                                  | notes                                      |
+ * | ----------- | ----------------------------------------- | ------------------------------------------ |
+ * | `text`      | string                                    | `''` and `null` are different values       |
+ * | `integer`   | number                                    | within ±2^53                               |
+ * | `bigint`    | bigint                                    | 64-bit integers (sequences, Neo4j Integer) |
+ * | `float`     | number                                    |                                            |
+ * | `numeric`   | string                                    | exact decimal text, e.g. `"1234.50"`       |
+ * | `boolean`   | boolean                                   |                                            |
+ * | `timestamp` | string                                    | ISO 8601 with offset, microseconds kept     |
+ * | `date`      | string                                    | `YYYY-MM-DD`                               |
+ * | `uuid`      | string                                    | lowercase, hyphenated                      |
+ * | `json`      | any JSON value (object, array, …)         | JSONB, Neo4j maps/points/temporals         |
+ * | `array`     | array of string/number/boolean/null       | PostgreSQL arrays, Neo4j lists             |
+ * | `bytes`     | Buffer                                    |                                            |
+ *
+ * Any value may be `null` (absent).
+ */
+
+export const FIELD_TYPES = [
+  'text',
+  'integer',
+  'bigint',
+  'float',
+  'numeric',
+  'boolean',
+  'timestamp',
+  'date',
+  'uuid',
+  'json',
+  'array',
+  'bytes',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+export type ExportValue =
+  | null
+  | string
+  | number
+  | bigint
+  | boolean
+  | Buffer
+  | ReadonlyArray<string | number | boolean | null>
+  | Record<string, unknown>
+  | unknown[];
+
+export type ExportRecord = Record<string, ExportValue>;
+
+export interface FieldSpec {
+  name: string;
+  type: FieldType;
+}
+
+export interface TabularDataset {
+  /** File- and sheet-safe name: a table (`dtc_codes`), `nodes_<Label>`, `relationships_<TYPE>`. */
+  name: string;
+  kind: 'table' | 'nodes' | 'relationships';
+  fields: readonly FieldSpec[];
+  /** Fields that identify a record (a primary key), if any. */
+  key?: readonly string[];
+  /** Fields worth an index in formats that have them. */
+  indexed?: readonly string[];
+  /** Streams the records; each call starts from the beginning. */
+  records(): AsyncIterable<ExportRecord>;
+}
+
+export interface GraphNode {
+  /** Stable within one export (the source element id). */
+  id: string;
+  labels: readonly string[];
+  properties: Record<string, ExportValue>;
+}
+
+export interface GraphEdge {
+  id: string;
+  type: string;
+  source: string;
+  target: string;
+  properties: Record<string, ExportValue>;
+}
+
+/** A property key and its type, on nodes or on edges. */
+export interface GraphKey {
+  for: 'node' | 'edge';
+  name: string;
+  type: FieldType;
+}
+
+export interface GraphSource {
+  /** Every property key with its type, known before the first node (GraphML declares keys first). */
+  keys: readonly GraphKey[];
+  nodes(): AsyncIterable<GraphNode>;
+  /** Only edges whose both ends are among `nodes()`. */
+  edges(): AsyncIterable<GraphEdge>;
+}
+
+export interface VectorPoint {
+  id: number | bigint | string;
+  /** Unnamed: float32 numbers; named: name → numbers or sparse {indices, values}. */
+  vector: unknown;
+  payload: Record<string, unknown> | null;
+}
+
+export interface VectorCollection {
+  name: string;
+  /** The collection's configuration as Qdrant reports it (`GET /collections/{name}` result). */
+  config: Record<string, unknown>;
+  points(): AsyncIterable<VectorPoint>;
+}
+
+/** What one written file holds, for the export manifest. */
+export interface WrittenFile {
+  /** Relative to the export directory, with `/`. */
+  path: string;
+  records: number;
+  /** Per dataset (or sheet/table) record counts inside the file. */
+  datasets?: Record<string, number>;
+}
