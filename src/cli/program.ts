@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ERROR_CATALOG, EXIT_CODES } from '../errors.ts';
 import { registerSeedCommand } from './commands/seed-command.ts';
 import { registerBackupCommand } from './commands/backup-command.ts';
+import { registerExportCommand } from './commands/export-command.ts';
 
 import { TOOL } from '../operations/tool.ts';
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   program.exitOverride();
   program.configureOutput({ outputError: () => undefined });
   registerBackupCommand(program);
+  registerExportCommand(program);
   registerSeedCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });

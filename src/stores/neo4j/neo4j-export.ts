@@ -28,7 +28,8 @@ export function neo4jToExport(value: unknown): ExportValue {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (neo4j.isInt(value)) return BigInt(value.toString());
   if (Array.isArray(value)) return value.map((v) => neo4jToExport(v)) as ExportValue;
-  if (value instanceof Int8Array || value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Int8Array || value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (neo4j.isPoint(value)) {
     const p = value as { srid: unknown; x: number; y: number; z?: number };
     return { srid: Number(String(p.srid)), x: p.x, y: p.y, ...(p.z === undefined ? {} : { z: p.z }) };
@@ -44,7 +45,9 @@ export function neo4jToExport(value: unknown): ExportValue {
     return String(value);
   }
   if (typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, neo4jToExport(v)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, neo4jToExport(v)]),
+    );
   }
   return String(value);
 }
@@ -148,7 +151,11 @@ export class Neo4jExportSource {
   async labelDataset(label: string): Promise<TabularDataset> {
     const match = `MATCH (n:${cypherName(label)}) WHERE ${this.selected('n')}`;
     const properties = await this.propertyFields(match, 'n');
-    const fields: FieldSpec[] = [{ name: '_element_id', type: 'text' }, { name: '_labels', type: 'array' }, ...properties];
+    const fields: FieldSpec[] = [
+      { name: '_element_id', type: 'text' },
+      { name: '_labels', type: 'array' },
+      ...properties,
+    ];
     const cypher = `${match} RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props ORDER BY id`;
     return {
       name: `neo4j_${label}`,
@@ -158,7 +165,10 @@ export class Neo4jExportSource {
       records: async function* (this: Neo4jExportSource) {
         for await (const r of this.stream(cypher)) {
           const props = r.get('props') as Record<string, unknown>;
-          const record: ExportRecord = { _element_id: r.get('id') as string, _labels: [...(r.get('labels') as string[])].sort() };
+          const record: ExportRecord = {
+            _element_id: r.get('id') as string,
+            _labels: [...(r.get('labels') as string[])].sort(),
+          };
           for (const p of properties) record[p.name] = neo4jToExport(props[p.name]);
           yield record;
         }
@@ -212,28 +222,40 @@ export class Neo4jExportSource {
   async graph(): Promise<GraphSource> {
     const merge = (specs: FieldSpec[], target: 'node' | 'edge'): GraphKey[] => {
       const byName = new Map<string, FieldType>();
-      for (const s of specs) byName.set(s.name, byName.has(s.name) && byName.get(s.name) !== s.type ? 'json' : s.type);
-      return [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, type]) => ({ for: target, name, type }));
+      for (const s of specs)
+        byName.set(s.name, byName.has(s.name) && byName.get(s.name) !== s.type ? 'json' : s.type);
+      return [...byName.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, type]) => ({ for: target, name, type }));
     };
     const nodeKeys = merge(await this.propertyFields(`MATCH (n) WHERE ${this.selected('n')}`, 'n'), 'node');
     const edgeKeys = merge(
-      await this.propertyFields(`MATCH (a)-[r]->(b) WHERE ${this.selected('a')} AND ${this.selected('b')}`, 'r'),
+      await this.propertyFields(
+        `MATCH (a)-[r]->(b) WHERE ${this.selected('a')} AND ${this.selected('b')}`,
+        'r',
+      ),
       'edge',
     );
     const nodesCypher = `MATCH (n) WHERE ${this.selected('n')} RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props ORDER BY id`;
     const edgesCypher = `MATCH (a)-[r]->(b) WHERE ${this.selected('a')} AND ${this.selected('b')} RETURN elementId(r) AS id, type(r) AS type, elementId(a) AS source, elementId(b) AS target, properties(r) AS props ORDER BY id`;
     const props = (raw: unknown): Record<string, ExportValue> =>
-      Object.fromEntries(Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, neo4jToExport(v)]));
-    const self = this;
+      Object.fromEntries(
+        Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, neo4jToExport(v)]),
+      );
+    const stream = (cypher: string) => this.stream(cypher);
     return {
       keys: [...nodeKeys, ...edgeKeys],
       async *nodes(): AsyncGenerator<GraphNode> {
-        for await (const r of self.stream(nodesCypher)) {
-          yield { id: r.get('id') as string, labels: [...(r.get('labels') as string[])].sort(), properties: props(r.get('props')) };
+        for await (const r of stream(nodesCypher)) {
+          yield {
+            id: r.get('id') as string,
+            labels: [...(r.get('labels') as string[])].sort(),
+            properties: props(r.get('props')),
+          };
         }
       },
       async *edges(): AsyncGenerator<GraphEdge> {
-        for await (const r of self.stream(edgesCypher)) {
+        for await (const r of stream(edgesCypher)) {
           yield {
             id: r.get('id') as string,
             type: r.get('type') as string,

@@ -5,7 +5,13 @@
  * 64-bit integers as bigint, numeric as exact text, JSON parsed exactly).
  */
 import type pg from 'pg';
-import type { ExportRecord, ExportValue, FieldSpec, FieldType, TabularDataset } from '../../formats/dataset.ts';
+import type {
+  ExportRecord,
+  ExportValue,
+  FieldSpec,
+  FieldType,
+  TabularDataset,
+} from '../../formats/dataset.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { dtcFilterSql, isFilterActive, type DtcFilter } from '../../model/dtc-filter.ts';
 import { exportableColumns, isExportableTable, scrubJson, type PrivacyOptions } from '../../model/privacy.ts';
@@ -25,13 +31,24 @@ const asIs = (raw: unknown): ExportValue => (raw ?? null) as ExportValue;
 
 function columnFor(name: string, udt: string, isArray: boolean, privacy: PrivacyOptions): Column {
   const c = quoteIdent(name);
-  if (isArray) return { name, type: 'array', select: `to_json(${c})::text`, decode: (raw) => (raw === null ? null : (parseExactJson(raw as string) as ExportValue)) };
+  if (isArray)
+    return {
+      name,
+      type: 'array',
+      select: `to_json(${c})::text`,
+      decode: (raw) => (raw === null ? null : (parseExactJson(raw as string) as ExportValue)),
+    };
   switch (udt) {
     case 'int2':
     case 'int4':
       return { name, type: 'integer', select: c, decode: asIs };
     case 'int8':
-      return { name, type: 'bigint', select: `${c}::text`, decode: (raw) => (raw === null ? null : BigInt(raw as string)) };
+      return {
+        name,
+        type: 'bigint',
+        select: `${c}::text`,
+        decode: (raw) => (raw === null ? null : BigInt(raw as string)),
+      };
     case 'float4':
     case 'float8':
       return { name, type: 'float', select: c, decode: asIs };
@@ -52,7 +69,8 @@ function columnFor(name: string, udt: string, isArray: boolean, privacy: Privacy
         name,
         type: 'json',
         select: `${c}::text`,
-        decode: (raw) => (raw === null ? null : (scrubJson(parseExactJson(raw as string), privacy) as ExportValue)),
+        decode: (raw) =>
+          raw === null ? null : (scrubJson(parseExactJson(raw as string), privacy) as ExportValue),
       };
     case 'bytea':
       return { name, type: 'bytes', select: c, decode: asIs };
@@ -94,8 +112,16 @@ export class PostgresExportSource {
         WHERE a.attrelid = format('public.%I', $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [table],
     );
-    const keep = new Set(exportableColumns(table, rows.map((r) => r.name), this.options));
-    return rows.filter((r) => keep.has(r.name)).map((r) => columnFor(r.name, r.udt, r.is_array, this.options));
+    const keep = new Set(
+      exportableColumns(
+        table,
+        rows.map((r) => r.name),
+        this.options,
+      ),
+    );
+    return rows
+      .filter((r) => keep.has(r.name))
+      .map((r) => columnFor(r.name, r.udt, r.is_array, this.options));
   }
 
   private async primaryKey(table: string): Promise<string[]> {
@@ -108,12 +134,18 @@ export class PostgresExportSource {
   }
 
   /** Records of a query, fetched through a cursor a page at a time. */
-  private async *stream(sql: string, params: unknown[], columns: readonly Column[]): AsyncGenerator<ExportRecord> {
+  private async *stream(
+    sql: string,
+    params: unknown[],
+    columns: readonly Column[],
+  ): AsyncGenerator<ExportRecord> {
     const cursor = `acx_export_${Math.random().toString(36).slice(2)}`;
     await this.client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params);
     try {
       for (;;) {
-        const { rows } = await this.client.query<Record<string, unknown>>(`FETCH ${FETCH_SIZE} FROM ${cursor}`);
+        const { rows } = await this.client.query<Record<string, unknown>>(
+          `FETCH ${FETCH_SIZE} FROM ${cursor}`,
+        );
         for (const row of rows) {
           const record: ExportRecord = {};
           for (const column of columns) record[column.name] = column.decode(row[column.name] ?? null);
@@ -137,7 +169,9 @@ export class PostgresExportSource {
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1`,
     );
-    return rows.map((r) => r.name).filter((t) => t !== 'alembic_version' && isExportableTable(t, this.options));
+    return rows
+      .map((r) => r.name)
+      .filter((t) => t !== 'alembic_version' && isExportableTable(t, this.options));
   }
 
   /** One table as a dataset; `dtc_codes` honours the filter. Ordered by primary key. */
@@ -164,15 +198,51 @@ export class PostgresExportSource {
   async selectedCodes(): Promise<string[] | undefined> {
     if (!isFilterActive(this.options.filter)) return undefined;
     const { where, params } = dtcFilterSql(this.options.filter);
-    const { rows } = await this.client.query<{ code: string }>(`SELECT d.code FROM public.dtc_codes d WHERE ${where} ORDER BY d.code`, params);
+    const { rows } = await this.client.query<{ code: string }>(
+      `SELECT d.code FROM public.dtc_codes d WHERE ${where} ORDER BY d.code`,
+      params,
+    );
     return rows.map((r) => r.code);
   }
 
-  /** `translations.json`: code, English and Hungarian text, whether translated (filtered codes). */
-  translations(): AsyncGenerator<ExportRecord> {
+  /** Translations of the selected codes: code, English and Hungarian text, whether translated. */
+  translations(): TabularDataset {
     const { where, params } = dtcFilterSql(this.options.filter);
-    const columns: Column[] = ['code', 'description_en', 'description_hu'].map((n) => columnFor(n, 'text', false, this.options));
-    return this.stream(`SELECT d.code, d.description_en, d.description_hu FROM public.dtc_codes d WHERE ${where} ORDER BY d.code`, params, columns);
+    const columns: Column[] = [
+      columnFor('code', 'text', false, this.options),
+      columnFor('description_en', 'text', false, this.options),
+      columnFor('description_hu', 'text', false, this.options),
+      columnFor('translated', 'bool', false, this.options),
+    ];
+    const sql = `SELECT d.code, d.description_en, d.description_hu,
+                        (d.description_hu IS NOT NULL AND btrim(d.description_hu) <> '') AS translated
+                   FROM public.dtc_codes d WHERE ${where} ORDER BY d.code`;
+    return {
+      name: 'translations',
+      kind: 'table',
+      fields: columns.map((c) => ({ name: c.name, type: c.type })),
+      key: ['code'],
+      records: () => this.stream(sql, params, columns),
+    };
+  }
+
+  /** `csv/dtc_codes_full.csv`: the selected DTC codes with every field and their translation status. */
+  async dtcCodesFull(): Promise<TabularDataset> {
+    const base = await this.table('dtc_codes', 'dtc_codes_full');
+    const records = base.records;
+    return {
+      ...base,
+      fields: [...base.fields, { name: 'translation_status', type: 'text' }],
+      records: async function* () {
+        for await (const r of records()) {
+          const hu = r.description_hu;
+          yield {
+            ...r,
+            translation_status: typeof hu === 'string' && hu.trim() !== '' ? 'completed' : 'pending',
+          };
+        }
+      },
+    };
   }
 
   /** `diagnosis_history.json`: sessions, newest first, soft-deleted ones only when asked. */

@@ -11,7 +11,10 @@ export interface QdrantExportOptions {
   withVectors: boolean;
 }
 
-export async function qdrantExportCollections(client: QdrantClient, options: QdrantExportOptions): Promise<VectorCollection[]> {
+export async function qdrantExportCollections(
+  client: QdrantClient,
+  options: QdrantExportOptions,
+): Promise<VectorCollection[]> {
   const selected = options.codes ? new Set(options.codes) : undefined;
   const keep = (payload: Record<string, unknown> | null | undefined): boolean =>
     !selected || payload?.type !== 'dtc' || selected.has(String(payload.code));
@@ -25,7 +28,11 @@ export async function qdrantExportCollections(client: QdrantClient, options: Qdr
         for await (const page of client.scrollAll(name, { withVector: options.withVectors })) {
           for (const p of page) {
             if (!keep(p.payload)) continue;
-            yield { id: p.id, vector: options.withVectors ? p.vector : undefined, payload: p.payload ?? null };
+            yield {
+              id: p.id,
+              vector: options.withVectors ? p.vector : undefined,
+              payload: p.payload ?? null,
+            };
           }
         }
       },

@@ -1,0 +1,287 @@
+/**
+ * How each export format is assembled from the sources: which datasets go into which file, under the
+ * original exporter's file names (docs/formats.md). Each writer returns the files it wrote, with the
+ * records of every dataset inside them.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProgressReporter } from '../progress.ts';
+import type { TabularDataset, VectorCollection, WrittenFile } from '../formats/dataset.ts';
+import { describeFilter, type DtcFilter } from '../model/dtc-filter.ts';
+import type { PostgresExportSource } from '../stores/postgres/postgres-export.ts';
+import type { Neo4jExportSource } from '../stores/neo4j/neo4j-export.ts';
+import { writeCsvFile } from '../formats/csv/csv-format.ts';
+import { XlsxExportWriter } from '../formats/xlsx/xlsx-format.ts';
+import {
+  jsonRecord,
+  writeJsonDataset,
+  writeJsonFile,
+  type JsonDocumentWriter,
+} from '../formats/json/json-document.ts';
+import { SqliteExportWriter } from '../formats/sqlite/sqlite-format.ts';
+import { writeGraphmlFile } from '../formats/graphml/graphml-format.ts';
+import { writeVectorsFile } from '../formats/vectors/vectors-format.ts';
+import { TOOL } from './tool.ts';
+
+export interface ExportContext {
+  dir: string;
+  time: Date;
+  filter: DtcFilter;
+  includePii: boolean;
+  reporter: ProgressReporter;
+  signal?: AbortSignal;
+  postgres?: PostgresExportSource;
+  neo4j?: Neo4jExportSource;
+  /** PostgreSQL tables (`pg_<table>`), Neo4j labels (`neo4j_<Label>`) and relationship types (`neo4j_rel_<TYPE>`). */
+  tabular(): Promise<TabularDataset[]>;
+  vectors(withVectors: boolean): Promise<VectorCollection[]>;
+}
+
+type FormatWriter = (ctx: ExportContext) => Promise<WrittenFile[]>;
+
+const storeOf = (dataset: TabularDataset) => (dataset.kind === 'table' ? 'postgres' : 'neo4j');
+
+function done(ctx: ExportContext, dataset: TabularDataset, records: number, started: number): void {
+  ctx.reporter.emit({
+    type: 'dataset-done',
+    store: storeOf(dataset),
+    dataset: dataset.name,
+    records,
+    seconds: (performance.now() - started) / 1000,
+  });
+}
+
+const csv: FormatWriter = async (ctx) => {
+  await mkdir(join(ctx.dir, 'csv'), { recursive: true });
+  const datasets = await ctx.tabular();
+  if (ctx.postgres) datasets.push(await ctx.postgres.dtcCodesFull());
+  const files: WrittenFile[] = [];
+  for (const dataset of datasets) {
+    const started = performance.now();
+    const path = `csv/${dataset.name}.csv`;
+    const { records } = await writeCsvFile(join(ctx.dir, path), dataset, { signal: ctx.signal });
+    files.push({ path, records, datasets: { [dataset.name]: records } });
+    done(ctx, dataset, records, started);
+  }
+  return files;
+};
+
+const excel: FormatWriter = async (ctx) => {
+  const path = 'autocognitix_export.xlsx';
+  const writer = new XlsxExportWriter({ signal: ctx.signal });
+  await writer.open(join(ctx.dir, path));
+  const counts: Record<string, number> = {};
+  try {
+    const datasets = await ctx.tabular();
+    if (ctx.postgres) datasets.push(ctx.postgres.translations());
+    for (const dataset of datasets) {
+      const started = performance.now();
+      const result = await writer.writeDataset(dataset, { signal: ctx.signal });
+      counts[dataset.name] = result.records;
+      done(ctx, dataset, result.records, started);
+    }
+    writer.addSummarySheet([
+      ['AutoCognitix Data Export', ''],
+      ['Export Time', ctx.time.toISOString()],
+      ['Filter Applied', describeFilter(ctx.filter)],
+      ['Personal data included', ctx.includePii ? 'yes' : 'no'],
+      ['Tool', `${TOOL.name} ${TOOL.version}`],
+    ]);
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return [{ path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts }];
+};
+
+const json: FormatWriter = async (ctx) => {
+  const path = 'autocognitix_export.json';
+  const counts: Record<string, number> = {};
+  const section = async (w: JsonDocumentWriter, datasets: TabularDataset[], strip: string) => {
+    w.beginObject();
+    for (const dataset of datasets) {
+      const started = performance.now();
+      w.key(dataset.name.slice(strip.length));
+      const { records } = await writeJsonDataset(w, dataset, { signal: ctx.signal });
+      counts[dataset.name] = records;
+      done(ctx, dataset, records, started);
+    }
+    w.endObject();
+  };
+  await writeJsonFile(
+    join(ctx.dir, path),
+    async (w) => {
+      w.beginObject();
+      w.property('export_time', ctx.time.toISOString());
+      w.property('source', 'AutoCognitix');
+      w.property('version', '2.0');
+      w.property('filter_applied', filterJson(ctx.filter));
+      w.property('include_pii', ctx.includePii);
+      const datasets = await ctx.tabular();
+      w.key('postgresql');
+      await section(
+        w,
+        datasets.filter((d) => d.kind === 'table'),
+        'pg_',
+      );
+      w.key('neo4j').beginObject();
+      w.key('nodes');
+      await section(
+        w,
+        datasets.filter((d) => d.kind === 'nodes'),
+        'neo4j_',
+      );
+      w.key('relationships');
+      await section(
+        w,
+        datasets.filter((d) => d.kind === 'relationships'),
+        'neo4j_rel_',
+      );
+      w.endObject();
+      w.key('qdrant').beginObject().key('collections').beginObject();
+      for (const collection of await ctx.vectors(false)) {
+        w.key(collection.name).beginObject();
+        w.property('config', collection.config);
+        w.key('points').beginArray();
+        let n = 0;
+        for await (const point of collection.points()) {
+          w.value({ id: point.id, payload: point.payload });
+          n++;
+          await w.drain();
+        }
+        w.endArray();
+        w.property('points_count', n);
+        w.endObject();
+        counts[`qdrant_${collection.name}`] = n;
+      }
+      w.endObject().endObject();
+      if (ctx.postgres) {
+        w.key('translations');
+        const translations = ctx.postgres.translations();
+        const { records } = await writeJsonDataset(w, translations, { signal: ctx.signal });
+        counts.translations = records;
+      }
+      w.endObject();
+    },
+    { indent: 2, signal: ctx.signal },
+  );
+  return [{ path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts }];
+};
+
+const sqlite: FormatWriter = async (ctx) => {
+  const path = 'autocognitix_export.db';
+  const writer = new SqliteExportWriter();
+  await writer.open(join(ctx.dir, path));
+  const counts: Record<string, number> = {};
+  try {
+    const datasets = await ctx.tabular();
+    if (ctx.postgres) datasets.push(ctx.postgres.translations());
+    for (const dataset of datasets) {
+      const started = performance.now();
+      // PostgreSQL tables keep their own names, as in the original export.
+      const tableName = dataset.kind === 'table' ? dataset.name.replace(/^pg_/, '') : dataset.name;
+      const { records } = await writer.writeDataset(dataset, { tableName, signal: ctx.signal });
+      counts[tableName] = records;
+      done(ctx, dataset, records, started);
+    }
+    writer.writeMetadata({
+      export_time: ctx.time.toISOString(),
+      source: 'AutoCognitix',
+      version: '2.0',
+      tool: `${TOOL.name} ${TOOL.version}`,
+      filter: describeFilter(ctx.filter),
+      include_pii: String(ctx.includePii),
+    });
+    await writer.close();
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+  return [{ path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts }];
+};
+
+const graphml: FormatWriter = async (ctx) => {
+  const path = 'neo4j_graph.graphml';
+  if (!ctx.neo4j) return [];
+  const result = await writeGraphmlFile(join(ctx.dir, path), await ctx.neo4j.graph(), { signal: ctx.signal });
+  return [
+    { path, records: result.nodes + result.edges, datasets: { nodes: result.nodes, edges: result.edges } },
+  ];
+};
+
+const qdrant: FormatWriter = async (ctx) => {
+  const path = 'qdrant_vectors.json.gz';
+  const result = await writeVectorsFile(join(ctx.dir, path), await ctx.vectors(true), { signal: ctx.signal });
+  return [{ path, records: result.records, datasets: result.collections }];
+};
+
+const translations: FormatWriter = async (ctx) => {
+  const path = 'translations.json';
+  if (!ctx.postgres) return [];
+  const dataset = ctx.postgres.translations();
+  let total = 0;
+  let untranslated = 0;
+  await writeJsonFile(
+    join(ctx.dir, path),
+    async (w) => {
+      w.beginObject();
+      w.property('export_time', ctx.time.toISOString());
+      w.property('source', 'AutoCognitix');
+      w.property('filter_applied', filterJson(ctx.filter));
+      w.key('translations').beginObject();
+      for await (const r of dataset.records()) {
+        w.key(String(r.code)).value({ en: r.description_en, hu: r.description_hu, translated: r.translated });
+        total++;
+        if (r.translated !== true) untranslated++;
+        await w.drain();
+      }
+      w.endObject();
+      w.property('total_translations', total - untranslated);
+      w.property('untranslated', untranslated);
+      w.property('total_codes', total);
+      w.endObject();
+    },
+    { indent: 2, signal: ctx.signal },
+  );
+  return [{ path, records: total, datasets: { translations: total } }];
+};
+
+const history: FormatWriter = async (ctx) => {
+  const path = 'diagnosis_history.json';
+  if (!ctx.postgres) return [];
+  const dataset = await ctx.postgres.history();
+  let sessions = 0;
+  await writeJsonFile(
+    join(ctx.dir, path),
+    async (w) => {
+      w.beginObject();
+      w.property('export_time', ctx.time.toISOString());
+      w.property('include_pii', ctx.includePii);
+      w.key('sessions').beginArray();
+      for await (const record of dataset.records()) {
+        w.value(jsonRecord(dataset.fields, record));
+        sessions++;
+        await w.drain();
+      }
+      w.endArray();
+      w.property('total_sessions', sessions);
+      w.endObject();
+    },
+    { indent: 2, signal: ctx.signal },
+  );
+  return [{ path, records: sessions, datasets: { diagnosis_history: sessions } }];
+};
+
+function filterJson(filter: DtcFilter): Record<string, unknown> {
+  return {
+    categories: filter.categories ?? null,
+    manufacturer: filter.manufacturer ?? null,
+    translated_only: filter.translated === true,
+    untranslated_only: filter.translated === false,
+    since: filter.since?.toISOString() ?? null,
+    until: filter.until?.toISOString() ?? null,
+  };
+}
+
+export const FORMAT_WRITERS = { csv, excel, json, sqlite, graphml, qdrant, translations, history } as const;

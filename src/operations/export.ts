@@ -1,0 +1,279 @@
+/**
+ * `acx-data export`: the guide's export_data.py. One export is a directory
+ * `<output-dir>/<YYYYMMDD_HHMMSS>/` holding the chosen formats and a `manifest.json` written last (a
+ * directory without one is an export that did not finish). Every format streams from the stores;
+ * a format that fails is reported and its files removed, the others are kept, and the run ends
+ * INCOMPLETE.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { AcxError } from '../errors.ts';
+import type { ProgressReporter } from '../progress.ts';
+import type { TabularDataset, VectorCollection } from '../formats/dataset.ts';
+import { describeFilter, isFilterActive, type DtcFilter } from '../model/dtc-filter.ts';
+import type { LabelMap } from '../model/labels.ts';
+import { writeFileAtomic } from '../repository/manifest.ts';
+import { PostgresExportSource } from '../stores/postgres/postgres-export.ts';
+import { Neo4jExportSource } from '../stores/neo4j/neo4j-export.ts';
+import { qdrantExportCollections } from '../stores/qdrant/qdrant-export.ts';
+import type { SomeStores } from './open-stores.ts';
+import { TOOL } from './tool.ts';
+import { FORMAT_WRITERS, type ExportContext } from './export-formats.ts';
+
+export const EXPORT_FORMATS = [
+  'csv',
+  'excel',
+  'json',
+  'sqlite',
+  'graphml',
+  'qdrant',
+  'translations',
+  'history',
+] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** The stores each format reads. */
+export const FORMAT_STORES: Record<ExportFormat, ReadonlyArray<'postgres' | 'neo4j' | 'qdrant'>> = {
+  csv: ['postgres', 'neo4j'],
+  excel: ['postgres', 'neo4j'],
+  json: ['postgres', 'neo4j', 'qdrant'],
+  sqlite: ['postgres', 'neo4j'],
+  graphml: ['neo4j'],
+  qdrant: ['qdrant'],
+  translations: ['postgres'],
+  history: ['postgres'],
+};
+
+export interface ExportOptions {
+  formats: readonly ExportFormat[];
+  outputDir: string;
+  filter: DtcFilter;
+  includePii: boolean;
+  includeDeleted: boolean;
+  labels: LabelMap;
+  stores: Omit<SomeStores, 'close'>;
+  reporter: ProgressReporter;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+export interface ExportFileEntry {
+  path: string;
+  format: string;
+  bytes: number;
+  size_kb: number;
+  sha256: string;
+  records: number;
+  datasets?: Record<string, number>;
+}
+
+export interface ExportSummary {
+  id: string;
+  dir: string;
+  results: Partial<Record<ExportFormat, { ok: boolean; records: number; error?: string }>>;
+  files: ExportFileEntry[];
+  seconds: number;
+}
+
+function exportId(time: Date): string {
+  const iso = time.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+async function createExportDir(outputDir: string, time: Date): Promise<{ id: string; dir: string }> {
+  try {
+    await mkdir(outputDir, { recursive: true });
+  } catch (cause) {
+    throw new AcxError(
+      'USAGE',
+      `cannot create the output directory ${outputDir}: ${(cause as Error).message}`,
+      {
+        subject: outputDir,
+        cause,
+        hint: 'choose a writable folder with --output-dir',
+      },
+    );
+  }
+  for (let t = Math.floor(time.getTime() / 1000) * 1000; ; t += 1000) {
+    const id = exportId(new Date(t));
+    const dir = join(outputDir, id);
+    try {
+      await mkdir(dir);
+      return { id, dir };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      throw new AcxError(
+        'USAGE',
+        `cannot write to the output directory ${outputDir}: ${(error as Error).message}`,
+        {
+          subject: outputDir,
+          cause: error,
+          hint: 'choose a writable folder with --output-dir',
+        },
+      );
+    }
+  }
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
+
+export async function exportData(options: ExportOptions): Promise<ExportSummary> {
+  const started = performance.now();
+  const time = options.now ?? new Date();
+  const { id, dir } = await createExportDir(options.outputDir, time);
+  const { stores, reporter } = options;
+  const needs = new Set(options.formats.flatMap((f) => FORMAT_STORES[f]));
+  // A filter is evaluated in PostgreSQL even for Neo4j- or Qdrant-only formats.
+  if (isFilterActive(options.filter)) needs.add('postgres');
+  const postgres =
+    needs.has('postgres') && stores.postgres
+      ? await PostgresExportSource.open(stores.postgres, {
+          filter: options.filter,
+          includePii: options.includePii,
+          includeDeleted: options.includeDeleted,
+        })
+      : undefined;
+  try {
+    const codes = await postgres?.selectedCodes();
+    if (codes)
+      reporter.emit({
+        type: 'phase',
+        store: 'postgres',
+        message: `filter selects ${codes.length} DTC codes (${describeFilter(options.filter)})`,
+      });
+    const neo4j =
+      needs.has('neo4j') && stores.neo4j
+        ? new Neo4jExportSource(stores.neo4j, { dtcLabel: options.labels.label('dtc'), codes })
+        : undefined;
+    const ctx: ExportContext = {
+      dir,
+      time,
+      filter: options.filter,
+      includePii: options.includePii,
+      reporter,
+      signal: options.signal,
+      postgres,
+      neo4j,
+      tabular: () => tabularDatasets(postgres, neo4j),
+      vectors: (withVectors: boolean): Promise<VectorCollection[]> =>
+        stores.qdrant ? qdrantExportCollections(stores.qdrant, { codes, withVectors }) : Promise.resolve([]),
+    };
+    const results: ExportSummary['results'] = {};
+    const datasetsByFile: Record<string, Record<string, number>> = {};
+    for (const format of options.formats) {
+      options.signal?.throwIfAborted();
+      reporter.emit({ type: 'phase', message: `writing ${format}` });
+      const before = new Set(await listFiles(dir));
+      try {
+        const written = await FORMAT_WRITERS[format](ctx);
+        for (const file of written) datasetsByFile[file.path] = file.datasets ?? {};
+        results[format] = { ok: true, records: written.reduce((sum, f) => sum + f.records, 0) };
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        // Remove what this format left behind (finished files and `.partial` ones).
+        for (const path of await listFiles(dir))
+          if (!before.has(path)) await rm(join(dir, path), { force: true });
+        results[format] = { ok: false, records: 0, error: (error as Error).message };
+        reporter.emit({ type: 'warning', message: `${format} export failed: ${(error as Error).message}` });
+      }
+    }
+
+    const files: ExportFileEntry[] = [];
+    for (const path of await listFiles(dir)) {
+      const bytes = (await stat(join(dir, path))).size;
+      const datasets = datasetsByFile[path] ?? {};
+      files.push({
+        path,
+        format: path.endsWith('.json.gz') ? 'gz' : (path.split('.').pop() ?? ''),
+        bytes,
+        size_kb: Math.round((bytes / 1024) * 10) / 10,
+        sha256: await sha256Of(join(dir, path)),
+        records: Object.values(datasets).reduce((sum, n) => sum + n, 0),
+        ...(Object.keys(datasets).length > 0 ? { datasets } : {}),
+      });
+    }
+    const sources: Record<string, string> = {};
+    if (postgres) sources.postgres = await postgres.serverVersion();
+    if (neo4j) sources.neo4j = await neo4j.serverVersion();
+    if (needs.has('qdrant') && stores.qdrant) sources.qdrant = await stores.qdrant.version();
+    const manifest = {
+      format: 'acx-data-export',
+      version: '2.0',
+      tool: TOOL,
+      export_time: time.toISOString(),
+      export_path: dir,
+      filter: {
+        categories: options.filter.categories ?? null,
+        manufacturer: options.filter.manufacturer ?? null,
+        translated_only: options.filter.translated === true,
+        untranslated_only: options.filter.translated === false,
+        since: options.filter.since?.toISOString() ?? null,
+        until: options.filter.until?.toISOString() ?? null,
+        description: describeFilter(options.filter),
+      },
+      include_pii: options.includePii,
+      include_deleted: options.includeDeleted,
+      sources,
+      results: Object.fromEntries(Object.entries(results).map(([f, r]) => [f, r.ok])),
+      errors: Object.fromEntries(
+        Object.entries(results)
+          .filter(([, r]) => !r.ok)
+          .map(([f, r]) => [f, r.error]),
+      ),
+      files,
+    };
+    await writeFileAtomic(dir, 'manifest.json', JSON.stringify(manifest, null, 2) + '\n');
+    const summary: ExportSummary = { id, dir, results, files, seconds: (performance.now() - started) / 1000 };
+    const failed = Object.entries(results).filter(([, r]) => !r.ok);
+    if (failed.length > 0) {
+      throw Object.assign(
+        new AcxError(
+          'INCOMPLETE',
+          `export ${id} finished without ${failed.map(([f]) => f).join(', ')}: ${failed.map(([f, r]) => `${f}: ${r.error}`).join('; ')}`,
+          {
+            subject: dir,
+          },
+        ),
+        { summary },
+      );
+    }
+    return summary;
+  } catch (error) {
+    if (options.signal?.aborted || !(error instanceof AcxError && error.code === 'INCOMPLETE')) {
+      // Nothing half-written may look complete: without a manifest the directory is not an export; remove it.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    await postgres?.close();
+  }
+}
+
+/** Every tabular dataset: PostgreSQL tables (`pg_<table>`), then Neo4j labels and relationship types. */
+async function tabularDatasets(
+  postgres?: PostgresExportSource,
+  neo4j?: Neo4jExportSource,
+): Promise<TabularDataset[]> {
+  const out: TabularDataset[] = [];
+  for (const table of (await postgres?.tableNames()) ?? [])
+    out.push(await postgres!.table(table, `pg_${table}`));
+  for (const label of (await neo4j?.labels()) ?? []) out.push(await neo4j!.labelDataset(label));
+  for (const type of (await neo4j?.relationshipTypes()) ?? [])
+    out.push(await neo4j!.relationshipDataset(type));
+  return out;
+}

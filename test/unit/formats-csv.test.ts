@@ -1,0 +1,287 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import { readCsvValue, writeCsvFile } from '../../src/formats/csv/csv-format.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'acx-csv-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const FIELDS: FieldSpec[] = [
+  { name: 'id', type: 'uuid' },
+  { name: 'label', type: 'text' },
+  { name: 'n', type: 'integer' },
+  { name: 'big', type: 'bigint' },
+  { name: 'x', type: 'float' },
+  { name: 'price', type: 'numeric' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'at', type: 'timestamp' },
+  { name: 'day', type: 'date' },
+  { name: 'doc', type: 'json' },
+  { name: 'tags', type: 'array' },
+  { name: 'blob', type: 'bytes' },
+];
+
+const NULLS: ExportRecord = Object.fromEntries(FIELDS.map((f) => [f.name, null]));
+
+/** Awkward values: every quoting, NULL-vs-empty, precision and encoding trap we know of. */
+const RECORDS: ExportRecord[] = [
+  {
+    id: '0b7e3f52-8a6c-4c55-9f1e-2d1f3b5a9c01',
+    label: 'say "hi", then\nnew line\r\nCRLF\tand tab',
+    n: 42,
+    big: 9036396042225763098n,
+    x: 0.1,
+    price: '12345.6700',
+    ok: true,
+    at: '2025-03-30T01:30:00.123456+00:00',
+    day: '2025-03-30',
+    doc: {
+      leírás: 'Gyújtás ő/ű é',
+      nested: { list: [1, 'két', null], big: 9036396042225763098n },
+      empty: {},
+    },
+    tags: ['a,b', 'q"uote', 'new\nline', null, '', 'crlf\r\n'],
+    blob: Buffer.from([0, 1, 2, 254, 255]),
+  },
+  {
+    id: 'ffffffff-ffff-4fff-bfff-ffffffffffff',
+    label: '',
+    n: 0,
+    big: -9223372036854775808n,
+    x: -0,
+    price: '-0.0001',
+    ok: false,
+    at: '2024-12-31T23:59:59.999999-05:30',
+    day: '1970-01-01',
+    doc: {},
+    tags: [],
+    blob: Buffer.alloc(0),
+  },
+  { ...NULLS, id: '00000000-0000-0000-0000-000000000000' },
+  {
+    ...NULLS,
+    id: '11111111-2222-4333-8444-555555555555',
+    label: '  leading and trailing spaces  ',
+    n: -9007199254740991,
+    big: 9223372036854775807n,
+    x: 1e-300,
+    doc: 'a JSON string, "quoted" ő',
+    tags: [1.5, true, false, null],
+  },
+  {
+    ...NULLS,
+    id: '22222222-2222-4222-8222-222222222222',
+    label: '🚗💨 emoji 👍🏽 and NULL',
+    x: -1.7976931348623157e308,
+    doc: [1, 2, { k: null, ключ: 'значение' }],
+    tags: ['""', ',', '\\N', 'NULL'],
+  },
+  { ...NULLS, id: '33333333-3333-4333-8333-333333333333', label: '\\N', doc: 42 },
+  { ...NULLS, id: '44444444-4444-4444-8444-444444444444', label: 'NULL', doc: null, ok: true },
+  { ...NULLS, id: '55555555-5555-4555-8555-555555555555', label: '"', doc: true, x: 123456789.125 },
+];
+
+function dataset(
+  records: ExportRecord[] | (() => AsyncIterable<ExportRecord>),
+  name = 'awkward',
+): TabularDataset {
+  return {
+    name,
+    kind: 'table',
+    fields: FIELDS,
+    key: ['id'],
+    records:
+      typeof records === 'function'
+        ? records
+        : async function* () {
+            yield* records;
+          },
+  };
+}
+
+/** What a CSV reader gets back: the values themselves, except that `-0` reads as `0` (`String(-0)`). */
+function expected(record: ExportRecord): ExportRecord {
+  const out: ExportRecord = {};
+  for (const field of FIELDS) {
+    const value: ExportValue | undefined = record[field.name];
+    out[field.name] = value === undefined ? null : Object.is(value, -0) ? 0 : value;
+  }
+  return out;
+}
+
+/** Reads a CSV file with csv-parse, telling a quoted empty field ('') from an unquoted one (NULL). */
+async function readBack(path: string): Promise<{ header: string[]; records: ExportRecord[] }> {
+  const text = await readFile(path, 'utf8');
+  const rows = parse(text, {
+    cast: (value, context) => (value === '' && !context.quoting ? null : value),
+  }) as Array<Array<string | null>>;
+  const [header, ...data] = rows;
+  return {
+    header: (header ?? []) as string[],
+    records: data.map((row) =>
+      Object.fromEntries(FIELDS.map((field, i) => [field.name, readCsvValue(row[i], field.type)])),
+    ),
+  };
+}
+
+describe('CSV format', () => {
+  it('writes every awkward value so that csv-parse reads the same records back', async () => {
+    const path = join(dir, 'pg_awkward.csv');
+    const result = await writeCsvFile(path, dataset(RECORDS));
+    expect(result).toEqual({ records: RECORDS.length });
+    const back = await readBack(path);
+    expect(back.header).toEqual(FIELDS.map((f) => f.name));
+    expect(back.records).toEqual(RECORDS.map(expected));
+    // bigint and float precision, exactly
+    expect(back.records[0]!.big).toBe(9036396042225763098n);
+    expect((back.records[0]!.doc as { nested: { big: bigint } }).nested.big).toBe(9036396042225763098n);
+    expect(back.records[3]!.x).toBe(1e-300);
+    expect(await readdir(dir)).not.toContain('pg_awkward.csv.partial');
+  });
+
+  it('uses UTF-8 without BOM, CRLF, a header row, NULL as an unquoted empty field and "" for the empty string', async () => {
+    const path = join(dir, 'conventions.csv');
+    await writeCsvFile(path, dataset(RECORDS));
+    const bytes = await readFile(path);
+    expect(bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(false);
+    const text = bytes.toString('utf8');
+    expect(text.startsWith('id,label,n,big,x,price,ok,at,day,doc,tags,blob\r\n')).toBe(true);
+    expect(text.endsWith('\r\n')).toBe(true);
+    // record 2: '' label is quoted, the empty array and object are JSON, the empty Buffer is ''
+    expect(text).toContain(
+      '\r\nffffffff-ffff-4fff-bfff-ffffffffffff,"",0,-9223372036854775808,0,-0.0001,false,',
+    );
+    expect(text).toContain(',{},[],""\r\n');
+    // record 3: all NULL but the id
+    expect(text).toContain('\r\n00000000-0000-0000-0000-000000000000,,,,,,,,,,,\r\n');
+    // JSON text keeps accents and bigints as they are
+    expect(text).toContain('""leírás"":""Gyújtás ő/ű é""');
+    expect(text).toContain('""big"":9036396042225763098}');
+    expect(text).toContain(',true,2025-03-30T01:30:00.123456+00:00,2025-03-30,');
+    expect(text).toContain('AAEC/v8=');
+  });
+
+  it('round-trips a single-column table whose values are NULL and empty', async () => {
+    const path = join(dir, 'one.csv');
+    const one: TabularDataset = {
+      name: 'one',
+      kind: 'table',
+      fields: [{ name: 'v', type: 'text' }],
+      records: async function* () {
+        yield* [{ v: null }, { v: '' }, { v: 'x' }, { v: null }];
+      },
+    };
+    await writeCsvFile(path, one);
+    expect(await readFile(path, 'utf8')).toBe('v\r\n\r\n""\r\nx\r\n\r\n');
+    const rows = parse(await readFile(path, 'utf8'), {
+      cast: (value, context) => (value === '' && !context.quoting ? null : value),
+      from_line: 2,
+    }) as unknown[][];
+    expect(rows).toEqual([[null], [''], ['x'], [null]]);
+  });
+
+  it('writes a header for an empty dataset', async () => {
+    const path = join(dir, 'empty.csv');
+    expect(await writeCsvFile(path, dataset([]))).toEqual({ records: 0 });
+    expect(await readFile(path, 'utf8')).toBe('id,label,n,big,x,price,ok,at,day,doc,tags,blob\r\n');
+  });
+
+  it('leaves neither the file nor a partial file when the records fail or the signal aborts', async () => {
+    const failing = join(dir, 'failing.csv');
+    await expect(
+      writeCsvFile(
+        failing,
+        dataset(async function* () {
+          yield RECORDS[0]!;
+          throw new Error('store went away');
+        }),
+      ),
+    ).rejects.toThrow('store went away');
+    expect(existsSync(failing)).toBe(false);
+    expect(existsSync(`${failing}.partial`)).toBe(false);
+
+    const aborted = join(dir, 'aborted.csv');
+    const controller = new AbortController();
+    await expect(
+      writeCsvFile(
+        aborted,
+        dataset(async function* () {
+          for (let i = 0; i < 5000; i++) {
+            if (i === 1500) controller.abort();
+            yield { ...RECORDS[2]!, n: i };
+          }
+        }),
+        { signal: controller.signal },
+      ),
+    ).rejects.toThrow(/abort/i);
+    expect(existsSync(aborted)).toBe(false);
+    expect(existsSync(`${aborted}.partial`)).toBe(false);
+  });
+
+  it('reads cells back by type', () => {
+    expect(readCsvValue(null, 'text')).toBeNull();
+    expect(readCsvValue('', 'text')).toBe('');
+    expect(readCsvValue('-12', 'integer')).toBe(-12);
+    expect(readCsvValue('0.1', 'float')).toBe(0.1);
+    expect(readCsvValue('NaN', 'float')).toBeNaN();
+    expect(readCsvValue('-Infinity', 'float')).toBe(-Infinity);
+    expect(readCsvValue('9036396042225763098', 'bigint')).toBe(9036396042225763098n);
+    expect(readCsvValue('True', 'boolean')).toBe(true);
+    expect(readCsvValue('f', 'boolean')).toBe(false);
+    expect(() => readCsvValue('yes', 'boolean')).toThrow();
+    expect(() => readCsvValue('abc', 'integer')).toThrow();
+    expect(readCsvValue('[1,"a",null]', 'array')).toEqual([1, 'a', null]);
+    expect(readCsvValue('{"a":9036396042225763098}', 'json')).toEqual({ a: 9036396042225763098n });
+    expect(readCsvValue('AAEC/v8=', 'bytes')).toEqual(Buffer.from([0, 1, 2, 254, 255]));
+    expect(readCsvValue('12345.6700', 'numeric')).toBe('12345.6700');
+  });
+
+  it('streams 200k rows in bounded memory', async () => {
+    const path = join(dir, 'large.csv');
+    const rows = 200_000;
+    const large: TabularDataset = {
+      name: 'large',
+      kind: 'table',
+      fields: [
+        { name: 'id', type: 'integer' },
+        { name: 'code', type: 'text' },
+        { name: 'at', type: 'timestamp' },
+        { name: 'score', type: 'float' },
+        { name: 'ok', type: 'boolean' },
+        { name: 'doc', type: 'json' },
+      ],
+      records: async function* () {
+        for (let i = 0; i < rows; i++) {
+          yield {
+            id: i,
+            code: `P${String(i).padStart(6, '0')}`,
+            at: '2025-03-30T01:30:00.123456+00:00',
+            score: i / 7,
+            ok: i % 2 === 0,
+            doc: { i, note: 'ő "x", y' },
+          };
+        }
+      },
+    };
+    const heapBefore = process.memoryUsage().heapUsed;
+    const started = performance.now();
+    expect(await writeCsvFile(path, large)).toEqual({ records: rows });
+    const seconds = (performance.now() - started) / 1000;
+    const growth = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+    console.log(
+      `CSV: ${rows} rows in ${seconds.toFixed(2)} s (${Math.round(rows / seconds)} rows/s), heap +${growth.toFixed(1)} MiB`,
+    );
+    expect(growth).toBeLessThan(100);
+    const text = await readFile(path, 'utf8');
+    expect(text.split('\r\n')).toHaveLength(rows + 2);
+  }, 60_000);
+});

@@ -1,0 +1,339 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import {
+  JsonDocumentWriter,
+  writeJsonDataset,
+  writeJsonFile,
+  writeNdjsonFile,
+} from '../../src/formats/json/json-document.ts';
+import { parseExactJson } from '../../src/model/exact-json.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'acx-json-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const FIELDS: FieldSpec[] = [
+  { name: 'id', type: 'uuid' },
+  { name: 'label', type: 'text' },
+  { name: 'n', type: 'integer' },
+  { name: 'big', type: 'bigint' },
+  { name: 'x', type: 'float' },
+  { name: 'price', type: 'numeric' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'at', type: 'timestamp' },
+  { name: 'day', type: 'date' },
+  { name: 'doc', type: 'json' },
+  { name: 'tags', type: 'array' },
+  { name: 'blob', type: 'bytes' },
+];
+
+const NULLS: ExportRecord = Object.fromEntries(FIELDS.map((f) => [f.name, null]));
+
+/** Awkward values: every quoting, NULL-vs-empty, precision and encoding trap we know of. */
+const RECORDS: ExportRecord[] = [
+  {
+    id: '0b7e3f52-8a6c-4c55-9f1e-2d1f3b5a9c01',
+    label: 'say "hi", then\nnew line\r\nCRLF\tand tab',
+    n: 42,
+    big: 9036396042225763098n,
+    x: 0.1,
+    price: '12345.6700',
+    ok: true,
+    at: '2025-03-30T01:30:00.123456+00:00',
+    day: '2025-03-30',
+    doc: {
+      leírás: 'Gyújtás ő/ű é',
+      nested: { list: [1, 'két', null], big: 9036396042225763098n },
+      empty: {},
+    },
+    tags: ['a,b', 'q"uote', 'new\nline', null, '', 'crlf\r\n'],
+    blob: Buffer.from([0, 1, 2, 254, 255]),
+  },
+  {
+    id: 'ffffffff-ffff-4fff-bfff-ffffffffffff',
+    label: '',
+    n: 0,
+    big: -9223372036854775808n,
+    x: -0,
+    price: '-0.0001',
+    ok: false,
+    at: '2024-12-31T23:59:59.999999-05:30',
+    day: '1970-01-01',
+    doc: {},
+    tags: [],
+    blob: Buffer.alloc(0),
+  },
+  { ...NULLS, id: '00000000-0000-0000-0000-000000000000' },
+  {
+    ...NULLS,
+    id: '11111111-2222-4333-8444-555555555555',
+    label: '  leading and trailing spaces  ',
+    n: -9007199254740991,
+    big: 9223372036854775807n,
+    x: 1e-300,
+    doc: 'a JSON string, "quoted" ő',
+    tags: [1.5, true, false, null],
+  },
+  {
+    ...NULLS,
+    id: '22222222-2222-4222-8222-222222222222',
+    label: '🚗💨 emoji 👍🏽 and NULL',
+    x: -1.7976931348623157e308,
+    doc: [1, 2, { k: null, ключ: 'значение' }],
+    tags: ['""', ',', '\\N', 'NULL'],
+  },
+  { ...NULLS, id: '33333333-3333-4333-8333-333333333333', label: '\\N', doc: 42 },
+  { ...NULLS, id: '44444444-4444-4444-8444-444444444444', label: 'NULL', doc: null, ok: true },
+  { ...NULLS, id: '55555555-5555-4555-8555-555555555555', label: '"', doc: true, x: 123456789.125 },
+];
+
+function dataset(
+  records: ExportRecord[] | (() => AsyncIterable<ExportRecord>),
+  name = 'awkward',
+): TabularDataset {
+  return {
+    name,
+    kind: 'table',
+    fields: FIELDS,
+    key: ['id'],
+    records:
+      typeof records === 'function'
+        ? records
+        : async function* () {
+            yield* records;
+          },
+  };
+}
+
+/**
+ * What a JSON reader gets back: bytes as base64 text, `-0` as `0` (JSON has no negative zero), bigints
+ * beyond 2^53 as bigint (through `parseExactJson`).
+ */
+function expected(record: ExportRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of FIELDS) {
+    const value: ExportValue | undefined = record[field.name];
+    out[field.name] =
+      value === undefined
+        ? null
+        : Buffer.isBuffer(value)
+          ? value.toString('base64')
+          : Object.is(value, -0)
+            ? 0
+            : typeof value === 'bigint' && Number.isSafeInteger(Number(value))
+              ? Number(value)
+              : value;
+  }
+  return out;
+}
+
+/** The store-shaped document the exporter writes, built with the streaming writer. */
+async function exportDocument(w: JsonDocumentWriter, ds: TabularDataset): Promise<void> {
+  w.beginObject();
+  w.property('export_time', '2025-03-30T01:30:00.123456+00:00');
+  w.property('source', 'AutoCognitix');
+  w.key('postgresql').beginObject();
+  w.key(ds.name);
+  await writeJsonDataset(w, ds);
+  w.key('empty');
+  await writeJsonDataset(w, dataset([], 'empty'));
+  w.endObject();
+  w.key('neo4j').beginObject().key('nodes').beginObject().key('DTCNode').beginArray();
+  w.value({ code: 'P0101', név: 'Légtömegmérő ő' });
+  w.endArray().endObject().key('relationships').beginArray().endArray().endObject();
+  w.endObject();
+}
+
+describe('JSON documents', () => {
+  for (const indent of [0, 2] as const) {
+    it(`writes a streamed document that JSON.parse reads back record for record (indent ${indent})`, async () => {
+      const path = join(dir, `export-${indent}.json`);
+      await writeJsonFile(path, (w) => exportDocument(w, dataset(RECORDS)), { indent });
+      const text = await readFile(path, 'utf8');
+      expect(() => JSON.parse(text) as unknown).not.toThrow();
+      const doc = parseExactJson(text) as {
+        export_time: string;
+        postgresql: Record<
+          string,
+          { columns: string[]; data: Array<Record<string, unknown>>; row_count: number }
+        >;
+        neo4j: unknown;
+      };
+      expect(Object.keys(doc)).toEqual(['export_time', 'source', 'postgresql', 'neo4j']);
+      const table = doc.postgresql.awkward!;
+      expect(Object.keys(table)).toEqual(['columns', 'data', 'row_count']);
+      expect(table.columns).toEqual(FIELDS.map((f) => f.name));
+      expect(table.row_count).toBe(RECORDS.length);
+      expect(table.data).toEqual(RECORDS.map(expected));
+      expect(table.data[0]!.big).toBe(9036396042225763098n);
+      expect(doc.postgresql.empty).toEqual({ columns: FIELDS.map((f) => f.name), data: [], row_count: 0 });
+      expect(doc.neo4j).toEqual({
+        nodes: { DTCNode: [{ code: 'P0101', név: 'Légtömegmérő ő' }] },
+        relationships: [],
+      });
+      // accents are written as they are, not as \\u escapes
+      expect(text).toContain('Gyújtás ő/ű é');
+      expect(text).not.toContain('\\u0151');
+      if (indent === 0) {
+        expect(text.split('\n')).toHaveLength(2); // one line and the final newline
+      } else {
+        expect(text).toContain('\n  "postgresql": {\n    "awkward": {\n      "columns": [');
+        // one record per line inside "data"
+        expect(text).toContain('"data": [\n        {"id":"0b7e3f52-8a6c-4c55-9f1e-2d1f3b5a9c01","label":');
+        expect(text).toContain('"relationships": []');
+      }
+      expect(await readdir(dir)).not.toContain(`export-${indent}.json.partial`);
+    });
+  }
+
+  it('writes gzip when asked', async () => {
+    const path = join(dir, 'export.json.gz');
+    await writeJsonFile(path, (w) => exportDocument(w, dataset(RECORDS)), { gzip: true });
+    const doc = parseExactJson(gunzipSync(await readFile(path)).toString('utf8')) as {
+      postgresql: { awkward: { data: unknown[] } };
+    };
+    expect(doc.postgresql.awkward.data).toEqual(RECORDS.map(expected));
+  });
+
+  it('refuses a malformed document and leaves no file', async () => {
+    const path = join(dir, 'bad.json');
+    await expect(
+      writeJsonFile(path, async (w) => {
+        w.beginObject().value(1);
+      }),
+    ).rejects.toThrow(/without a key/);
+    await expect(
+      writeJsonFile(path, async (w) => {
+        w.beginObject().key('a').beginArray();
+      }),
+    ).rejects.toThrow(/incomplete/);
+    await expect(
+      writeJsonFile(path, async (w) => {
+        w.beginArray().endObject();
+      }),
+    ).rejects.toThrow(/out of order/);
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(`${path}.partial`)).toBe(false);
+  });
+
+  it('leaves no file when the records fail or the signal aborts', async () => {
+    const path = join(dir, 'failing.json');
+    await expect(
+      writeJsonFile(path, async (w) => {
+        w.beginObject().key('t');
+        await writeJsonDataset(
+          w,
+          dataset(async function* () {
+            yield RECORDS[0]!;
+            throw new Error('store went away');
+          }),
+        );
+        w.endObject();
+      }),
+    ).rejects.toThrow('store went away');
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(`${path}.partial`)).toBe(false);
+
+    const controller = new AbortController();
+    const aborted = join(dir, 'aborted.ndjson');
+    await expect(
+      writeNdjsonFile(
+        aborted,
+        dataset(async function* () {
+          for (let i = 0; i < 5000; i++) {
+            if (i === 1500) controller.abort();
+            yield RECORDS[2]!;
+          }
+        }),
+        { signal: controller.signal },
+      ),
+    ).rejects.toThrow(/abort/i);
+    expect(existsSync(aborted)).toBe(false);
+    expect(existsSync(`${aborted}.partial`)).toBe(false);
+  });
+
+  it('writes NDJSON, one record per line', async () => {
+    const path = join(dir, 'awkward.ndjson');
+    expect(await writeNdjsonFile(path, dataset(RECORDS))).toEqual({ records: RECORDS.length });
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => parseExactJson(line))).toEqual(RECORDS.map(expected));
+  });
+
+  it('streams 200k records into one document in bounded memory', async () => {
+    const path = join(dir, 'large.json');
+    const rows = 200_000;
+    const large: TabularDataset = {
+      name: 'large',
+      kind: 'table',
+      fields: [
+        { name: 'id', type: 'integer' },
+        { name: 'code', type: 'text' },
+        { name: 'at', type: 'timestamp' },
+        { name: 'score', type: 'float' },
+        { name: 'ok', type: 'boolean' },
+        { name: 'doc', type: 'json' },
+      ],
+      records: async function* () {
+        for (let i = 0; i < rows; i++) {
+          yield {
+            id: i,
+            code: `P${String(i).padStart(6, '0')}`,
+            at: '2025-03-30T01:30:00.123456+00:00',
+            score: i / 7,
+            ok: i % 2 === 0,
+            doc: { i, note: 'ő "x", y' },
+          };
+        }
+      },
+    };
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let peakHeap = heapBefore;
+    const started = performance.now();
+    let records = 0;
+    await writeJsonFile(
+      path,
+      async (w) => {
+        w.beginObject().key('postgresql').beginObject().key('large');
+        const sampled: TabularDataset = {
+          ...large,
+          records: async function* () {
+            for await (const record of large.records()) {
+              if ((record.id as number) % 10_000 === 0) {
+                peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+              }
+              yield record;
+            }
+          },
+        };
+        records = (await writeJsonDataset(w, sampled)).records;
+        w.endObject().endObject();
+      },
+      { indent: 2 },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const growth = (peakHeap - heapBefore) / 2 ** 20;
+    console.log(
+      `JSON: ${rows} records in ${seconds.toFixed(2)} s (${Math.round(rows / seconds)} records/s), ` +
+        `peak heap +${growth.toFixed(1)} MiB`,
+    );
+    expect(records).toBe(rows);
+    expect(growth).toBeLessThan(50);
+    const doc = JSON.parse(await readFile(path, 'utf8')) as {
+      postgresql: { large: { data: Array<{ id: number }>; row_count: number } };
+    };
+    expect(doc.postgresql.large.row_count).toBe(rows);
+    expect(doc.postgresql.large.data[rows - 1]!.id).toBe(rows - 1);
+  }, 60_000);
+});
