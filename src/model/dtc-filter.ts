@@ -49,7 +49,9 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 export function parseFilterTime(flag: string, text: string, end: boolean): Date {
   const value = DATE_ONLY.test(text) ? new Date(`${text}T00:00:00.000Z`) : new Date(text);
   if (Number.isNaN(value.getTime()) || (!DATE_ONLY.test(text) && !/^\d{4}-\d{2}-\d{2}T/.test(text))) {
-    throw new AcxError('USAGE', `${flag} takes a date (2024-01-31) or an ISO timestamp, got "${text}"`, { subject: flag });
+    throw new AcxError('USAGE', `${flag} takes a date (2024-01-31) or an ISO timestamp, got "${text}"`, {
+      subject: flag,
+    });
   }
   if (end && DATE_ONLY.test(text)) return new Date(value.getTime() + 86_400_000 - 1);
   return value;
@@ -82,13 +84,21 @@ export function dtcFilterSql(filter: DtcFilter): { where: string; params: unknow
       `lower(translate(${sql}, 'ÁÀÂÄÃÅČĆÇĎÉÈÊËĚÍÌÎÏŇÑÓÒÔÖŐÕŘŠŤÚÙÛÜŰŮÝŽáàâäãåčćçďéèêëěíìîïňñóòôöőõřšťúùûüűůýž', 'AAAAAACCCDEEEEEIIIINNOOOOOORSTUUUUUUYZaaaaaacccdeeeeeiiiinnoooooorstuuuuuuyz'))`;
     const name = param(normaliseName(filter.manufacturer));
     conditions.push(
-      `(${fold('coalesce(d.manufacturer_code, \'\')')} = ${name} OR EXISTS (SELECT 1 FROM unnest(coalesce(d.applicable_makes, '{}')) AS m WHERE ${fold('m')} = ${name}))`,
+      `(${fold("coalesce(d.manufacturer_code, '')")} = ${name} OR EXISTS (SELECT 1 FROM unnest(coalesce(d.applicable_makes, '{}')) AS m WHERE ${fold('m')} = ${name}))`,
     );
   }
-  if (filter.translated === true) conditions.push(`(d.description_hu IS NOT NULL AND btrim(d.description_hu) <> '')`);
-  if (filter.translated === false) conditions.push(`(d.description_hu IS NULL OR btrim(d.description_hu) = '')`);
-  if (filter.since) conditions.push(`coalesce(d.updated_at, d.created_at) >= ${param(filter.since.toISOString())}::timestamptz`);
-  if (filter.until) conditions.push(`coalesce(d.updated_at, d.created_at) <= ${param(filter.until.toISOString())}::timestamptz`);
+  if (filter.translated === true)
+    conditions.push(`(d.description_hu IS NOT NULL AND btrim(d.description_hu) <> '')`);
+  if (filter.translated === false)
+    conditions.push(`(d.description_hu IS NULL OR btrim(d.description_hu) = '')`);
+  if (filter.since)
+    conditions.push(
+      `coalesce(d.updated_at, d.created_at) >= ${param(filter.since.toISOString())}::timestamptz`,
+    );
+  if (filter.until)
+    conditions.push(
+      `coalesce(d.updated_at, d.created_at) <= ${param(filter.until.toISOString())}::timestamptz`,
+    );
   return { where: conditions.length > 0 ? conditions.join(' AND ') : 'TRUE', params };
 }
 

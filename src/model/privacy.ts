@@ -46,7 +46,11 @@ export interface PrivacyOptions {
 }
 
 /** The columns of a table an export may contain. */
-export function exportableColumns(table: string, columns: readonly string[], options: PrivacyOptions): string[] {
+export function exportableColumns(
+  table: string,
+  columns: readonly string[],
+  options: PrivacyOptions,
+): string[] {
   const secret = new Set(SECRET_COLUMNS[table] ?? []);
   const pii = new Set(options.includePii ? [] : (PII_COLUMNS[table] ?? []));
   return columns.filter((c) => !secret.has(c) && !pii.has(c));

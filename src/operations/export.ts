@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { makeDirectories } from '../files.ts';
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { TabularDataset, VectorCollection } from '../formats/dataset.ts';
@@ -84,7 +85,7 @@ function exportId(time: Date): string {
 
 async function createExportDir(outputDir: string, time: Date): Promise<{ id: string; dir: string }> {
   try {
-    await mkdir(outputDir, { recursive: true });
+    await makeDirectories(outputDir);
   } catch (cause) {
     throw new AcxError(
       'USAGE',

@@ -2,9 +2,10 @@
  * A local backup repository (docs/design.md §7): snapshot directories under one folder. Only
  * directories with a valid manifest are snapshots; others are leftovers of killed runs.
  */
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve, basename } from 'node:path';
 import { AcxError } from '../errors.ts';
+import { makeDirectories } from '../files.ts';
 import { readManifest, writeFileAtomic, type Manifest, type SnapshotKind } from './manifest.ts';
 import { lockRepository, type RepositoryLock } from './lock.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -47,8 +48,17 @@ export class Repository {
   /** Opens the repository folder; `create` makes it when missing (backups), otherwise it must exist. */
   static async open(dir: string, options: { create: boolean }): Promise<Repository> {
     const absolute = resolve(dir);
-    if (options.create) await mkdir(absolute, { recursive: true });
-    else {
+    if (options.create) {
+      try {
+        await makeDirectories(absolute);
+      } catch (cause) {
+        throw new AcxError(
+          'USAGE',
+          `cannot create the backup directory ${absolute}: ${(cause as Error).message}`,
+          { subject: absolute, cause, hint: 'choose a writable folder with --backup-dir' },
+        );
+      }
+    } else {
       try {
         if (!(await stat(absolute)).isDirectory()) throw new Error('not a directory');
       } catch {

@@ -414,7 +414,12 @@ export const SEED_TABLES: readonly SeedTable[] = [
         codes,
         rng.chance(0.2)
           ? null
-          : { make: makeOf(counts, i)[1], year: rng.int(2000, 2025), fuel: rng.pick(FUEL_TYPES), vin: vin(rng) },
+          : {
+              make: makeOf(counts, i)[1],
+              year: rng.int(2000, 2025),
+              fuel: rng.pick(FUEL_TYPES),
+              vin: vin(rng),
+            },
         created,
         archived,
       ];

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { describeFilter, dtcFilterSql, normaliseName, parseCategories, parseFilterTime } from '../../src/model/dtc-filter.ts';
+import {
+  describeFilter,
+  dtcFilterSql,
+  normaliseName,
+  parseCategories,
+  parseFilterTime,
+} from '../../src/model/dtc-filter.ts';
 import { exportableColumns, isExportableTable, scrubJson } from '../../src/model/privacy.ts';
 
 describe('export filter flags', () => {
@@ -12,7 +18,9 @@ describe('export filter flags', () => {
   it('reads dates as whole UTC days and timestamps as given', () => {
     expect(parseFilterTime('--since', '2024-01-01', false).toISOString()).toBe('2024-01-01T00:00:00.000Z');
     expect(parseFilterTime('--until', '2024-06-30', true).toISOString()).toBe('2024-06-30T23:59:59.999Z');
-    expect(parseFilterTime('--since', '2024-01-01T10:00:00+02:00', false).toISOString()).toBe('2024-01-01T08:00:00.000Z');
+    expect(parseFilterTime('--since', '2024-01-01T10:00:00+02:00', false).toISOString()).toBe(
+      '2024-01-01T08:00:00.000Z',
+    );
     expect(() => parseFilterTime('--since', 'yesterday', false)).toThrow(/--since/);
   });
 
@@ -33,14 +41,31 @@ describe('privacy rules', () => {
   it('never exports secrets and exports PII only when asked', () => {
     const columns = ['id', 'email', 'hashed_password', 'reset_token', 'totp_secret', 'role', 'last_login_ip'];
     expect(exportableColumns('users', columns, { includePii: false })).toEqual(['role']);
-    expect(exportableColumns('users', columns, { includePii: true })).toEqual(['id', 'email', 'role', 'last_login_ip']);
+    expect(exportableColumns('users', columns, { includePii: true })).toEqual([
+      'id',
+      'email',
+      'role',
+      'last_login_ip',
+    ]);
     expect(isExportableTable('users', { includePii: false })).toBe(false);
     expect(isExportableTable('dtc_codes', { includePii: false })).toBe(true);
   });
 
   it('scrubs nested JSON by exact key names (an "author" key stays)', () => {
-    const value = { author: 'Kiss Ádám', vehicle: { vin: 'WVWZZZ1JZXW000001', make: 'VW' }, list: [{ user_id: 'u', password: 'x' }] };
-    expect(scrubJson(value, { includePii: false })).toEqual({ author: 'Kiss Ádám', vehicle: { make: 'VW' }, list: [{}] });
-    expect(scrubJson(value, { includePii: true })).toEqual({ author: 'Kiss Ádám', vehicle: { vin: 'WVWZZZ1JZXW000001', make: 'VW' }, list: [{ user_id: 'u' }] });
+    const value = {
+      author: 'Kiss Ádám',
+      vehicle: { vin: 'WVWZZZ1JZXW000001', make: 'VW' },
+      list: [{ user_id: 'u', password: 'x' }],
+    };
+    expect(scrubJson(value, { includePii: false })).toEqual({
+      author: 'Kiss Ádám',
+      vehicle: { make: 'VW' },
+      list: [{}],
+    });
+    expect(scrubJson(value, { includePii: true })).toEqual({
+      author: 'Kiss Ádám',
+      vehicle: { vin: 'WVWZZZ1JZXW000001', make: 'VW' },
+      list: [{ user_id: 'u' }],
+    });
   });
 });

@@ -91,7 +91,8 @@ export class Neo4jExportSource {
   private selected(v: string): string {
     if (!this.options.codes) return 'true';
     const dtc = cypherName(this.options.dtcLabel);
-    return `((${v}:${dtc} AND ${v}.code IN $codes) OR EXISTS { MATCH (${v})--(sel:${dtc}) WHERE sel.code IN $codes })`;
+    // Selected DTCs, and the non-DTC nodes next to them (a DTC outside the selection stays out).
+    return `((${v}:${dtc} AND ${v}.code IN $codes) OR (NOT ${v}:${dtc} AND EXISTS { MATCH (${v})--(sel:${dtc}) WHERE sel.code IN $codes }))`;
   }
 
   private params(extra: Record<string, unknown> = {}): Record<string, unknown> {
