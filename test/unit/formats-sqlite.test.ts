@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
 import { quoteIdentifier, SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
+import { FIELDS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -16,101 +17,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const FIELDS: FieldSpec[] = [
-  { name: 'id', type: 'uuid' },
-  { name: 'label', type: 'text' },
-  { name: 'n', type: 'integer' },
-  { name: 'big', type: 'bigint' },
-  { name: 'x', type: 'float' },
-  { name: 'price', type: 'numeric' },
-  { name: 'ok', type: 'boolean' },
-  { name: 'at', type: 'timestamp' },
-  { name: 'day', type: 'date' },
-  { name: 'doc', type: 'json' },
-  { name: 'tags', type: 'array' },
-  { name: 'blob', type: 'bytes' },
-];
-
-const NULLS: ExportRecord = Object.fromEntries(FIELDS.map((f) => [f.name, null]));
-
-/** Awkward values: every quoting, NULL-vs-empty, precision and encoding trap we know of. */
-const RECORDS: ExportRecord[] = [
-  {
-    id: '0b7e3f52-8a6c-4c55-9f1e-2d1f3b5a9c01',
-    label: 'say "hi", then\nnew line\r\nCRLF\tand tab',
-    n: 42,
-    big: 9036396042225763098n,
-    x: 0.1,
-    price: '12345.6700',
-    ok: true,
-    at: '2025-03-30T01:30:00.123456+00:00',
-    day: '2025-03-30',
-    doc: {
-      leírás: 'Gyújtás ő/ű é',
-      nested: { list: [1, 'két', null], big: 9036396042225763098n },
-      empty: {},
-    },
-    tags: ['a,b', 'q"uote', 'new\nline', null, '', 'crlf\r\n'],
-    blob: Buffer.from([0, 1, 2, 254, 255]),
-  },
-  {
-    id: 'ffffffff-ffff-4fff-bfff-ffffffffffff',
-    label: '',
-    n: 0,
-    big: -9223372036854775808n,
-    x: -0,
-    price: '-0.0001',
-    ok: false,
-    at: '2024-12-31T23:59:59.999999-05:30',
-    day: '1970-01-01',
-    doc: {},
-    tags: [],
-    blob: Buffer.alloc(0),
-  },
-  { ...NULLS, id: '00000000-0000-0000-0000-000000000000' },
-  {
-    ...NULLS,
-    id: '11111111-2222-4333-8444-555555555555',
-    label: '  leading and trailing spaces  ',
-    n: -9007199254740991,
-    big: 9223372036854775807n,
-    x: 1e-300,
-    doc: 'a JSON string, "quoted" ő',
-    tags: [1.5, true, false, null],
-  },
-  {
-    ...NULLS,
-    id: '22222222-2222-4222-8222-222222222222',
-    label: '🚗💨 emoji 👍🏽 and NULL',
-    x: -1.7976931348623157e308,
-    doc: [1, 2, { k: null, ключ: 'значение' }],
-    tags: ['""', ',', '\\N', 'NULL'],
-  },
-  { ...NULLS, id: '33333333-3333-4333-8333-333333333333', label: '\\N', doc: 42 },
-  { ...NULLS, id: '44444444-4444-4444-8444-444444444444', label: 'NULL', doc: null, ok: true },
-  { ...NULLS, id: '55555555-5555-4555-8555-555555555555', label: '"', doc: true, x: 123456789.125 },
-];
-
-function dataset(
-  records: ExportRecord[] | (() => AsyncIterable<ExportRecord>),
-  name = 'awkward',
+const dataset = (
+  records: Parameters<typeof awkwardDataset>[0],
+  name?: string,
   extra: Partial<TabularDataset> = {},
-): TabularDataset {
-  return {
-    name,
-    kind: 'table',
-    fields: FIELDS,
-    key: ['id'],
-    indexed: ['label', 'at'],
-    records:
-      typeof records === 'function'
-        ? records
-        : async function* () {
-            yield* records;
-          },
-    ...extra,
-  };
-}
+) => awkwardDataset(records, name, { indexed: ['label', 'at'], ...extra });
 
 /** Reads a table with a separate, read-only connection, 64-bit integers as bigint, back into typed records. */
 function readTable(path: string, table: string, fields: readonly FieldSpec[]): ExportRecord[] {
