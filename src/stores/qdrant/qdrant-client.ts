@@ -245,12 +245,27 @@ export class QdrantClient {
 
   /** Upserts points given as JSON texts (each a `PointStruct`), as one batch, waiting until applied. */
   async upsertJson(name: string, points: string[], signal?: AbortSignal): Promise<void> {
-    await this.request('PUT', `/collections/${enc(name)}/points`, {
-      query: { wait: true },
-      rawBody: `{"points":[${points.join(',')}]}`,
-      subject: name,
+    // Streamed point by point: one multi-megabyte body string per batch would land in V8's
+    // large-object space and make the heap (and RSS) grow with the length of the run.
+    const path = `/collections/${enc(name)}/points`;
+    const url = new URL(`${this.url}${path}?wait=true`);
+    const pieces = ['{"points":[', ...points.flatMap((p, i) => (i === 0 ? [p] : [',', p])), ']}'];
+    const length = pieces.reduce((sum, p) => sum + Buffer.byteLength(p), 0);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (const piece of pieces) yield Buffer.from(piece);
+    }
+    const response = await this.send(url, {
+      method: 'PUT',
+      headers: {
+        ...this.authHeaders(),
+        'content-type': 'application/json',
+        'content-length': String(length),
+      },
+      body: Readable.toWeb(Readable.from(chunks())) as unknown as RequestInit['body'],
+      duplex: 'half',
       signal,
     });
+    await this.result(response, 'PUT', path, name);
   }
 
   async upsert(name: string, points: QdrantPoint[], signal?: AbortSignal): Promise<void> {
