@@ -51,6 +51,27 @@ function done(ctx: ExportContext, dataset: TabularDataset, records: number, star
   });
 }
 
+/** Writes each dataset with `write`, reporting it; returns the records per dataset (or per `name`). */
+async function writeEach(
+  ctx: ExportContext,
+  datasets: readonly TabularDataset[],
+  write: (dataset: TabularDataset) => Promise<{ records: number; name?: string }>,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const dataset of datasets) {
+    const started = performance.now();
+    const { records, name } = await write(dataset);
+    counts[name ?? dataset.name] = records;
+    done(ctx, dataset, records, started);
+  }
+  return counts;
+}
+
+/** One written file holding several datasets. */
+const oneFile = (path: string, counts: Record<string, number>): WrittenFile[] => [
+  { path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts },
+];
+
 const csv: FormatWriter = async (ctx) => {
   await mkdir(join(ctx.dir, 'csv'), { recursive: true });
   const datasets = await ctx.tabular();
@@ -70,16 +91,13 @@ const excel: FormatWriter = async (ctx) => {
   const path = 'autocognitix_export.xlsx';
   const writer = new XlsxExportWriter({ signal: ctx.signal });
   await writer.open(join(ctx.dir, path));
-  const counts: Record<string, number> = {};
+  let counts: Record<string, number>;
   try {
     const datasets = await ctx.tabular();
     if (ctx.postgres) datasets.push(ctx.postgres.translations());
-    for (const dataset of datasets) {
-      const started = performance.now();
-      const result = await writer.writeDataset(dataset, { signal: ctx.signal });
-      counts[dataset.name] = result.records;
-      done(ctx, dataset, result.records, started);
-    }
+    counts = await writeEach(ctx, datasets, (dataset) =>
+      writer.writeDataset(dataset, { signal: ctx.signal }),
+    );
     writer.addSummarySheet([
       ['AutoCognitix Data Export', ''],
       ['Export Time', ctx.time.toISOString()],
@@ -92,7 +110,7 @@ const excel: FormatWriter = async (ctx) => {
     await writer.abort();
     throw error;
   }
-  return [{ path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts }];
+  return oneFile(path, counts);
 };
 
 const json: FormatWriter = async (ctx) => {
@@ -166,25 +184,22 @@ const json: FormatWriter = async (ctx) => {
     },
     { indent: 2, signal: ctx.signal },
   );
-  return [{ path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts }];
+  return oneFile(path, counts);
 };
 
 const sqlite: FormatWriter = async (ctx) => {
   const path = 'autocognitix_export.db';
   const writer = new SqliteExportWriter();
   await writer.open(join(ctx.dir, path));
-  const counts: Record<string, number> = {};
+  let counts: Record<string, number>;
   try {
     const datasets = await ctx.tabular();
     if (ctx.postgres) datasets.push(ctx.postgres.translations());
-    for (const dataset of datasets) {
-      const started = performance.now();
-      // PostgreSQL tables keep their own names, as in the original export.
-      const tableName = dataset.kind === 'table' ? dataset.name.replace(/^pg_/, '') : dataset.name;
-      const { records } = await writer.writeDataset(dataset, { tableName, signal: ctx.signal });
-      counts[tableName] = records;
-      done(ctx, dataset, records, started);
-    }
+    // PostgreSQL tables keep their own names, as in the original export.
+    counts = await writeEach(ctx, datasets, async (dataset) => {
+      const name = dataset.kind === 'table' ? dataset.name.replace(/^pg_/, '') : dataset.name;
+      return { name, ...(await writer.writeDataset(dataset, { tableName: name, signal: ctx.signal })) };
+    });
     writer.writeMetadata({
       export_time: ctx.time.toISOString(),
       source: 'AutoCognitix',
@@ -198,7 +213,7 @@ const sqlite: FormatWriter = async (ctx) => {
     await writer.discard();
     throw error;
   }
-  return [{ path, records: Object.values(counts).reduce((a, b) => a + b, 0), datasets: counts }];
+  return oneFile(path, counts);
 };
 
 const graphml: FormatWriter = async (ctx) => {
