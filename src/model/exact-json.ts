@@ -94,6 +94,12 @@ const TAGGED_BIGINT = /"\\u0000bigint:(-?\d+)"/g;
 
 /** Serialises a value to JSON; `bigint` becomes a bare integer. */
 export function stringifyExactJson(value: unknown): string {
+  // Fast path: JSON.stringify without a replacer is about twice as fast, and throws on a bigint.
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
   let hasBigint = false;
   const text = JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v !== 'bigint') return v;
