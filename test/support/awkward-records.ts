@@ -96,3 +96,36 @@ export function awkwardDataset(
     ...extra,
   };
 }
+
+/** One record of the large-run datasets: plain values, one accented JSON object. */
+export function largeRecord(i: number): ExportRecord {
+  return {
+    id: i,
+    code: `P${String(i).padStart(6, '0')}`,
+    at: '2025-03-30T01:30:00.123456+00:00',
+    score: i / 7,
+    ok: i % 2 === 0,
+    doc: { i, note: 'ő "x", y' },
+  };
+}
+
+export const LARGE_FIELDS: FieldSpec[] = [
+  { name: 'id', type: 'integer' },
+  { name: 'code', type: 'text' },
+  { name: 'at', type: 'timestamp' },
+  { name: 'score', type: 'float' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'doc', type: 'json' },
+];
+
+/** `rows` records generated on the fly, for bounded-memory tests. */
+export function largeDataset(rows: number): TabularDataset {
+  return {
+    name: 'large',
+    kind: 'table',
+    fields: LARGE_FIELDS,
+    records: async function* () {
+      for (let i = 0; i < rows; i++) yield largeRecord(i);
+    },
+  };
+}

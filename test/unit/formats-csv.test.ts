@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, TabularDataset } from '../../src/formats/dataset.ts';
 import { readCsvValue, writeCsvFile } from '../../src/formats/csv/csv-format.ts';
-import { FIELDS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
+import { FIELDS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -159,30 +159,7 @@ describe('CSV format', () => {
   it('streams 200k rows in bounded memory', async () => {
     const path = join(dir, 'large.csv');
     const rows = 200_000;
-    const large: TabularDataset = {
-      name: 'large',
-      kind: 'table',
-      fields: [
-        { name: 'id', type: 'integer' },
-        { name: 'code', type: 'text' },
-        { name: 'at', type: 'timestamp' },
-        { name: 'score', type: 'float' },
-        { name: 'ok', type: 'boolean' },
-        { name: 'doc', type: 'json' },
-      ],
-      records: async function* () {
-        for (let i = 0; i < rows; i++) {
-          yield {
-            id: i,
-            code: `P${String(i).padStart(6, '0')}`,
-            at: '2025-03-30T01:30:00.123456+00:00',
-            score: i / 7,
-            ok: i % 2 === 0,
-            doc: { i, note: 'ő "x", y' },
-          };
-        }
-      },
-    };
+    const large = largeDataset(rows);
     const heapBefore = process.memoryUsage().heapUsed;
     const started = performance.now();
     expect(await writeCsvFile(path, large)).toEqual({ records: rows });

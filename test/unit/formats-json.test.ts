@@ -12,7 +12,7 @@ import {
   writeNdjsonFile,
 } from '../../src/formats/json/json-document.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
-import { FIELDS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
+import { FIELDS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -183,30 +183,7 @@ describe('JSON documents', () => {
   it('streams 200k records into one document in bounded memory', async () => {
     const path = join(dir, 'large.json');
     const rows = 200_000;
-    const large: TabularDataset = {
-      name: 'large',
-      kind: 'table',
-      fields: [
-        { name: 'id', type: 'integer' },
-        { name: 'code', type: 'text' },
-        { name: 'at', type: 'timestamp' },
-        { name: 'score', type: 'float' },
-        { name: 'ok', type: 'boolean' },
-        { name: 'doc', type: 'json' },
-      ],
-      records: async function* () {
-        for (let i = 0; i < rows; i++) {
-          yield {
-            id: i,
-            code: `P${String(i).padStart(6, '0')}`,
-            at: '2025-03-30T01:30:00.123456+00:00',
-            score: i / 7,
-            ok: i % 2 === 0,
-            doc: { i, note: 'ő "x", y' },
-          };
-        }
-      },
-    };
+    const large = largeDataset(rows);
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     const heapBefore = process.memoryUsage().heapUsed;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
 import { quoteIdentifier, SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
-import { FIELDS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
+import { FIELDS, RECORDS, awkwardDataset, LARGE_FIELDS, largeRecord } from '../support/awkward-records.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -254,14 +254,7 @@ describe('SQLite format', () => {
   it('writes 1 M rows of a 6-column table in bounded memory', async () => {
     const path = join(dir, 'large.db');
     const rows = 1_000_000;
-    const fields: FieldSpec[] = [
-      { name: 'id', type: 'integer' },
-      { name: 'code', type: 'text' },
-      { name: 'at', type: 'timestamp' },
-      { name: 'score', type: 'float' },
-      { name: 'ok', type: 'boolean' },
-      { name: 'doc', type: 'json' },
-    ];
+    const fields = LARGE_FIELDS;
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
     const writer = new SqliteExportWriter();
@@ -276,14 +269,7 @@ describe('SQLite format', () => {
       records: async function* () {
         for (let i = 0; i < rows; i++) {
           if (i % 50_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
-          yield {
-            id: i,
-            code: `P${String(i).padStart(6, '0')}`,
-            at: '2025-03-30T01:30:00.123456+00:00',
-            score: i / 7,
-            ok: i % 2 === 0,
-            doc: { i, note: 'ő "x", y' },
-          };
+          yield largeRecord(i);
         }
       },
     });
