@@ -118,13 +118,11 @@ const json: FormatWriter = async (ctx) => {
   const counts: Record<string, number> = {};
   const section = async (w: JsonDocumentWriter, datasets: TabularDataset[], strip: string) => {
     w.beginObject();
-    for (const dataset of datasets) {
-      const started = performance.now();
+    const written = await writeEach(ctx, datasets, (dataset) => {
       w.key(dataset.name.slice(strip.length));
-      const { records } = await writeJsonDataset(w, dataset, { signal: ctx.signal });
-      counts[dataset.name] = records;
-      done(ctx, dataset, records, started);
-    }
+      return writeJsonDataset(w, dataset, { signal: ctx.signal });
+    });
+    Object.assign(counts, written);
     w.endObject();
   };
   await writeJsonFile(
