@@ -13,6 +13,7 @@ export const EXIT_CODES = {
   integrity: 6,
   refused: 7,
   locked: 8,
+  invalid: 9,
   interrupted: 130,
 } as const;
 
@@ -29,6 +30,10 @@ export const ERROR_CATALOG = {
   NOT_FOUND: { exit: 'notFound', summary: 'a named snapshot, file or dataset does not exist' },
   INTEGRITY: { exit: 'integrity', summary: 'a file or snapshot failed verification' },
   LOCKED: { exit: 'locked', summary: 'another run holds the repository lock' },
+  INVALID_INPUT: {
+    exit: 'invalid',
+    summary: 'an input file is unreadable, or holds invalid records (each is reported); nothing was written',
+  },
   INCOMPLETE: { exit: 'incomplete', summary: 'the run finished but some items failed (each is reported)' },
   INTERRUPTED: { exit: 'interrupted', summary: 'interrupted by a signal; nothing half-written is visible' },
   INTERNAL: { exit: 'failure', summary: 'an unexpected error (a bug: please report it)' },

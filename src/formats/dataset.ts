@@ -55,6 +55,8 @@ export type ExportRecord = Record<string, ExportValue>;
 export interface FieldSpec {
   name: string;
   type: FieldType;
+  /** The source store's own type, where the export type alone loses it (Neo4j `valueType`: `DURATION`, `POINT` …). */
+  source?: string;
 }
 
 export interface TabularDataset {
@@ -90,6 +92,8 @@ export interface GraphKey {
   for: 'node' | 'edge';
   name: string;
   type: FieldType;
+  /** As FieldSpec.source. */
+  source?: string;
 }
 
 export interface GraphSource {

@@ -74,6 +74,12 @@ export function fieldTypeOf(valueTypes: readonly string[]): FieldType {
   return map[t] ?? 'json';
 }
 
+/** The Neo4j type of a key (`DURATION`, `LIST<INTEGER>` …), or `ANY` when values differ in type. */
+export function sourceTypeOf(valueTypes: readonly string[]): string {
+  const types = [...new Set(valueTypes.map((t) => t.replace(/ NOT NULL/g, '')))];
+  return types.length === 1 ? (types[0] ?? 'ANY') : 'ANY';
+}
+
 export interface Neo4jExportOptions {
   /** The DTC label of the deployment's label scheme. */
   dtcLabel: string;
@@ -144,7 +150,10 @@ export class Neo4jExportSource {
   private async propertyFields(match: string, v: string): Promise<FieldSpec[]> {
     const rows = await this.query(
       `${match} UNWIND keys(${v}) AS key RETURN key, collect(DISTINCT valueType(${v}[key])) AS types ORDER BY key`,
-      (r) => ({ name: r.get('key') as string, type: fieldTypeOf(r.get('types') as string[]) }),
+      (r) => {
+        const types = r.get('types') as string[];
+        return { name: r.get('key') as string, type: fieldTypeOf(types), source: sourceTypeOf(types) };
+      },
     );
     return rows;
   }
@@ -222,12 +231,19 @@ export class Neo4jExportSource {
   /** The selected graph for GraphML: keys typed from the data, nodes, then edges among them. */
   async graph(): Promise<GraphSource> {
     const merge = (specs: FieldSpec[], target: 'node' | 'edge'): GraphKey[] => {
-      const byName = new Map<string, FieldType>();
-      for (const s of specs)
-        byName.set(s.name, byName.has(s.name) && byName.get(s.name) !== s.type ? 'json' : s.type);
+      const byName = new Map<string, { type: FieldType; source?: string }>();
+      for (const s of specs) {
+        const seen = byName.get(s.name);
+        byName.set(
+          s.name,
+          seen && (seen.type !== s.type || seen.source !== s.source)
+            ? { type: 'json', source: 'ANY' }
+            : { type: s.type, source: s.source },
+        );
+      }
       return [...byName.entries()]
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([name, type]) => ({ for: target, name, type }));
+        .map(([name, t]) => ({ for: target, name, ...t }));
     };
     const nodeKeys = merge(await this.propertyFields(`MATCH (n) WHERE ${this.selected('n')}`, 'n'), 'node');
     const edgeKeys = merge(
