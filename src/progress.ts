@@ -14,7 +14,17 @@ export type ProgressEvent =
   | { type: 'dataset-start'; store: ProgressSource; dataset: string; total?: number }
   | { type: 'dataset-progress'; store: ProgressSource; dataset: string; done: number; total?: number }
   | { type: 'dataset-done'; store: ProgressSource; dataset: string; records: number; seconds: number }
-  | { type: 'warning'; store?: ProgressSource; message: string };
+  | { type: 'warning'; store?: ProgressSource; message: string }
+  /** An invalid input record (import): never written. */
+  | {
+      type: 'rejected';
+      store: StoreName;
+      dataset: string;
+      file: string;
+      line: number;
+      field?: string;
+      reason: string;
+    };
 
 export interface ProgressReporter {
   emit(event: ProgressEvent): void;

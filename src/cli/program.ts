@@ -4,6 +4,7 @@ import { ERROR_CATALOG, EXIT_CODES } from '../errors.ts';
 import { registerSeedCommand } from './commands/seed-command.ts';
 import { registerBackupCommand } from './commands/backup-command.ts';
 import { registerExportCommand } from './commands/export-command.ts';
+import { registerImportCommand } from './commands/import-command.ts';
 
 import { TOOL } from '../operations/tool.ts';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   program.configureOutput({ outputError: () => undefined });
   registerBackupCommand(program);
   registerExportCommand(program);
+  registerImportCommand(program);
   registerSeedCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });

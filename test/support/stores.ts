@@ -3,9 +3,9 @@ import { openAllStores, type OpenStores } from '../../src/operations/open-stores
 import { seedStores, type SeedSummary } from '../../src/operations/seed.ts';
 import { fingerprintStores } from '../../src/operations/fingerprint.ts';
 import type { Fingerprint } from '../../src/model/content-hash.ts';
-import { emptyPostgres } from '../../src/stores/postgres/postgres-schema.ts';
-import { emptyNeo4j } from '../../src/stores/neo4j/neo4j-schema.ts';
-import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
+import { applyPostgresSchema, emptyPostgres } from '../../src/stores/postgres/postgres-schema.ts';
+import { applyNeo4jSchema, emptyNeo4j } from '../../src/stores/neo4j/neo4j-schema.ts';
+import { applyQdrantSchema, emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
 
 export function openTestStores(): Promise<OpenStores> {
   return openAllStores(process.env);
@@ -27,4 +27,12 @@ export function fingerprint(stores: OpenStores, scheme: LabelScheme = 'productio
 /** Empties all three stores (tables, graph and schema, collections). */
 export async function emptyAll(stores: OpenStores): Promise<void> {
   await Promise.all([emptyPostgres(stores.postgres), emptyNeo4j(stores.neo4j), emptyQdrant(stores.qdrant)]);
+}
+
+/** Empties all three stores and creates the application's empty schema again (what an import targets). */
+export async function emptySchemas(stores: OpenStores, scheme: LabelScheme = 'production'): Promise<void> {
+  await emptyAll(stores);
+  await applyPostgresSchema(stores.postgres);
+  await applyNeo4jSchema(stores.neo4j, labelMap(scheme));
+  await applyQdrantSchema(stores.qdrant);
 }

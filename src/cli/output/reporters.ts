@@ -15,6 +15,11 @@ export interface ClosableReporter extends ProgressReporter {
   close(): void;
 }
 
+/** `[postgres] pg_dtc_codes.csv:12 code: code "PACED": the second character must be 0–3` */
+export function rejectedLine(event: Extract<ProgressEvent, { type: 'rejected' }>): string {
+  return `[${event.store}] invalid: ${event.file}:${event.line}${event.field ? ` ${event.field}` : ''}: ${event.reason}`;
+}
+
 function jsonReporter(): ClosableReporter {
   return {
     emit: (event) =>
@@ -29,6 +34,7 @@ function lineReporter(verbose: boolean): ClosableReporter {
     emit(event: ProgressEvent) {
       if (event.type === 'phase') say(`[${event.store ?? 'acx-data'}] ${event.message}`);
       else if (event.type === 'warning') say(`[${event.store ?? 'acx-data'}] warning: ${event.message}`);
+      else if (event.type === 'rejected') say(rejectedLine(event));
       else if (event.type === 'dataset-done')
         say(`[${event.store}] ${event.dataset}: ${event.records} records in ${event.seconds.toFixed(1)} s`);
       else if (verbose && event.type === 'dataset-progress')
@@ -67,6 +73,7 @@ function barReporter(): ClosableReporter {
         bar(event.store).update(bar(event.store).getTotal(), { dataset: `${event.dataset} ✓` });
       else if (event.type === 'warning')
         multi.log(`[${event.store ?? 'acx-data'}] warning: ${event.message}\n`);
+      else if (event.type === 'rejected') multi.log(`${rejectedLine(event)}\n`);
     },
     close: () => multi.stop(),
   };

@@ -1,0 +1,500 @@
+/**
+ * Import into Neo4j, all or nothing: one write transaction holds the whole import (Neo4j keeps its
+ * changes in the server's memory until the commit). Records go in batches (`--batch-size`): each batch
+ * reads the stored records it names, decides with the conflict strategy (model/conflict.ts) and writes.
+ * A dry run does the same and rolls back, so its counts are the real ones.
+ *
+ * Identity: a node by its key label's uniqueness-constraint key (`DTC.code`, `Engine.code`,
+ * `Complaint.odi_number`, `Recall.campaign_number`, the other labels `id`); the key label is the
+ * alphabetically first of a node's labels that has a key. A relationship by (type, start node, end
+ * node): it is never created twice. Endpoints are found by their input id (a node imported earlier in
+ * the same input) or by label and key; one that is neither in the input nor in the store rejects the
+ * relationship.
+ */
+import neo4j, { type Session, type Transaction } from 'neo4j-driver';
+import { AcxError } from '../../errors.ts';
+import type { InputDataset, InputField, InputRecord } from '../../formats/input.ts';
+import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
+import { dtcRecordProblems } from '../../model/dtc-rules.ts';
+import type { LabelMap } from '../../model/labels.ts';
+import type { ImportLedger } from '../../import/import-ledger.ts';
+import {
+  zeroCounts,
+  type DatasetCounts,
+  type DatasetResult,
+  type ImportContext,
+} from '../../import/import-types.ts';
+import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
+import { keyPropertiesByLabel } from './neo4j-fingerprint.ts';
+import { neo4jPropertyValue } from './neo4j-input-values.ts';
+import { decodeNeo4jValue, encodeNeo4jValue } from './neo4j-values.ts';
+
+const NODE_META = new Set(['_element_id', '_labels']);
+const REL_META = new Set([
+  '_element_id',
+  '_type',
+  'start_id',
+  'start_label',
+  'start_key',
+  'end_id',
+  'end_label',
+  'end_key',
+]);
+
+/** Epoch nanoseconds of a record's `updated_at` (a DateTime, or ISO text), or null. */
+function timestampOf(record: Record<string, unknown>): bigint | null {
+  const v = record[TIMESTAMP_FIELD];
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return isoToEpochNanos(v);
+  if (neo4j.isDateTime(v) || neo4j.isLocalDateTime(v) || neo4j.isDate(v)) return isoToEpochNanos(String(v));
+  return null;
+}
+
+const keyText = (value: unknown) => JSON.stringify(encodeNeo4jValue(value));
+const describeKey = (value: unknown) => (typeof value === 'string' ? value : String(value));
+
+interface PendingNode {
+  record: InputRecord;
+  labels: string[];
+  keyLabel: string;
+  keyProperty: string;
+  key: unknown;
+  props: Record<string, unknown>;
+}
+
+interface Endpoint {
+  label: string;
+  property: string;
+  /** Values the key may have (the text, and the integer when the text is one). */
+  candidates: unknown[];
+  describe: string;
+}
+
+interface PendingRel {
+  record: InputRecord;
+  type: string;
+  start: Endpoint;
+  end: Endpoint;
+  props: Record<string, unknown>;
+}
+
+export class Neo4jImport {
+  private session: Session | undefined;
+  private tx: Transaction | undefined;
+  private readonly keys: Record<string, string>;
+  private readonly dtcLabel: string;
+  private readonly results: DatasetResult[] = [];
+
+  constructor(
+    private readonly connection: Neo4jConnection,
+    private readonly ctx: ImportContext,
+    labels: LabelMap,
+    private readonly ledger: ImportLedger,
+  ) {
+    this.keys = keyPropertiesByLabel(labels);
+    this.dtcLabel = labels.label('dtc');
+  }
+
+  async begin(): Promise<void> {
+    this.session = this.connection.driver.session({
+      database: this.connection.database,
+      defaultAccessMode: 'WRITE',
+    });
+    this.tx = this.session.beginTransaction();
+  }
+
+  private get run(): Transaction['run'] {
+    const tx = this.tx;
+    if (!tx) throw new AcxError('INTERNAL', 'Neo4j import used before begin()');
+    return tx.run.bind(tx);
+  }
+
+  private rejectRecord(
+    ds: InputDataset,
+    counts: DatasetCounts,
+    line: number,
+    reason: string,
+    field?: string,
+  ): void {
+    counts.rejected++;
+    this.ctx.reject({ store: 'neo4j', dataset: ds.name, file: ds.file, line, field, reason });
+  }
+
+  private async batches(ds: InputDataset, handle: (batch: InputRecord[]) => Promise<void>): Promise<number> {
+    let batch: InputRecord[] = [];
+    let done = 0;
+    this.ctx.reporter.emit({ type: 'dataset-start', store: 'neo4j', dataset: ds.name });
+    for await (const record of ds.records()) {
+      batch.push(record);
+      if (batch.length >= this.ctx.batchSize) {
+        this.ctx.signal?.throwIfAborted();
+        await handle(batch);
+        done += batch.length;
+        batch = [];
+        this.ctx.reporter.emit({ type: 'dataset-progress', store: 'neo4j', dataset: ds.name, done });
+      }
+    }
+    if (batch.length > 0) await handle(batch);
+    return done + batch.length;
+  }
+
+  /** Nodes of one input dataset; `source` scopes their input ids (the input file or directory). */
+  async importNodes(ds: InputDataset, source: string): Promise<void> {
+    if (ds.target.store !== 'neo4j' || ds.target.kind !== 'nodes')
+      throw new AcxError('INTERNAL', 'not a node dataset');
+    const started = performance.now();
+    const defaultLabel = ds.target.label;
+    const fields = new Map(ds.fields.map((f) => [f.name, f]));
+    const propFields = ds.fields.filter((f) => !NODE_META.has(f.name)).map((f) => f.name);
+    const counts = zeroCounts();
+    const total = await this.batches(ds, async (batch) => {
+      const pending: PendingNode[] = [];
+      for (const record of batch) {
+        const node = this.checkNode(ds, record, defaultLabel, fields, counts);
+        if (!node) continue;
+        const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
+        if (first !== null) {
+          this.rejectRecord(
+            ds,
+            counts,
+            record.line,
+            `duplicate ${node.keyLabel} ${node.keyProperty}=${describeKey(node.key)} (first at line ${first})`,
+            node.keyProperty,
+          );
+          continue;
+        }
+        const id = record.values._element_id;
+        if (id !== null && id !== undefined)
+          this.ledger.rememberNode(source, String(id), {
+            label: node.keyLabel,
+            keyProperty: node.keyProperty,
+            key: keyText(node.key),
+          });
+        pending.push(node);
+      }
+      await this.writeNodes(pending, propFields, counts);
+    });
+    this.finish(ds, counts, total, started, defaultLabel ?? '(labels per node)');
+  }
+
+  private checkNode(
+    ds: InputDataset,
+    record: InputRecord,
+    defaultLabel: string | null,
+    fields: Map<string, InputField>,
+    counts: DatasetCounts,
+  ): PendingNode | undefined {
+    const problems = [...(record.problems ?? [])];
+    let labels = record.values._labels;
+    if (labels === null || labels === undefined) labels = defaultLabel ? [defaultLabel] : [];
+    if (typeof labels === 'string') labels = [labels];
+    if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l === '')) {
+      this.rejectRecord(
+        ds,
+        counts,
+        record.line,
+        `_labels must be a list of label names, got ${JSON.stringify(labels)}`,
+        '_labels',
+      );
+      return undefined;
+    }
+    const list = [...new Set(labels as string[])].sort();
+    if (defaultLabel && !list.includes(defaultLabel)) list.push(defaultLabel);
+    const keyLabel = list.filter((l) => this.keys[l] !== undefined).sort()[0];
+    if (!keyLabel) {
+      this.rejectRecord(
+        ds,
+        counts,
+        record.line,
+        `no label with a key among ${list.join(', ') || '(none)'} (known: ${Object.keys(this.keys).join(', ')})`,
+        '_labels',
+      );
+      return undefined;
+    }
+    const keyProperty = this.keys[keyLabel] as string;
+    const props: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(record.values)) {
+      if (NODE_META.has(name) || problems.some((p) => p.field === name)) continue;
+      const converted = neo4jPropertyValue(raw, fields.get(name));
+      if ('problem' in converted) problems.push({ field: name, reason: `${name}: ${converted.problem}` });
+      else if (converted.value !== null) props[name] = converted.value;
+    }
+    const key = props[keyProperty];
+    if (key === undefined)
+      problems.push({ field: keyProperty, reason: `${keyLabel} node without its key ${keyProperty}` });
+    if (keyLabel === this.dtcLabel && problems.length === 0) {
+      const carried = new Set(Object.keys(props));
+      problems.push(
+        ...dtcRecordProblems(record.values, carried).filter(
+          (p) => p.field === 'code' || carried.has(p.field),
+        ),
+      );
+    }
+    if (problems.length > 0) {
+      for (const p of problems)
+        this.ctx.reject({
+          store: 'neo4j',
+          dataset: ds.name,
+          file: ds.file,
+          line: record.line,
+          field: p.field,
+          reason: p.reason,
+        });
+      counts.rejected++;
+      return undefined;
+    }
+    return { record, labels: list, keyLabel, keyProperty, key, props };
+  }
+
+  private async writeNodes(
+    pending: PendingNode[],
+    fields: readonly string[],
+    counts: DatasetCounts,
+  ): Promise<void> {
+    const byKeyLabel = new Map<string, PendingNode[]>();
+    for (const n of pending) byKeyLabel.set(n.keyLabel, [...(byKeyLabel.get(n.keyLabel) ?? []), n]);
+    for (const [keyLabel, nodes] of byKeyLabel) {
+      const property = this.keys[keyLabel] as string;
+      const existing = new Map<string, Record<string, unknown>>();
+      const found = await this.run(
+        `UNWIND $keys AS k MATCH (n:${cypherName(keyLabel)}) WHERE n.${cypherName(property)} = k RETURN n.${cypherName(property)} AS k, properties(n) AS props`,
+        { keys: nodes.map((n) => n.key) },
+      );
+      for (const r of found.records)
+        existing.set(keyText(r.get('k')), r.get('props') as Record<string, unknown>);
+      const inserts = new Map<string, Record<string, unknown>[]>();
+      const updates: { key: unknown; props: Record<string, unknown> }[] = [];
+      for (const n of nodes) {
+        const stored = existing.get(keyText(n.key)) ?? null;
+        const decision = resolveConflict(this.ctx.strategy, stored, n.props, fields, timestampOf);
+        if (decision.action === 'insert') {
+          const labelSet = n.labels.map(cypherName).join(':');
+          inserts.set(labelSet, [...(inserts.get(labelSet) ?? []), n.props]);
+          counts.inserted++;
+        } else if (decision.action === 'update') {
+          updates.push({ key: n.key, props: withoutNulls(decision.values) });
+          counts.updated++;
+        } else counts.skipped++;
+      }
+      for (const [labelSet, rows] of inserts)
+        await this.run(`UNWIND $rows AS r CREATE (n:${labelSet}) SET n = r`, { rows });
+      if (updates.length > 0)
+        await this.run(
+          `UNWIND $rows AS r MATCH (n:${cypherName(keyLabel)}) WHERE n.${cypherName(property)} = r.key SET n = r.props`,
+          { rows: updates },
+        );
+    }
+  }
+
+  /** Relationships of one input dataset; endpoints by input id (scoped by `source`) or by label and key. */
+  async importRelationships(ds: InputDataset, source: string): Promise<void> {
+    if (ds.target.store !== 'neo4j' || ds.target.kind !== 'relationships')
+      throw new AcxError('INTERNAL', 'not a relationship dataset');
+    const started = performance.now();
+    const datasetType = ds.target.type;
+    const fields = new Map(ds.fields.map((f) => [f.name, f]));
+    const propFields = ds.fields.filter((f) => !REL_META.has(f.name)).map((f) => f.name);
+    const counts = zeroCounts();
+    const total = await this.batches(ds, async (batch) => {
+      const pending: PendingRel[] = [];
+      for (const record of batch) {
+        const rel = this.checkRelationship(ds, record, datasetType, fields, source, counts);
+        if (!rel) continue;
+        const identity = JSON.stringify([
+          rel.start.label,
+          rel.start.describe,
+          rel.end.label,
+          rel.end.describe,
+        ]);
+        const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
+        if (first !== null) {
+          this.rejectRecord(
+            ds,
+            counts,
+            record.line,
+            `duplicate ${rel.type} relationship ${rel.start.describe} → ${rel.end.describe} (first at line ${first})`,
+          );
+          continue;
+        }
+        pending.push(rel);
+      }
+      await this.writeRelationships(ds, pending, propFields, counts);
+    });
+    this.finish(ds, counts, total, started, datasetType ?? '(type per edge)');
+  }
+
+  private endpoint(record: InputRecord, side: 'start' | 'end', source: string): Endpoint | string {
+    const id = record.values[`${side}_id`];
+    if (id !== null && id !== undefined) {
+      const ref = this.ledger.findNode(source, String(id));
+      if (ref) {
+        const key = decodeNeo4jValue(JSON.parse(ref.key));
+        return {
+          label: ref.label,
+          property: ref.keyProperty,
+          candidates: [key],
+          describe: `${ref.label} ${ref.keyProperty}=${describeKey(key)}`,
+        };
+      }
+    }
+    const label = record.values[`${side}_label`];
+    const key = record.values[`${side}_key`];
+    if (typeof label === 'string' && label !== '' && key !== null && key !== undefined) {
+      const property = this.keys[label];
+      if (!property)
+        return `${side} node label ${label} has no key (known: ${Object.keys(this.keys).join(', ')})`;
+      const text = typeof key === 'bigint' ? key.toString() : String(key);
+      const candidates: unknown[] = [text];
+      if (/^[+-]?\d+$/.test(text)) candidates.push(neo4j.int(text));
+      return { label, property, candidates, describe: `${label} ${property}=${text}` };
+    }
+    if (id !== null && id !== undefined)
+      return `${side} node ${String(id)} is not among the input's nodes, and the record has no ${side}_label/${side}_key`;
+    return `no ${side} node: neither ${side}_id nor ${side}_label and ${side}_key`;
+  }
+
+  private checkRelationship(
+    ds: InputDataset,
+    record: InputRecord,
+    datasetType: string | null,
+    fields: Map<string, InputField>,
+    source: string,
+    counts: DatasetCounts,
+  ): PendingRel | undefined {
+    const problems = [...(record.problems ?? [])];
+    const type = datasetType ?? record.values._type;
+    if (typeof type !== 'string' || type === '')
+      problems.push({ field: '_type', reason: 'relationship without a type' });
+    const start = this.endpoint(record, 'start', source);
+    const end = this.endpoint(record, 'end', source);
+    if (typeof start === 'string') problems.push({ field: 'start', reason: start });
+    if (typeof end === 'string') problems.push({ field: 'end', reason: end });
+    const props: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(record.values)) {
+      if (REL_META.has(name) || problems.some((p) => p.field === name)) continue;
+      const converted = neo4jPropertyValue(raw, fields.get(name));
+      if ('problem' in converted) problems.push({ field: name, reason: `${name}: ${converted.problem}` });
+      else if (converted.value !== null) props[name] = converted.value;
+    }
+    if (problems.length > 0 || typeof start === 'string' || typeof end === 'string') {
+      for (const p of problems)
+        this.ctx.reject({
+          store: 'neo4j',
+          dataset: ds.name,
+          file: ds.file,
+          line: record.line,
+          field: p.field,
+          reason: p.reason,
+        });
+      counts.rejected++;
+      return undefined;
+    }
+    return { record, type: type as string, start, end, props };
+  }
+
+  private async writeRelationships(
+    ds: InputDataset,
+    pending: PendingRel[],
+    fields: readonly string[],
+    counts: DatasetCounts,
+  ): Promise<void> {
+    const groups = new Map<string, PendingRel[]>();
+    for (const r of pending) {
+      const g = JSON.stringify([r.type, r.start.label, r.start.property, r.end.label, r.end.property]);
+      groups.set(g, [...(groups.get(g) ?? []), r]);
+    }
+    for (const rels of groups.values()) {
+      const { type, start, end } = rels[0] as PendingRel;
+      const match = `MATCH (a:${cypherName(start.label)}) WHERE a.${cypherName(start.property)} IN r.a
+                     MATCH (b:${cypherName(end.label)}) WHERE b.${cypherName(end.property)} IN r.b`;
+      const rows = rels.map((r, i) => ({ i, a: r.start.candidates, b: r.end.candidates }));
+      const found = await this.run(
+        `UNWIND $rows AS r ${match} OPTIONAL MATCH (a)-[x:${cypherName(type)}]->(b) RETURN r.i AS i, properties(x) AS props`,
+        { rows },
+      );
+      const existing = new Map<number, Record<string, unknown> | null>();
+      for (const rec of found.records) {
+        const i = Number(rec.get('i'));
+        if (!existing.has(i) || existing.get(i) === null)
+          existing.set(i, rec.get('props') as Record<string, unknown> | null);
+      }
+      const inserts: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
+      const updates: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
+      rels.forEach((r, i) => {
+        if (!existing.has(i)) {
+          this.rejectRecord(
+            ds,
+            counts,
+            r.record.line,
+            `${type}: ${r.start.describe} → ${r.end.describe}: an endpoint is neither in the input nor in the store`,
+          );
+          return;
+        }
+        const decision = resolveConflict(
+          this.ctx.strategy,
+          existing.get(i) ?? null,
+          r.props,
+          fields,
+          timestampOf,
+        );
+        const row = { a: r.start.candidates, b: r.end.candidates };
+        if (decision.action === 'insert') {
+          inserts.push({ ...row, props: r.props });
+          counts.inserted++;
+        } else if (decision.action === 'update') {
+          updates.push({ ...row, props: withoutNulls(decision.values) });
+          counts.updated++;
+        } else counts.skipped++;
+      });
+      if (inserts.length > 0)
+        await this.run(`UNWIND $rows AS r ${match} CREATE (a)-[x:${cypherName(type)}]->(b) SET x = r.props`, {
+          rows: inserts,
+        });
+      if (updates.length > 0)
+        await this.run(`UNWIND $rows AS r ${match} MATCH (a)-[x:${cypherName(type)}]->(b) SET x = r.props`, {
+          rows: updates,
+        });
+    }
+  }
+
+  private finish(
+    ds: InputDataset,
+    counts: DatasetCounts,
+    total: number,
+    started: number,
+    target: string,
+  ): void {
+    this.results.push({ store: 'neo4j', dataset: ds.name, file: ds.file, target, counts });
+    this.ctx.reporter.emit({
+      type: 'dataset-done',
+      store: 'neo4j',
+      dataset: ds.name,
+      records: total,
+      seconds: (performance.now() - started) / 1000,
+    });
+  }
+
+  summary(): DatasetResult[] {
+    return this.results;
+  }
+
+  async commit(): Promise<void> {
+    await this.tx?.commit();
+    await this.close();
+  }
+
+  async rollback(): Promise<void> {
+    if (this.tx?.isOpen()) await this.tx.rollback().catch(() => undefined);
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    this.tx = undefined;
+    await this.session?.close();
+    this.session = undefined;
+  }
+}
+
+function withoutNulls(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null && v !== undefined));
+}

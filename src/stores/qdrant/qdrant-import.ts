@@ -1,0 +1,356 @@
+/**
+ * Import into Qdrant. Qdrant has no transactions, so all-or-nothing is kept by undoing: before each
+ * batch is written, the stored versions of the points it replaces (and the ids it adds) are appended
+ * to an undo file on disk; `rollback()` deletes the added points and writes the old versions back, and
+ * deletes a collection the import created. A dry run reads but never writes.
+ *
+ * Identity: a point by its id. The conflict strategy (model/conflict.ts) sees a point as its payload
+ * fields plus `vector`: `merge` fills payload keys the stored point lacks (its vector stays), `newest`
+ * compares the payloads' `updated_at`. Every point is checked against the collection first: vector
+ * names, dimensions and finite numbers; a file whose vectors do not fit the collection's (size or
+ * distance) is refused before anything is written.
+ */
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AcxError } from '../../errors.ts';
+import type { InputDataset, InputRecord } from '../../formats/input.ts';
+import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
+import type { ImportLedger } from '../../import/import-ledger.ts';
+import {
+  zeroCounts,
+  type DatasetCounts,
+  type DatasetResult,
+  type ImportContext,
+} from '../../import/import-types.ts';
+import type { PointId, QdrantClient, QdrantPoint } from './qdrant-client.ts';
+import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
+import { createCollectionBody, fieldSchemaOf } from './qdrant-restore.ts';
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const VECTOR = '\u0000vector';
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+interface VectorSpec {
+  size?: number;
+  distance?: string;
+  sparse?: boolean;
+}
+
+/** The vectors a collection takes: '' for the unnamed one, else by name. */
+function vectorSpecs(config: Obj | null): Map<string, VectorSpec> | undefined {
+  const params =
+    isObject(config?.config) && isObject(config.config.params) ? config.config.params : undefined;
+  if (!params) return undefined;
+  const specs = new Map<string, VectorSpec>();
+  const vectors = params.vectors;
+  if (isObject(vectors)) {
+    if (typeof vectors.size === 'number')
+      specs.set('', { size: vectors.size, distance: String(vectors.distance) });
+    else
+      for (const [name, v] of Object.entries(vectors))
+        if (isObject(v)) specs.set(name, { size: Number(v.size), distance: String(v.distance) });
+  }
+  if (isObject(params.sparse_vectors))
+    for (const name of Object.keys(params.sparse_vectors)) specs.set(name, { sparse: true });
+  return specs;
+}
+
+function pointIdProblem(id: unknown): string | null {
+  if (typeof id === 'bigint')
+    return id >= 0n && id < 2n ** 64n ? null : `id ${id} is not an unsigned 64-bit integer`;
+  if (typeof id === 'number')
+    return Number.isSafeInteger(id) && id >= 0 ? null : `id ${id} is not an unsigned integer`;
+  if (typeof id === 'string')
+    return UUID.test(id) ? null : `id "${id}" is neither an unsigned integer nor a UUID`;
+  return 'point without an id';
+}
+
+function vectorProblem(vector: unknown, specs: Map<string, VectorSpec>): string | null {
+  const dense = (v: unknown, spec: VectorSpec, name: string): string | null => {
+    const label = name === '' ? 'vector' : `vector "${name}"`;
+    if (spec.sparse) {
+      if (
+        !isObject(v) ||
+        !Array.isArray(v.indices) ||
+        !Array.isArray(v.values) ||
+        v.indices.length !== v.values.length
+      )
+        return `${label} must be a sparse vector {indices, values} of equal length`;
+      return null;
+    }
+    if (!Array.isArray(v)) return `${label} must be a list of numbers`;
+    if (spec.size !== undefined && v.length !== spec.size)
+      return `${label} has ${v.length} dimensions, the collection takes ${spec.size}`;
+    if (v.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
+      return `${label} holds a value that is not a finite number`;
+    return null;
+  };
+  if (vector === null || vector === undefined) return 'point without a vector';
+  const unnamed = specs.get('');
+  if (unnamed) return dense(vector, unnamed, '');
+  if (!isObject(vector))
+    return `the collection has named vectors (${[...specs.keys()].join(', ')}); the point's vector is not a map of them`;
+  for (const [name, v] of Object.entries(vector)) {
+    const spec = specs.get(name);
+    if (!spec)
+      return `vector name "${name}" is not one of the collection's (${[...specs.keys()].join(', ')})`;
+    const problem = dense(v, spec, name);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+const idKey = (id: PointId) => (typeof id === 'string' ? `s:${id.toLowerCase()}` : `n:${id.toString()}`);
+
+function timestampOf(record: Obj): bigint | null {
+  const v = record[TIMESTAMP_FIELD];
+  return typeof v === 'string' ? isoToEpochNanos(v) : null;
+}
+
+export class QdrantImport {
+  private undoDir: string | undefined;
+  private readonly created: string[] = [];
+  private readonly results: DatasetResult[] = [];
+
+  constructor(
+    private readonly client: QdrantClient,
+    private readonly ctx: ImportContext,
+    private readonly ledger: ImportLedger,
+  ) {}
+
+  private async undoFile(): Promise<string> {
+    this.undoDir ??= await mkdtemp(join(tmpdir(), 'acx-qdrant-undo-'));
+    return join(this.undoDir, 'undo.ndjson');
+  }
+
+  /** Checks the target collection against the input's, creating it (unless this is a dry run) when missing. */
+  private async prepareCollection(
+    ds: InputDataset & { target: { store: 'qdrant' } },
+  ): Promise<Map<string, VectorSpec>> {
+    const { collection, config } = ds.target;
+    const fileSpecs = vectorSpecs(config);
+    if (await this.client.collectionExists(collection)) {
+      const target = vectorSpecs({ config: (await this.client.getCollection(collection)).config } as Obj);
+      if (!target)
+        throw new AcxError('STORE', `Qdrant collection ${collection} reports no vector parameters`, {
+          subject: collection,
+        });
+      for (const [name, spec] of fileSpecs ?? []) {
+        const mine = target.get(name);
+        const label = name === '' ? 'vectors' : `vector "${name}"`;
+        if (!mine)
+          throw new AcxError('INVALID_INPUT', `${ds.file}: collection ${collection} has no ${label}`, {
+            subject: ds.file,
+            hint: `its vectors: ${[...target.keys()].map((n) => n || '(unnamed)').join(', ')}`,
+          });
+        if (!spec.sparse && (mine.size !== spec.size || mine.distance !== spec.distance))
+          throw new AcxError(
+            'INVALID_INPUT',
+            `${ds.file}: the file's ${label} are ${spec.size}-dimensional ${spec.distance}, collection ${collection} takes ${mine.size}-dimensional ${mine.distance}`,
+            { subject: ds.file },
+          );
+      }
+      return target;
+    }
+    if (!fileSpecs || !isObject(config?.config))
+      throw new AcxError(
+        'INVALID_INPUT',
+        `${ds.file}: collection ${collection} does not exist and the file does not describe it`,
+        {
+          subject: ds.file,
+          hint: 'create the collection first, or import a qdrant_vectors.json.gz written by acx-data export',
+        },
+      );
+    this.ctx.reporter.emit({
+      type: 'phase',
+      store: 'qdrant',
+      message: `${this.ctx.writes ? 'creating' : 'would create'} collection ${collection}`,
+    });
+    if (this.ctx.writes) {
+      this.created.push(collection);
+      await this.client.createCollection(collection, createCollectionBody(config.config));
+      const schema = isObject(config.payload_schema) ? config.payload_schema : {};
+      for (const [field, index] of Object.entries(schema))
+        await this.client.createPayloadIndex(
+          collection,
+          field,
+          fieldSchemaOf(index as { data_type: string; params?: unknown }),
+        );
+    }
+    return fileSpecs;
+  }
+
+  async importPoints(ds: InputDataset): Promise<void> {
+    if (ds.target.store !== 'qdrant') throw new AcxError('INTERNAL', 'not a Qdrant dataset');
+    const started = performance.now();
+    const collection = ds.target.collection;
+    const specs = await this.prepareCollection(ds as InputDataset & { target: { store: 'qdrant' } });
+    const counts = zeroCounts();
+    let batch: InputRecord[] = [];
+    let done = 0;
+    this.ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset: ds.name });
+    const flush = async () => {
+      this.ctx.signal?.throwIfAborted();
+      await this.importBatch(ds, collection, specs, batch, counts);
+      done += batch.length;
+      batch = [];
+      this.ctx.reporter.emit({ type: 'dataset-progress', store: 'qdrant', dataset: ds.name, done });
+    };
+    for await (const record of ds.records()) {
+      batch.push(record);
+      if (batch.length >= this.ctx.batchSize) await flush();
+    }
+    if (batch.length > 0) await flush();
+    this.results.push({ store: 'qdrant', dataset: ds.name, file: ds.file, target: collection, counts });
+    this.ctx.reporter.emit({
+      type: 'dataset-done',
+      store: 'qdrant',
+      dataset: ds.name,
+      records: done,
+      seconds: (performance.now() - started) / 1000,
+    });
+  }
+
+  private async importBatch(
+    ds: InputDataset,
+    collection: string,
+    specs: Map<string, VectorSpec>,
+    records: InputRecord[],
+    counts: DatasetCounts,
+  ): Promise<void> {
+    const reject = (line: number, reason: string, field?: string) => {
+      counts.rejected++;
+      this.ctx.reject({ store: 'qdrant', dataset: ds.name, file: ds.file, line, field, reason });
+    };
+    const valid: { record: InputRecord; id: PointId; vector: unknown; payload: Obj }[] = [];
+    for (const record of records) {
+      const { id, vector, payload } = record.values;
+      const problem =
+        record.problems?.[0]?.reason ??
+        pointIdProblem(id) ??
+        (payload !== null && payload !== undefined && !isObject(payload)
+          ? 'payload must be a JSON object'
+          : null) ??
+        vectorProblem(vector, specs);
+      if (problem) {
+        reject(record.line, problem);
+        continue;
+      }
+      const first = this.ledger.firstSeen(`point:${collection}`, idKey(id as PointId), record.line);
+      if (first !== null) {
+        reject(record.line, `duplicate point id ${String(id)} (first at line ${first})`, 'id');
+        continue;
+      }
+      valid.push({ record, id: id as PointId, vector, payload: isObject(payload) ? payload : {} });
+    }
+    if (valid.length === 0) return;
+    const stored = new Map<string, QdrantPoint>();
+    if (await this.collectionReadable(collection)) {
+      const found = await this.client.request<QdrantPoint[]>(
+        'POST',
+        `/collections/${encodeURIComponent(collection)}/points`,
+        {
+          body: { ids: valid.map((v) => v.id), with_payload: true, with_vector: true },
+          subject: collection,
+        },
+      );
+      for (const p of found) stored.set(idKey(p.id), p);
+    }
+    const writes: QdrantPoint[] = [];
+    const undo: string[] = [];
+    for (const v of valid) {
+      const old = stored.get(idKey(v.id));
+      const existing = old ? { ...(old.payload ?? {}), [VECTOR]: old.vector } : null;
+      const incoming = { ...v.payload, [VECTOR]: v.vector };
+      const decision = resolveConflict(
+        this.ctx.strategy,
+        existing,
+        incoming,
+        [...Object.keys(v.payload), VECTOR],
+        timestampOf,
+      );
+      if (decision.action === 'skip') {
+        counts.skipped++;
+        continue;
+      }
+      const { [VECTOR]: vector, ...payload } = decision.values;
+      writes.push({ id: v.id, vector, payload });
+      undo.push(stringifyQdrantJson(old ? { c: collection, restore: old } : { c: collection, remove: v.id }));
+      if (decision.action === 'insert') counts.inserted++;
+      else counts.updated++;
+    }
+    if (writes.length === 0 || !this.ctx.writes) return;
+    await appendFile(await this.undoFile(), undo.join('\n') + '\n');
+    await this.client.upsertJson(
+      collection,
+      writes.map((p) => stringifyQdrantJson(p)),
+      this.ctx.signal,
+    );
+  }
+
+  /** False for a collection a dry run would create (it does not exist, so nothing is stored). */
+  private async collectionReadable(collection: string): Promise<boolean> {
+    return (
+      this.ctx.writes || this.created.includes(collection) || (await this.client.collectionExists(collection))
+    );
+  }
+
+  summary(): DatasetResult[] {
+    return this.results;
+  }
+
+  /** Nothing to do: every write is already applied; the undo file is dropped. */
+  async commit(): Promise<void> {
+    await this.cleanup();
+  }
+
+  /** Puts every touched collection back as it was before the import. */
+  async rollback(): Promise<void> {
+    try {
+      for (const name of this.created) await this.client.deleteCollection(name).catch(() => undefined);
+      if (!this.undoDir) return;
+      const file = join(this.undoDir, 'undo.ndjson');
+      // The undo file lists batches in order; restoring in that order is right because a point is
+      // written at most once per import (duplicates are rejected).
+      const pending = new Map<string, { remove: PointId[]; restore: QdrantPoint[] }>();
+      const flush = async (name: string) => {
+        const p = pending.get(name);
+        if (!p) return;
+        if (p.remove.length > 0)
+          await this.client.request('POST', `/collections/${encodeURIComponent(name)}/points/delete`, {
+            query: { wait: true },
+            body: { points: p.remove.splice(0) },
+            subject: name,
+          });
+        if (p.restore.length > 0)
+          await this.client.upsertJson(
+            name,
+            p.restore.splice(0).map((point) => stringifyQdrantJson(point)),
+          );
+      };
+      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      for await (const line of lines) {
+        if (line === '') continue;
+        const entry = parseQdrantJson(line) as { c: string; remove?: PointId; restore?: QdrantPoint };
+        if (this.created.includes(entry.c)) continue;
+        const p = pending.get(entry.c) ?? { remove: [], restore: [] };
+        pending.set(entry.c, p);
+        if (entry.remove !== undefined) p.remove.push(entry.remove);
+        if (entry.restore) p.restore.push(entry.restore);
+        if (p.remove.length + p.restore.length >= this.ctx.batchSize) await flush(entry.c);
+      }
+      for (const name of pending.keys()) await flush(name);
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  private async cleanup(): Promise<void> {
+    if (this.undoDir) await rm(this.undoDir, { recursive: true, force: true });
+    this.undoDir = undefined;
+  }
+}
