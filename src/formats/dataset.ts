@@ -125,4 +125,6 @@ export interface WrittenFile {
   records: number;
   /** Per dataset (or sheet/table) record counts inside the file. */
   datasets?: Record<string, number>;
+  /** The fields of a file holding one dataset (CSV), for the manifest: imports read the types back from it. */
+  fields?: readonly FieldSpec[];
 }

@@ -81,7 +81,8 @@ const csv: FormatWriter = async (ctx) => {
     const started = performance.now();
     const path = `csv/${dataset.name}.csv`;
     const { records } = await writeCsvFile(join(ctx.dir, path), dataset, { signal: ctx.signal });
-    files.push({ path, records, datasets: { [dataset.name]: records } });
+    // The fields go to the manifest: a CSV cell has no type, and imports read the types from there.
+    files.push({ path, records, datasets: { [dataset.name]: records }, fields: dataset.fields });
     done(ctx, dataset, records, started);
   }
   return files;

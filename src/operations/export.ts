@@ -12,7 +12,7 @@ import { join, relative, sep } from 'node:path';
 import { makeDirectories } from '../files.ts';
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
-import type { TabularDataset, VectorCollection } from '../formats/dataset.ts';
+import type { FieldSpec, TabularDataset, VectorCollection } from '../formats/dataset.ts';
 import { describeFilter, isFilterActive, type DtcFilter } from '../model/dtc-filter.ts';
 import type { LabelMap } from '../model/labels.ts';
 import { writeFileAtomic } from '../repository/manifest.ts';
@@ -68,6 +68,11 @@ export interface ExportFileEntry {
   sha256: string;
   records: number;
   datasets?: Record<string, number>;
+}
+
+/** A file entry of the export's `manifest.json`: a CSV file also lists its dataset's fields (name, type, source). */
+export interface ExportManifestFileEntry extends ExportFileEntry {
+  fields?: Array<{ name: string; type: FieldSpec['type']; source?: string }>;
 }
 
 export interface ExportSummary {
@@ -176,13 +181,17 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
     };
     const results: ExportSummary['results'] = {};
     const datasetsByFile: Record<string, Record<string, number>> = {};
+    const fieldsByFile: Record<string, readonly FieldSpec[]> = {};
     for (const format of options.formats) {
       options.signal?.throwIfAborted();
       reporter.emit({ type: 'phase', message: `writing ${format}` });
       const before = new Set(await listFiles(dir));
       try {
         const written = await FORMAT_WRITERS[format](ctx);
-        for (const file of written) datasetsByFile[file.path] = file.datasets ?? {};
+        for (const file of written) {
+          datasetsByFile[file.path] = file.datasets ?? {};
+          if (file.fields) fieldsByFile[file.path] = file.fields;
+        }
         results[format] = { ok: true, records: written.reduce((sum, f) => sum + f.records, 0) };
       } catch (error) {
         if (options.signal?.aborted) throw error;
@@ -236,7 +245,16 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
           .filter(([, r]) => !r.ok)
           .map(([f, r]) => [f, r.error]),
       ),
-      files,
+      files: files.map((file): ExportManifestFileEntry => {
+        const fields = fieldsByFile[file.path];
+        if (!fields) return file;
+        return {
+          ...file,
+          fields: fields.map(({ name, type, source }) =>
+            source === undefined ? { name, type } : { name, type, source },
+          ),
+        };
+      }),
     };
     await writeFileAtomic(dir, 'manifest.json', JSON.stringify(manifest, null, 2) + '\n');
     const summary: ExportSummary = { id, dir, results, files, seconds: (performance.now() - started) / 1000 };

@@ -1,6 +1,9 @@
 /**
  * SQLite export database (better-sqlite3): one table per dataset with typed columns, the dataset's
- * primary key and indexes, plus the original exporter's `_export_metadata(key, value)` table.
+ * primary key and indexes, plus the original exporter's `_export_metadata(key, value)` table and
+ * `_export_fields(table_name, position, name, type, source)`: every dataset's fields with their export
+ * type (a column's SQLite type alone does not tell a boolean from an integer, or JSON from text), so an
+ * import reads the values back as they were.
  *
  * Column types (declared type → SQLite affinity), by field type:
  *
@@ -19,7 +22,7 @@
 import Database from 'better-sqlite3';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ExportValue, FieldType, TabularDataset } from '../dataset.ts';
+import type { ExportValue, FieldSpec, FieldType, TabularDataset } from '../dataset.ts';
 import { jsonText } from '../text-values.ts';
 
 /** How often (in records) a running write looks at its abort signal. */
@@ -44,6 +47,9 @@ export const SQLITE_COLUMN_TYPES: Record<FieldType, 'INTEGER' | 'REAL' | 'TEXT' 
 
 /** The name of the metadata table, as the original exporter named it. */
 export const METADATA_TABLE = '_export_metadata';
+
+/** The table of every dataset's fields: `(table_name, position, name, type, source)`, position from 0. */
+export const FIELDS_TABLE = '_export_fields';
 
 /** A safely quoted SQLite identifier (names come from data: tables, labels, relationship types). */
 export function quoteIdentifier(name: string): string {
@@ -132,6 +138,7 @@ export class SqliteExportWriter {
         columns.push(`PRIMARY KEY (${dataset.key.map(quoteIdentifier).join(', ')})`);
       }
       db.exec(`CREATE TABLE ${quoteIdentifier(table)} (\n  ${columns.join(',\n  ')}\n)`);
+      this.writeFields(db, table, fields);
 
       const insert = db.prepare(
         `INSERT INTO ${quoteIdentifier(table)} (${fields.map((f) => quoteIdentifier(f.name)).join(', ')}) ` +
@@ -172,6 +179,25 @@ export class SqliteExportWriter {
       throw error;
     }
     return { records };
+  }
+
+  /**
+   * Records the table's fields in `_export_fields`, creating it with the first dataset (`WITHOUT ROWID`:
+   * the primary key is the table, no second index).
+   */
+  private writeFields(db: Database.Database, table: string, fields: readonly FieldSpec[]): void {
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(FIELDS_TABLE)} (table_name TEXT, position INTEGER, ` +
+        `name TEXT, type TEXT, source TEXT, PRIMARY KEY (table_name, position)) WITHOUT ROWID`,
+    );
+    const insert = db.prepare(
+      `INSERT INTO ${quoteIdentifier(FIELDS_TABLE)} (table_name, position, name, type, source) VALUES (?, ?, ?, ?, ?)`,
+    );
+    db.transaction(() => {
+      fields.forEach((field, position) =>
+        insert.run(table, position, field.name, field.type, field.source ?? null),
+      );
+    })();
   }
 
   /** Stores `key → value` pairs in `_export_metadata(key TEXT PRIMARY KEY, value TEXT)`. */
