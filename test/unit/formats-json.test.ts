@@ -75,18 +75,29 @@ describe('JSON documents', () => {
         export_time: string;
         postgresql: Record<
           string,
-          { columns: string[]; data: Array<Record<string, unknown>>; row_count: number }
+          {
+            columns: string[];
+            fields: Array<{ name: string; type: string }>;
+            data: Array<Record<string, unknown>>;
+            row_count: number;
+          }
         >;
         neo4j: unknown;
       };
       expect(Object.keys(doc)).toEqual(['export_time', 'source', 'postgresql', 'neo4j']);
       const table = doc.postgresql.awkward!;
-      expect(Object.keys(table)).toEqual(['columns', 'data', 'row_count']);
+      expect(Object.keys(table)).toEqual(['columns', 'fields', 'data', 'row_count']);
       expect(table.columns).toEqual(FIELDS.map((f) => f.name));
+      expect(table.fields).toEqual(FIELDS.map((f) => ({ name: f.name, type: f.type })));
       expect(table.row_count).toBe(RECORDS.length);
       expect(table.data).toEqual(RECORDS.map(expected));
       expect(table.data[0]!.big).toBe(9036396042225763098n);
-      expect(doc.postgresql.empty).toEqual({ columns: FIELDS.map((f) => f.name), data: [], row_count: 0 });
+      expect(doc.postgresql.empty).toEqual({
+        columns: FIELDS.map((f) => f.name),
+        fields: FIELDS.map((f) => ({ name: f.name, type: f.type })),
+        data: [],
+        row_count: 0,
+      });
       expect(doc.neo4j).toEqual({
         nodes: { DTCNode: [{ code: 'P0101', név: 'Légtömegmérő ő' }] },
         relationships: [],

@@ -4,9 +4,13 @@
  *
  * - Every property key is declared with its type: integer and bigint → `long`, float → `double`,
  *   boolean → `boolean`, everything else → `string` (json and array values are compact JSON text,
- *   bytes base64, the rest as `valueText` renders them). Key ids are prefixed (`n_<prop>` for node
- *   properties, `e_<prop>` for edge properties; `n<i>`/`e<i>` when the name is not an XML name
- *   token) and `attr.name` is the property name, so no property can collide with the fixed keys.
+ *   bytes base64, the rest as `valueText` renders them). Each key also carries the exact export type
+ *   (`acx:type`, formats/dataset.ts) and the source store's type when known (`acx:source`, e.g.
+ *   `DURATION`), in the `urn:acx-data:graphml` namespace, so our import restores values exactly; array
+ *   keys carry APOC's `attr.list` (element type) so `apoc.import.graphml` reads them as lists. Key ids
+ *   are prefixed (`n_<prop>` for node properties, `e_<prop>` for edge properties; `n<i>`/`e<i>` when
+ *   the name is not an XML name token) and `attr.name` is the property name, so no property can
+ *   collide with the fixed keys.
  * - Node labels: key `labels` (for node), Neo4j APOC style — every label prefixed by `:` and joined,
  *   e.g. `:DTC:Symptom`. Edge type: key `label` (for edge), as APOC writes it (the original exporter
  *   called it `type`). Both are what `apoc.import.graphml` reads. Should a property itself be
@@ -42,6 +46,8 @@ export interface GraphmlResult {
 export type GraphmlType = 'boolean' | 'long' | 'double' | 'string';
 
 export const GRAPHML_NAMESPACE = 'http://graphml.graphdrawing.org/xmlns';
+/** Our attributes on `<key>` (`acx:type`, `acx:source`). */
+export const ACX_GRAPHML_NAMESPACE = 'urn:acx-data:graphml';
 const SCHEMA_LOCATION = `${GRAPHML_NAMESPACE} http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd`;
 export const LABELS_KEY_ID = 'labels';
 export const EDGE_LABEL_KEY_ID = 'label';
@@ -67,6 +73,7 @@ interface DeclaredKey {
   id: string;
   name: string;
   type: FieldType;
+  source?: string;
   render: (value: Exclude<ExportValue, null>) => string;
 }
 
@@ -89,15 +96,32 @@ export function buildKeyTable(keys: readonly GraphKey[]): GraphmlKeyTable {
       if (existing.type !== key.type) {
         throw new Error(`GraphML: ${key.for} key "${key.name}" declared as ${existing.type} and ${key.type}`);
       }
+      if (existing.source !== key.source) delete existing.source; // sources disagree: none is right
       continue;
     }
     const prefix = key.for === 'node' ? 'n' : 'e';
     const id = NAME_TOKEN.test(key.name) ? `${prefix}_${key.name}` : `${prefix}${owner.size}`;
-    owner.set(key.name, { id, name: key.name, type: key.type, render: renderer(key.type) });
+    const declared: DeclaredKey = { id, name: key.name, type: key.type, render: renderer(key.type) };
+    if (key.source !== undefined) declared.source = key.source;
+    owner.set(key.name, declared);
   }
   table.labelsName = freeName('labels', table.node);
   table.edgeLabelName = freeName('label', table.edge);
   return table;
+}
+
+/** APOC's `attr.list` for an array key: the element type, from the Neo4j list type when known. */
+export function graphmlListType(source: string | undefined): GraphmlType {
+  switch (source) {
+    case 'LIST<INTEGER>':
+      return 'long';
+    case 'LIST<FLOAT>':
+      return 'double';
+    case 'LIST<BOOLEAN>':
+      return 'boolean';
+    default:
+      return 'string';
+  }
 }
 
 function freeName(wanted: string, taken: Map<string, unknown>): string {
@@ -247,17 +271,21 @@ export async function writeGraphmlFile(
   try {
     await file.write(
       '<?xml version="1.0" encoding="UTF-8"?>\n' +
-        `<graphml xmlns="${GRAPHML_NAMESPACE}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"` +
-        ` xsi:schemaLocation="${SCHEMA_LOCATION}">\n`,
+        `<graphml xmlns="${GRAPHML_NAMESPACE}" xmlns:acx="${ACX_GRAPHML_NAMESPACE}"` +
+        ` xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="${SCHEMA_LOCATION}">\n`,
     );
-    const keyLine = (id: string, owner: string, name: string, type: GraphmlType): string =>
-      `  <key id="${xml.attr(id)}" for="${owner}" attr.name="${xml.attr(name)}" attr.type="${type}"/>\n`;
-    await file.write(keyLine(LABELS_KEY_ID, 'node', keys.labelsName, 'string'));
-    for (const key of keys.node.values())
-      await file.write(keyLine(key.id, 'node', key.name, graphmlType(key.type)));
-    await file.write(keyLine(EDGE_LABEL_KEY_ID, 'edge', keys.edgeLabelName, 'string'));
-    for (const key of keys.edge.values())
-      await file.write(keyLine(key.id, 'edge', key.name, graphmlType(key.type)));
+    const keyLine = (id: string, owner: string, name: string, key?: DeclaredKey): string => {
+      let line = `  <key id="${xml.attr(id)}" for="${owner}" attr.name="${xml.attr(name)}"`;
+      line += ` attr.type="${key ? graphmlType(key.type) : 'string'}"`;
+      if (key?.type === 'array') line += ` attr.list="${graphmlListType(key.source)}"`;
+      if (key) line += ` acx:type="${key.type}"`;
+      if (key?.source !== undefined) line += ` acx:source="${xml.attr(key.source)}"`;
+      return `${line}/>\n`;
+    };
+    await file.write(keyLine(LABELS_KEY_ID, 'node', keys.labelsName));
+    for (const key of keys.node.values()) await file.write(keyLine(key.id, 'node', key.name, key));
+    await file.write(keyLine(EDGE_LABEL_KEY_ID, 'edge', keys.edgeLabelName));
+    for (const key of keys.edge.values()) await file.write(keyLine(key.id, 'edge', key.name, key));
     await file.write(`  <graph id="${xml.attr(options.graphId ?? 'G')}" edgedefault="directed">\n`);
 
     const dataOf = (

@@ -1,7 +1,7 @@
 /**
  * Streaming JSON: a document writer that emits objects and arrays piece by piece, so an export can put
- * millions of records inside one JSON document (`{"postgresql":{"dtc_codes":{"columns":[…],"data":[…],
- * "row_count":N}}}`) without holding them, and an NDJSON writer for one dataset per file.
+ * millions of records inside one JSON document (`{"postgresql":{"dtc_codes":{"columns":[…],"fields":[…],
+ * "data":[…],"row_count":N}}}`) without holding them, and an NDJSON writer for one dataset per file.
  *
  * Values are written with `jsonText` (compact, accents as they are, bigint as bare integers). Record
  * values follow one mapping for every JSON output: bytes become base64 strings, every other value is
@@ -241,8 +241,10 @@ export function jsonRecord(fields: readonly FieldSpec[], record: ExportRecord): 
 
 /**
  * Writes one dataset, at the writer's current position, as
- * `{"columns":[names…],"data":[{record}…],"row_count":N}` — in that key order: `row_count` comes last
- * because it is known only once the records have streamed. Records are objects keyed by field name.
+ * `{"columns":[names…],"fields":[{"name","type","source"?}…],"data":[{record}…],"row_count":N}` — in
+ * that key order: `fields` gives each column's type (formats/dataset.ts) so an import can restore the
+ * values exactly; `row_count` comes last because it is known only once the records have streamed.
+ * Records are objects keyed by field name.
  */
 export async function writeJsonDataset(
   writer: JsonDocumentWriter,
@@ -255,6 +257,14 @@ export async function writeJsonDataset(
   writer.property(
     'columns',
     dataset.fields.map((field) => field.name),
+  );
+  writer.property(
+    'fields',
+    dataset.fields.map((field) =>
+      field.source === undefined
+        ? { name: field.name, type: field.type }
+        : { name: field.name, type: field.type, source: field.source },
+    ),
   );
   writer.key('data').beginArray();
   for await (const record of dataset.records()) {
