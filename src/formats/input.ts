@@ -74,7 +74,10 @@ export interface InputSource {
   /** What the input is, for reports: `json`, `csv`, `sqlite`, `graphml`, `vectors`. */
   format: 'json' | 'csv' | 'sqlite' | 'graphml' | 'vectors';
   file: string;
-  /** Notices about what is not imported (derived tables, sections without vectors …). */
+  /**
+   * Notices about what is not imported (derived tables, sections without vectors …). Streaming readers
+   * (JSON, GraphML) add to this array as they reach such parts: it is complete once `datasets()` has ended.
+   */
   notices: string[];
   datasets(): AsyncIterable<InputDataset>;
   close?(): Promise<void>;
