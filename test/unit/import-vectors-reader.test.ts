@@ -134,15 +134,16 @@ describe('vectors reader', () => {
     const source = await openVectorsInput(path);
     expect(source.format).toBe('vectors');
     const read = await readAll(source);
+    // The export writes the `config` part of Qdrant's collection info; the target has the info's shape.
     expect(read.map((d) => [d.dataset.name, d.dataset.target])).toEqual([
-      ['autocognitix', { store: 'qdrant', collection: 'autocognitix', config: UNNAMED_CONFIG }],
-      ['named', { store: 'qdrant', collection: 'named', config: NAMED_CONFIG }],
+      ['autocognitix', { store: 'qdrant', collection: 'autocognitix', config: { config: UNNAMED_CONFIG } }],
+      ['named', { store: 'qdrant', collection: 'named', config: { config: NAMED_CONFIG } }],
       [
         'empty',
         {
           store: 'qdrant',
           collection: 'empty',
-          config: { params: { vectors: { size: 768, distance: 'Manhattan' } } },
+          config: { config: { params: { vectors: { size: 768, distance: 'Manhattan' } } } },
         },
       ],
     ]);
@@ -180,6 +181,18 @@ describe('vectors reader', () => {
       { line: 4, values: { id: 9223372036854775807n, vector: [0, 0, 0], payload: null } },
     ]);
     expect(read[1]!.records).toStrictEqual([{ line: 6, values: { id: 2, vector: [1], payload: null } }]);
+  });
+
+  it('takes a config that already has the collection-info shape as it is', async () => {
+    const path = join(dir, 'info-shaped.json');
+    const info = {
+      status: 'green',
+      config: { params: { vectors: { size: 2, distance: 'Dot' } } },
+      payload_schema: { code: { data_type: 'keyword' } },
+    };
+    await writeFile(path, JSON.stringify({ collections: { c: { config: info, points: [] } } }));
+    const [c] = await readAll(await openVectorsInput(path));
+    expect(c!.dataset.target).toEqual({ store: 'qdrant', collection: 'c', config: info });
   });
 
   it('keeps a point with an unusable id as a record problem', async () => {

@@ -3,10 +3,12 @@
  * collection, reached in file order, its points one by one (one point held at a time). See
  * docs/formats.md, "Vectors".
  *
- * - `config` (the collection configuration as written), `vector_size` and `distance` precede `points`
- *   in the writer's output; the dataset's config is what has been seen when `points` begins. The
- *   original tool's files have no `config`: the config is then built from `vector_size`/`distance`
- *   (`{config:{params:{vectors:{size, distance}}}}`); with neither, it is null.
+ * - The target's `config` has the shape of a `GET /collections/{name}` result (`{config: {params: …}}`),
+ *   as `InputTarget` says. The export writes the result's `config` part (`{params, hnsw_config, …}`):
+ *   it is wrapped (`{config: <as written>}`); a file holding the whole result is taken as it is.
+ *   `config`, `vector_size` and `distance` precede `points` in the writer's output; the config is what
+ *   has been seen when `points` begins. The original tool's files have no `config`: it is built from
+ *   `vector_size`/`distance` (`{config:{params:{vectors:{size, distance}}}}`); with neither, it is null.
  * - Records are `{id, vector, payload}`: `id` a number, a bigint beyond 2^53, or a UUID string;
  *   `vector` as written (number array, or name → array / sparse `{indices, values}`); `payload` an
  *   object or null. A point without a usable id or with a payload that is not an object carries a
@@ -28,6 +30,11 @@ const FIELDS: readonly InputField[] = [
   { name: 'vector', type: 'json' },
   { name: 'payload', type: 'json' },
 ];
+
+/** A collection configuration as written → the `GET /collections/{name}` result shape. */
+function collectionInfo(config: Obj): Obj {
+  return isObject(config.config) ? config : { config };
+}
 
 function idProblem(id: unknown): string | undefined {
   if (typeof id === 'number')
@@ -101,7 +108,7 @@ async function* readCollection(scanner: JsonScanner, name: string): AsyncGenerat
   let distance: unknown;
   let sawPoints = false;
   const dataset = (cursor: PointCursor): InputDataset => {
-    let effective: Obj | null = config ?? null;
+    let effective: Obj | null = config ? collectionInfo(config) : null;
     if (config === undefined && typeof size === 'number') {
       effective = { config: { params: { vectors: { size, distance: distance ?? null } } } };
     }
