@@ -115,6 +115,8 @@ export interface VectorCollection {
   name: string;
   /** The collection's configuration as Qdrant reports it (`GET /collections/{name}` result). */
   config: Record<string, unknown>;
+  /** Payload indexes (`GET /collections/{name}` → `payload_schema`), when known. */
+  payloadSchema?: Record<string, unknown>;
   points(): AsyncIterable<VectorPoint>;
 }
 

@@ -122,7 +122,7 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
     const ordered = [...options.inputs].sort((a, b) => ORDER.indexOf(a.format) - ORDER.indexOf(b.format));
     for (const input of ordered) {
       const source = await OPENERS[input.format](input.path);
-      const entry = { format: input.format, file: input.path, notices: [...source.notices] };
+      const entry = { format: input.format, file: input.path, notices: [] as string[] };
       inputs.push(entry);
       try {
         for await (const dataset of source.datasets()) {
@@ -158,6 +158,8 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
       } finally {
         await source.close?.();
       }
+      // Readers add notices while they read (sections without vectors, derived tables): after the datasets.
+      entry.notices.unshift(...source.notices);
       for (const notice of entry.notices) reporter.emit({ type: 'warning', message: notice });
     }
     if (postgres)

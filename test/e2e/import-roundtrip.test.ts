@@ -14,6 +14,7 @@ import { diffFingerprints } from '../../src/model/content-hash.ts';
 import type { OpenStores } from '../../src/operations/open-stores.ts';
 import { runCli } from '../support/cli.ts';
 import { emptySchemas, fingerprint, openTestStores, seed } from '../support/stores.ts';
+import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
 
 const SCALE = 0.2;
 const SEED = 11;
@@ -90,8 +91,9 @@ describe('export → empty stores → import gives identical stores', () => {
     expect(diffFingerprints(only(original, ['neo4j/']), only(after, ['neo4j/']))).toEqual([]);
   });
 
-  it('vectors alone: every point with its vector and payload', async () => {
+  it('vectors alone, into a Qdrant without the collection: created as it was, every point with its vector and payload', async () => {
     await resetTarget();
+    await emptyQdrant(stores.qdrant);
     await importCli('--vectors', join(exportDir, 'qdrant_vectors.json.gz'));
     const after = await fingerprint(stores);
     expect(diffFingerprints(only(original, ['qdrant/']), only(after, ['qdrant/']))).toEqual([]);

@@ -4,14 +4,15 @@
  *
  * ```
  * {"format":"acx-data-vectors","version":1,"collections":{
- *   "<name>":{"config":{…},"vector_size":768,"distance":"Cosine",
+ *   "<name>":{"config":{…},"vector_size":768,"distance":"Cosine","payload_schema":{…},
  *             "points":[{"id":…,"vector":…,"payload":…},…],
  *             "points_count":N},
  *   …}}
  * ```
  *
  * - Keys `vector_size`, `distance`, `points`, `points_count` are the original exporter's; `config` is
- *   the collection configuration as given (`GET /collections/{name}`). `points_count` is known only
+ *   the collection configuration as given (`GET /collections/{name}`), `payload_schema` its payload
+ *   indexes (so an import can create the collection as it was). `points_count` is known only
  *   once the points are written, so it comes after `points` (JSON objects are unordered; a
  *   streaming reader sees it last).
  * - `vector_size` and `distance` describe the unnamed vector; with named vectors both are `null` and
@@ -176,7 +177,9 @@ export async function writeVectorsFile(
       const { size, distance } = unnamedVectorParams(collection.config);
       await out.write(
         `${firstCollection ? '' : ','}${jsonText(collection.name)}:{"config":${jsonText(collection.config)}` +
-          `,"vector_size":${jsonText(size)},"distance":${jsonText(distance)},"points":[`,
+          `,"vector_size":${jsonText(size)},"distance":${jsonText(distance)}` +
+          (collection.payloadSchema ? `,"payload_schema":${jsonText(collection.payloadSchema)}` : '') +
+          `,"points":[`,
       );
       firstCollection = false;
       let count = 0;

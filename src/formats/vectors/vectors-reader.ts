@@ -106,9 +106,12 @@ async function* readCollection(scanner: JsonScanner, name: string): AsyncGenerat
   let config: Obj | null | undefined;
   let size: unknown;
   let distance: unknown;
+  let payloadSchema: Obj | undefined;
   let sawPoints = false;
   const dataset = (cursor: PointCursor): InputDataset => {
     let effective: Obj | null = config ? collectionInfo(config) : null;
+    if (effective && payloadSchema && !isObject(effective.payload_schema))
+      effective = { ...effective, payload_schema: payloadSchema };
     if (config === undefined && typeof size === 'number') {
       effective = { config: { params: { vectors: { size, distance: distance ?? null } } } };
     }
@@ -127,6 +130,13 @@ async function* readCollection(scanner: JsonScanner, name: string): AsyncGenerat
         if (value !== null && !isObject(value))
           scanner.fail(`collection "${name}": "config" is not an object`, line);
         config = value;
+        break;
+      }
+      case 'payload_schema': {
+        const { value, line } = await scanner.parseValue();
+        if (value !== null && !isObject(value))
+          scanner.fail(`collection "${name}": "payload_schema" is not an object`, line);
+        payloadSchema = value ?? undefined;
         break;
       }
       case 'vector_size':

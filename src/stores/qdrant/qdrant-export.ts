@@ -24,6 +24,7 @@ export async function qdrantExportCollections(
     collections.push({
       name,
       config: (info.config ?? {}) as Record<string, unknown>,
+      payloadSchema: (info.payload_schema ?? {}) as Record<string, unknown>,
       async *points(): AsyncGenerator<VectorPoint> {
         for await (const page of client.scrollAll(name, { withVector: options.withVectors })) {
           for (const p of page) {
