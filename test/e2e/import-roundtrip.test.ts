@@ -6,6 +6,8 @@
  * importing into a running application would have them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { runCli } from '../support/cli.ts';
 import { emptySchemas, fingerprint, openTestStores, seed } from '../support/stores.ts';
 import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
 
+const BIN = fileURLToPath(new URL('../../bin/acx-data.js', import.meta.url));
 const SCALE = 0.2;
 const SEED = 11;
 let stores: OpenStores;
@@ -97,6 +100,33 @@ describe('export → empty stores → import gives identical stores', () => {
     await importCli('--vectors', join(exportDir, 'qdrant_vectors.json.gz'));
     const after = await fingerprint(stores);
     expect(diffFingerprints(only(original, ['qdrant/']), only(after, ['qdrant/']))).toEqual([]);
+  });
+
+  it('Ctrl-C during an import: exit 130, every store as it was', async () => {
+    await resetTarget();
+    const before = await fingerprint(stores);
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'import',
+        '-v',
+        '--csv',
+        join(exportDir, 'csv'),
+        '--vectors',
+        join(exportDir, 'qdrant_vectors.json.gz'),
+      ],
+      { env: process.env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    // Interrupt once Neo4j is being written (PostgreSQL is staged in its transaction by then).
+    while (!/\[neo4j\]/.test(stderr)) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await closed, stderr).toBe(130);
+    expect(stderr).toMatch(/INTERRUPTED.*nothing was written/);
+    expect(diffFingerprints(before, await fingerprint(stores))).toEqual([]);
   });
 
   it('importing the same export again changes nothing under skip, and counts every record as skipped', async () => {
