@@ -10,6 +10,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AcxError } from '../errors.ts';
+import type { InputDataset, InputSource } from './input.ts';
 
 const READ_CHUNK = 256 * 1024;
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
@@ -114,4 +115,31 @@ export async function* readInputText(file: string): AsyncGenerator<string, void,
     raw.destroy();
     stream.destroy();
   }
+}
+
+/**
+ * An input read in one go by `read` (a generator of datasets over the file), which `datasets()` starts
+ * once; `close()` stops it. `notices` fills as `read` passes what it does not import.
+ */
+export async function singlePassInput(
+  format: InputSource['format'],
+  file: string,
+  read: (file: string, notices: string[]) => AsyncGenerator<InputDataset>,
+): Promise<InputSource> {
+  await checkInputFile(file);
+  const notices: string[] = [];
+  let active: AsyncGenerator<InputDataset> | undefined;
+  return {
+    format,
+    file,
+    notices,
+    datasets() {
+      if (active) throw new Error(`${file}: datasets() can be read only once`);
+      active = read(file, notices);
+      return active;
+    },
+    async close() {
+      await active?.return(undefined);
+    },
+  };
 }

@@ -17,6 +17,16 @@
  */
 import type { FieldType } from './dataset.ts';
 
+/** The fields that place a relationship record besides its properties, as exports write them (all text). */
+export const RELATIONSHIP_ENDPOINT_FIELDS = [
+  'start_id',
+  'start_label',
+  'start_key',
+  'end_id',
+  'end_label',
+  'end_key',
+] as const;
+
 export type InputTarget =
   /** Rows of a PostgreSQL table. */
   | { store: 'postgres'; table: string }

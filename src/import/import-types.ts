@@ -3,7 +3,7 @@
  * importer gets. Importers never print; they report through `ImportContext`.
  */
 import type { ConflictStrategy } from '../model/conflict.ts';
-import type { ProgressReporter, StoreName } from '../progress.ts';
+import type { ProgressEvent, ProgressReporter, StoreName } from '../progress.ts';
 
 export interface DatasetCounts {
   /** New records written. */
@@ -18,18 +18,8 @@ export interface DatasetCounts {
 
 export const zeroCounts = (): DatasetCounts => ({ inserted: 0, updated: 0, skipped: 0, rejected: 0 });
 
-/** One invalid record: where it is and why it cannot be imported. */
-export interface Rejection {
-  store: StoreName;
-  /** The input dataset (`dtc_codes`, `neo4j_DTC`, `graph edges` …). */
-  dataset: string;
-  file: string;
-  /** Line (or SQLite row) of the record in the file. */
-  line: number;
-  /** The field at fault, when one is. */
-  field?: string;
-  reason: string;
-}
+/** One invalid record: where it is (store, dataset, file, line, field) and why it cannot be imported. */
+export type Rejection = Omit<Extract<ProgressEvent, { type: 'rejected' }>, 'type'>;
 
 export interface ImportContext {
   strategy: ConflictStrategy;

@@ -26,9 +26,16 @@ import { CsvError, parse, type Parser } from 'csv-parse';
 import { z } from 'zod';
 import { AcxError } from '../../errors.ts';
 import { FIELD_TYPES, type FieldType } from '../dataset.ts';
-import type { InputDataset, InputField, InputRecord, InputSource, InputTarget } from '../input.ts';
+import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { readCsvValue } from './csv-format.ts';
+import {
+  routeNeo4jName,
+  routeRank,
+  setColumnValue,
+  setValue,
+  type Route as BaseRoute,
+} from '../input-routing.ts';
 
 /** The largest record accepted, in characters: bounds memory when a quote is never closed. */
 export const MAX_CSV_RECORD_CHARS = 128 * 1024 * 1024;
@@ -40,36 +47,15 @@ const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 /** `dtc_codes_full.csv`: a view of `pg_dtc_codes.csv` with translation status, written for people. */
 const DERIVED_FILES = new Set(['dtc_codes_full.csv']);
-/** The original tool's one file of every relationship (`start_label,start_id,rel_type,rel_props,end_label,end_id`). */
-const LEGACY_RELATIONSHIPS = 'neo4j_relationships';
-
-type Route = { target: InputTarget; name: string; label?: string; legacy?: boolean };
+type Route = BaseRoute & { name: string };
 
 /** Where a CSV file's records go, from its name; undefined when it is not a dataset file. */
 export function routeCsvFile(fileName: string): Route | undefined {
   const stem = fileName.replace(/\.csv$/i, '');
-  let match: RegExpExecArray | null;
-  if ((match = /^pg_(.+)$/.exec(stem))) {
-    return { target: { store: 'postgres', table: match[1]! }, name: match[1]! };
-  }
-  if (stem === LEGACY_RELATIONSHIPS) {
-    return { target: { store: 'neo4j', kind: 'relationships', type: null }, name: stem, legacy: true };
-  }
-  if ((match = /^neo4j_rel_(.+)$/.exec(stem))) {
-    return { target: { store: 'neo4j', kind: 'relationships', type: match[1]! }, name: stem };
-  }
-  if ((match = /^neo4j_(.+)$/.exec(stem))) {
-    return { target: { store: 'neo4j', kind: 'nodes', label: match[1]! }, name: stem, label: match[1]! };
-  }
-  return undefined;
-}
-
-/** Postgres tables, then nodes, then relationships (each alphabetical; the original's one file last). */
-function routeRank(route: Route): number {
-  const target = route.target;
-  if (target.store === 'postgres') return 0;
-  if (target.store === 'neo4j' && target.kind === 'nodes') return 1;
-  return route.legacy ? 3 : 2;
+  const match = /^pg_(.+)$/.exec(stem);
+  if (match) return { target: { store: 'postgres', table: match[1]! }, name: match[1]! };
+  const route = routeNeo4jName(stem);
+  return route ? { ...route, name: stem } : undefined;
 }
 
 const fieldSchema = z.object({
@@ -401,25 +387,14 @@ async function openDataset(
               continue;
             }
           }
-          if (column.spread) {
-            for (const [key, property] of Object.entries((value as Record<string, unknown> | null) ?? {})) {
-              if (names.has(key) || Object.hasOwn(values, key))
-                (problems ??= []).push({ field: column.name, reason: `property ${key} repeats a column` });
-              else setValue(values, key, property);
-            }
-          } else setValue(values, column.name, value);
+          const found: NonNullable<InputRecord['problems']> = [];
+          setColumnValue(values, names, column, value, found);
+          if (found.length > 0) (problems ??= []).push(...found);
         }
         yield problems ? { line: row.line, values, problems } : { line: row.line, values };
       }
     },
   };
-}
-
-/** Sets a record value; a field named `__proto__` becomes an own property, not the object's prototype. */
-function setValue(values: Record<string, unknown>, name: string, value: unknown): void {
-  if (name === '__proto__')
-    Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
-  else values[name] = value;
 }
 
 /** The header row's column names; every name non-empty and unique. */

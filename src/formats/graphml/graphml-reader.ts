@@ -23,7 +23,7 @@ import { AcxError } from '../../errors.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { FIELD_TYPES, type FieldType } from '../dataset.ts';
 import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
-import { checkInputFile, invalidInput, readInputText } from '../input-text.ts';
+import { invalidInput, readInputText, singlePassInput } from '../input-text.ts';
 import { ACX_GRAPHML_NAMESPACE, GRAPHML_NAMESPACE } from './graphml-format.ts';
 
 const HINT = '--graphml reads GraphML 1.0 (neo4j_graph.graphml, or an APOC export)';
@@ -509,21 +509,6 @@ async function* readGraphml(file: string, notices: string[]): AsyncGenerator<Inp
  * `graph nodes` then `graph edges`, each read in its own pass over the file; a dataset's records must
  * be read before the next dataset is asked for.
  */
-export async function openGraphmlInput(file: string): Promise<InputSource> {
-  await checkInputFile(file);
-  const notices: string[] = [];
-  let active: AsyncGenerator<InputDataset> | undefined;
-  return {
-    format: 'graphml',
-    file,
-    notices,
-    datasets() {
-      if (active) throw new Error(`${file}: datasets() can be read only once`);
-      active = readGraphml(file, notices);
-      return active;
-    },
-    async close() {
-      await active?.return(undefined);
-    },
-  };
+export function openGraphmlInput(file: string): Promise<InputSource> {
+  return singlePassInput('graphml', file, readGraphml);
 }

@@ -16,8 +16,15 @@
  *   as read, with a record problem.
  */
 import { FIELD_TYPES, type FieldType } from '../dataset.ts';
-import type { InputDataset, InputField, InputRecord, InputSource, InputTarget } from '../input.ts';
-import { checkInputFile, readInputText } from '../input-text.ts';
+import {
+  RELATIONSHIP_ENDPOINT_FIELDS,
+  type InputDataset,
+  type InputField,
+  type InputRecord,
+  type InputSource,
+  type InputTarget,
+} from '../input.ts';
+import { readInputText, singlePassInput } from '../input-text.ts';
 import { JsonScanner } from './json-scanner.ts';
 
 type Obj = Record<string, unknown>;
@@ -222,15 +229,10 @@ function endpointKey(props: unknown): string | null {
   return null;
 }
 
-const ORIGINAL_RELATIONSHIP_FIELDS: InputField[] = [
-  { name: '_type', type: 'text' },
-  { name: 'start_id', type: 'text' },
-  { name: 'start_label', type: 'text' },
-  { name: 'start_key', type: 'text' },
-  { name: 'end_id', type: 'text' },
-  { name: 'end_label', type: 'text' },
-  { name: 'end_key', type: 'text' },
-];
+const ORIGINAL_RELATIONSHIP_FIELDS: InputField[] = ['_type', ...RELATIONSHIP_ENDPOINT_FIELDS].map((name) => ({
+  name,
+  type: 'text',
+}));
 
 /** The original exporter's relationship record → the record of a relationships dataset with `_type`. */
 function originalRelationship(r: Obj): Obj {
@@ -458,21 +460,6 @@ async function* readDataset(scanner: JsonScanner, shape: DatasetShape): AsyncGen
  * `datasets()` is iterated, which may be done once; `notices` fills as the scan passes sections that
  * are not imported (complete once `datasets()` has ended).
  */
-export async function openJsonInput(file: string): Promise<InputSource> {
-  await checkInputFile(file);
-  const notices: string[] = [];
-  let active: AsyncGenerator<InputDataset> | undefined;
-  return {
-    format: 'json',
-    file,
-    notices,
-    datasets() {
-      if (active) throw new Error(`${file}: datasets() can be read only once`);
-      active = readExport(file, notices);
-      return active;
-    },
-    async close() {
-      await active?.return(undefined);
-    },
-  };
+export function openJsonInput(file: string): Promise<InputSource> {
+  return singlePassInput('json', file, readExport);
 }

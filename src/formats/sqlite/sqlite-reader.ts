@@ -17,37 +17,21 @@ import Database from 'better-sqlite3';
 import { open, stat } from 'node:fs/promises';
 import { AcxError } from '../../errors.ts';
 import { FIELD_TYPES, type FieldType } from '../dataset.ts';
-import type { InputDataset, InputField, InputRecord, InputSource, InputTarget } from '../input.ts';
+import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { FIELDS_TABLE, quoteIdentifier } from './sqlite-format.ts';
+import { routeNeo4jName, routeRank, setColumnValue, setValue, type Route } from '../input-routing.ts';
 
-/** The original tool's one table of every relationship (`start_label, start_id, rel_type, rel_props, end_label, end_id`). */
-const LEGACY_RELATIONSHIPS = 'neo4j_relationships';
 /** Tables an export derives from others: not imported. */
 const DERIVED_TABLES: Record<string, string> = {
   translations: 'a view of dtc_codes (code, descriptions, translated), which is imported instead',
 };
 
 type SqliteValue = null | number | bigint | string | Buffer;
-type Route = { target: InputTarget; label?: string; legacy?: boolean };
 
 /** Where a table's rows go, from its name. */
 export function routeSqliteTable(table: string): Route {
-  let match: RegExpExecArray | null;
-  if (table === LEGACY_RELATIONSHIPS)
-    return { target: { store: 'neo4j', kind: 'relationships', type: null }, legacy: true };
-  if ((match = /^neo4j_rel_(.+)$/.exec(table)))
-    return { target: { store: 'neo4j', kind: 'relationships', type: match[1]! } };
-  if ((match = /^neo4j_(.+)$/.exec(table)))
-    return { target: { store: 'neo4j', kind: 'nodes', label: match[1]! }, label: match[1]! };
-  return { target: { store: 'postgres', table } };
-}
-
-function routeRank(route: Route): number {
-  const target = route.target;
-  if (target.store === 'postgres') return 0;
-  if (target.store === 'neo4j' && target.kind === 'nodes') return 1;
-  return route.legacy ? 3 : 2;
+  return routeNeo4jName(table) ?? { target: { store: 'postgres', table } };
 }
 
 function invalid(file: string, message: string, hint?: string, cause?: unknown): AcxError {
@@ -257,13 +241,6 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
   };
 }
 
-/** Sets a record value; a column named `__proto__` becomes an own property, not the object's prototype. */
-function setValue(values: Record<string, unknown>, name: string, value: unknown): void {
-  if (name === '__proto__')
-    Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
-  else values[name] = value;
-}
-
 /** A value read without a declared type: integers beyond 2^53 stay bigint, the rest as SQLite gives it. */
 function rawValue(value: SqliteValue): unknown {
   if (typeof value === 'bigint') {
@@ -428,13 +405,9 @@ function tableDataset(
               setValue(values, column.name, rawValue(stored));
               continue;
             }
-            if (column.spread) {
-              for (const [key, property] of Object.entries((value as Record<string, unknown> | null) ?? {})) {
-                if (names.has(key) || Object.hasOwn(values, key))
-                  (problems ??= []).push({ field: column.name, reason: `property ${key} repeats a column` });
-                else setValue(values, key, property);
-              }
-            } else setValue(values, column.name, value);
+            const found: NonNullable<InputRecord['problems']> = [];
+            setColumnValue(values, names, column, value, found);
+            if (found.length > 0) (problems ??= []).push(...found);
           }
           const line = table.rowid ? Number(row[0] as bigint) : count;
           yield problems ? { line, values, problems } : { line, values };

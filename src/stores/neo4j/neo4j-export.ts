@@ -16,6 +16,7 @@ import type {
   GraphSource,
   TabularDataset,
 } from '../../formats/dataset.ts';
+import { RELATIONSHIP_ENDPOINT_FIELDS } from '../../formats/input.ts';
 import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
 
 const FETCH_SIZE = 2000;
@@ -194,12 +195,7 @@ export class Neo4jExportSource {
     const cypher = `${match} RETURN elementId(r) AS id, ${endpoint('a')}, ${endpoint('b')}, properties(r) AS props ORDER BY id`;
     const fields: FieldSpec[] = [
       { name: '_element_id', type: 'text' },
-      { name: 'start_id', type: 'text' },
-      { name: 'start_label', type: 'text' },
-      { name: 'start_key', type: 'text' },
-      { name: 'end_id', type: 'text' },
-      { name: 'end_label', type: 'text' },
-      { name: 'end_key', type: 'text' },
+      ...RELATIONSHIP_ENDPOINT_FIELDS.map((name): FieldSpec => ({ name, type: 'text' })),
       ...properties,
     ];
     const firstLabel = (labels: unknown) => [...(labels as string[])].sort()[0] ?? null;

@@ -13,7 +13,12 @@
  */
 import neo4j, { type Session, type Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
-import type { InputDataset, InputField, InputRecord } from '../../formats/input.ts';
+import {
+  RELATIONSHIP_ENDPOINT_FIELDS,
+  type InputDataset,
+  type InputField,
+  type InputRecord,
+} from '../../formats/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import { dtcRecordProblems } from '../../model/dtc-rules.ts';
 import type { LabelMap } from '../../model/labels.ts';
@@ -30,16 +35,7 @@ import { neo4jPropertyValue } from './neo4j-input-values.ts';
 import { decodeNeo4jValue, encodeNeo4jValue } from './neo4j-values.ts';
 
 const NODE_META = new Set(['_element_id', '_labels']);
-const REL_META = new Set([
-  '_element_id',
-  '_type',
-  'start_id',
-  'start_label',
-  'start_key',
-  'end_id',
-  'end_label',
-  'end_key',
-]);
+const REL_META = new Set<string>(['_element_id', '_type', ...RELATIONSHIP_ENDPOINT_FIELDS]);
 
 /** Epoch nanoseconds of a record's `updated_at` (a DateTime, or ISO text), or null. */
 function timestampOf(record: Record<string, unknown>): bigint | null {
@@ -212,13 +208,7 @@ export class Neo4jImport {
       return undefined;
     }
     const keyProperty = this.keys[keyLabel] as string;
-    const props: Record<string, unknown> = {};
-    for (const [name, raw] of Object.entries(record.values)) {
-      if (NODE_META.has(name) || problems.some((p) => p.field === name)) continue;
-      const converted = neo4jPropertyValue(raw, fields.get(name));
-      if ('problem' in converted) problems.push({ field: name, reason: `${name}: ${converted.problem}` });
-      else if (converted.value !== null) props[name] = converted.value;
-    }
+    const props = propertiesOf(record, NODE_META, fields, problems);
     const key = props[keyProperty];
     if (key === undefined)
       problems.push({ field: keyProperty, reason: `${keyLabel} node without its key ${keyProperty}` });
@@ -369,13 +359,7 @@ export class Neo4jImport {
     const end = this.endpoint(record, 'end', source);
     if (typeof start === 'string') problems.push({ field: 'start', reason: start });
     if (typeof end === 'string') problems.push({ field: 'end', reason: end });
-    const props: Record<string, unknown> = {};
-    for (const [name, raw] of Object.entries(record.values)) {
-      if (REL_META.has(name) || problems.some((p) => p.field === name)) continue;
-      const converted = neo4jPropertyValue(raw, fields.get(name));
-      if ('problem' in converted) problems.push({ field: name, reason: `${name}: ${converted.problem}` });
-      else if (converted.value !== null) props[name] = converted.value;
-    }
+    const props = propertiesOf(record, REL_META, fields, problems);
     if (problems.length > 0 || typeof start === 'string' || typeof end === 'string') {
       for (const p of problems)
         this.ctx.reject({
@@ -493,6 +477,23 @@ export class Neo4jImport {
     await this.session?.close();
     this.session = undefined;
   }
+}
+
+/** A record's property values (all but `meta`) as driver values; what does not convert goes to `problems`. */
+function propertiesOf(
+  record: InputRecord,
+  meta: ReadonlySet<string>,
+  fields: ReadonlyMap<string, InputField>,
+  problems: { field: string; reason: string }[],
+): Record<string, unknown> {
+  const props: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(record.values)) {
+    if (meta.has(name) || problems.some((p) => p.field === name)) continue;
+    const converted = neo4jPropertyValue(raw, fields.get(name));
+    if ('problem' in converted) problems.push({ field: name, reason: `${name}: ${converted.problem}` });
+    else if (converted.value !== null) props[name] = converted.value;
+  }
+  return props;
 }
 
 function withoutNulls(values: Record<string, unknown>): Record<string, unknown> {
