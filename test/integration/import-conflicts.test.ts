@@ -481,6 +481,61 @@ describe('dry run and all-or-nothing', () => {
     expect(diffFingerprints(before, await fingerprint(stores))).toEqual([]);
   });
 
+  it('references that point nowhere are rejected: a foreign key, a relationship endpoint, a duplicate key', async () => {
+    const file = join(work, 'dangling.json');
+    const modelFields = [
+      { name: 'id', type: 'text' },
+      { name: 'name', type: 'text' },
+      { name: 'make_id', type: 'text' },
+      { name: 'year_start', type: 'integer' },
+    ];
+    await writeFile(
+      file,
+      JSON.stringify({
+        postgresql: {
+          vehicle_makes: dataset(
+            [
+              { name: 'id', type: 'text' },
+              { name: 'name', type: 'text' },
+            ],
+            [{ id: 'skoda', name: 'Škoda' }],
+          ),
+          vehicle_models: dataset(modelFields, [
+            { id: 'octavia', name: 'Octavia', make_id: 'skoda', year_start: 1996 },
+            { id: 'ghost', name: 'Ghost', make_id: 'no-such-make', year_start: 2000 },
+            { id: 'octavia', name: 'Octavia again', make_id: 'skoda', year_start: 1997 },
+          ]),
+        },
+        neo4j: {
+          nodes: { DTC: dataset(nodeFields, [node('x1', ['DTC'], { code: 'P0700', note: 'x' })]) },
+          relationships: {
+            CAUSES: dataset(relFields, [
+              rel('e1', 'x1', 'P0700', 1, null),
+              { ...rel('e2', 'x1', 'P0700', 1, null), end_id: 'nope', end_key: 'sym-missing' },
+            ]),
+          },
+        },
+      }),
+    );
+    const before = await fingerprint(stores);
+    const s = await run('skip', 'import', [{ format: 'json', path: file }]);
+    expect(s.outcome).toBe('refused');
+    const reasons = s.rejections.map((r) => `${r.dataset}:${r.line}:${r.field ?? ''}: ${r.reason}`);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^vehicle_models:\d+:make_id: make_id = no-such-make refers to vehicle_makes\.id, which is neither in the store nor in the input$/,
+        ),
+        expect.stringMatching(/^vehicle_models:\d+:id: duplicate id octavia \(first at line \d+\)$/),
+        expect.stringMatching(
+          /^neo4j_rel_CAUSES:\d+:: CAUSES: DTC code=P0700 → Symptom id=sym-missing: an endpoint is neither in the input nor in the store$/,
+        ),
+      ]),
+    );
+    expect(s.rejectionsTotal).toBe(3);
+    expect(diffFingerprints(before, await fingerprint(stores))).toEqual([]);
+  });
+
   it('an input failing half-way (after Qdrant was written) rolls every store back', async () => {
     const before = await fingerprint(stores);
     const truncated = join(work, 'truncated.json.gz');

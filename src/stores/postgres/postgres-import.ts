@@ -218,7 +218,9 @@ export class PostgresImport {
     await this.db.query(
       `CREATE TEMP TABLE ${relation} ON COMMIT DROP AS SELECT ${list} FROM public.${q(table.name)} WITH NO DATA`,
     );
-    await this.db.query(`ALTER TABLE ${relation} ADD COLUMN _line bigint, ADD COLUMN _exists boolean`);
+    await this.db.query(
+      `ALTER TABLE ${relation} ADD COLUMN _line bigint, ADD COLUMN _n bigint, ADD COLUMN _exists boolean`,
+    );
     const stage: Stage = { index, dataset, table, relation, columns, counts: zeroCounts() };
     this.stages.push(stage);
 
@@ -255,7 +257,8 @@ export class PostgresImport {
           stage.counts.rejected++;
           continue;
         }
-        chunk += `${texts.join('\t')}\t${record.line}\t\\N\n`;
+        // _line is for reports (several records may share a line); _n orders and identifies them.
+        chunk += `${texts.join('\t')}\t${record.line}\t${seen}\t\\N\n`;
         if (chunk.length > 256 * 1024) {
           yield chunk;
           chunk = '';
@@ -264,7 +267,7 @@ export class PostgresImport {
       if (chunk) yield chunk;
     }
     reporter.emit({ type: 'dataset-start', store: 'postgres', dataset: dataset.name });
-    const sink = this.db.query(copyFrom(`COPY ${relation} (${list}, _line, _exists) FROM STDIN`));
+    const sink = this.db.query(copyFrom(`COPY ${relation} (${list}, _line, _n, _exists) FROM STDIN`));
     try {
       await pipeline(Readable.from(lines()), sink);
     } catch (error) {
@@ -329,11 +332,11 @@ export class PostgresImport {
       await this.rejectRows(
         stage,
         `DELETE FROM ${relation} s USING (
-           SELECT _line, first_value(_line) OVER (PARTITION BY ${key.join(', ')} ORDER BY _line) AS first,
-                  ${keyText} AS k FROM ${relation}) d
-          WHERE s._line = d._line AND d._line <> d.first RETURNING s._line, d.first, d.k`,
+           SELECT _n, first_value(_n) OVER w AS first, first_value(_line) OVER w AS first_line,
+                  ${keyText} AS k FROM ${relation} WINDOW w AS (PARTITION BY ${key.join(', ')} ORDER BY _n)) d
+          WHERE s._n = d._n AND d._n <> d.first RETURNING s._line, d.first_line, d.k`,
         [],
-        (r) => `duplicate ${table.key.join(', ')} ${String(r.k)} (first at line ${String(r.first)})`,
+        (r) => `duplicate ${table.key.join(', ')} ${String(r.k)} (first at line ${String(r.first_line)})`,
         table.key.join(','),
       );
       for (const fk of table.foreignKeys) {
@@ -427,7 +430,7 @@ export class PostgresImport {
     });
     const inserted = await this.db.query(
       `INSERT INTO public.${q(table.name)} (${columns.map(q).join(', ')})
-       SELECT ${values.join(', ')} FROM ${relation} s WHERE NOT s._exists ORDER BY s._line`,
+       SELECT ${values.join(', ')} FROM ${relation} s WHERE NOT s._exists ORDER BY s._n`,
     );
     stage.counts.inserted = inserted.rowCount ?? 0;
     stage.counts.updated = updated;
