@@ -75,6 +75,7 @@ export const REJECTIONS_KEPT = 1000;
 export interface ImportSummary {
   mode: ImportMode;
   strategy: ConflictStrategy;
+  skipInvalid: boolean;
   inputs: { format: InputFormat; file: string; notices: string[] }[];
   datasets: DatasetResult[];
   totals: DatasetCounts;
@@ -190,6 +191,7 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
     return {
       mode: options.mode,
       strategy: options.strategy,
+      skipInvalid: options.skipInvalid,
       inputs,
       datasets,
       totals,

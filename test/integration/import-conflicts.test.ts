@@ -113,7 +113,7 @@ const rel = (id: string, start: string, code: string, weight: number | null, sou
 });
 const incomingRels = [rel('r1', 'n1', 'P0001', 0.9, 'new'), rel('r2', 'n2', 'P0002', 0.5, null)];
 
-const dataset = (fields: { name: string }[], data: unknown[]) => ({
+const dataset = (fields: { name: string; type?: string; source?: string }[], data: unknown[]) => ({
   columns: fields.map((f) => f.name),
   fields,
   data,

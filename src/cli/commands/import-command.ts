@@ -65,7 +65,11 @@ function formatSummary(s: ImportSummary): string {
           ? t.rejected > 0
             ? `${t.rejected} invalid records; nothing written`
             : 'every record is valid; nothing written'
-          : 'nothing written (a real import would do the above)';
+          : t.rejected === 0
+            ? 'nothing written; a real import would do the above'
+            : s.skipInvalid
+              ? `nothing written; a real import would do the above and leave out the ${t.rejected} invalid records`
+              : `nothing written; a real import would refuse (${t.rejected} invalid records) and write nothing, or do the above with --skip-invalid`;
   const lines = [
     `${verb} with --on-conflict ${s.strategy}: ${outcome}.`,
     '',
