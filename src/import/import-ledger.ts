@@ -30,7 +30,8 @@ export class ImportLedger {
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'acx-import-'));
     this.db = new Database(join(this.dir, 'ledger.db'));
-    this.db.pragma('journal_mode = OFF');
+    // better-sqlite3's defensive mode refuses journal_mode=OFF; an in-memory journal is as cheap here.
+    this.db.pragma('journal_mode = MEMORY');
     this.db.pragma('synchronous = OFF');
     this.db.pragma('cache_size = -16000');
     this.db
@@ -64,7 +65,7 @@ export class ImportLedger {
     return row ? { label: row.label, keyProperty: row.property, key: row.key } : undefined;
   }
 
-  /** Groups many writes into one SQLite transaction. */
+  /** Groups many writes into one SQLite transaction: call it around each batch of records. */
   batch<T>(work: () => T): T {
     return this.db.transaction(work)();
   }

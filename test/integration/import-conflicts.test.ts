@@ -436,6 +436,21 @@ describe('newest', () => {
   });
 });
 
+describe('bounded memory', () => {
+  it("the driver internal the Neo4j import empties after each batch exists (else one transaction's results pile up)", async () => {
+    const session = stores.neo4j.driver.session({ database: stores.neo4j.database });
+    const tx = session.beginTransaction();
+    try {
+      await tx.run('RETURN 1');
+      const results = (tx as unknown as { _results?: unknown })._results;
+      expect(Array.isArray(results) && results.length === 1).toBe(true);
+    } finally {
+      await tx.rollback();
+      await session.close();
+    }
+  });
+});
+
 describe('dry run and all-or-nothing', () => {
   it('--dry-run counts exactly what the import then does, and writes nothing', async () => {
     for (const strategy of ['skip', 'overwrite', 'merge', 'newest'] as const) {

@@ -105,6 +105,19 @@ export class Neo4jImport {
     return tx.run.bind(tx);
   }
 
+  /**
+   * neo4j-driver keeps every Result of an open transaction (with its parameters and records) until the
+   * commit, so one transaction over a large import grows with the input: 200 000 nodes and 200 000
+   * relationships took the import from 243 to 561 MiB. Every Result of a finished batch has been read
+   * to its end, so the transaction has nothing left to wait for in them; they are dropped. This relies
+   * on the driver's internal `_results` list (neo4j-driver-core 6.x), checked here: without it memory
+   * grows as before and nothing else changes.
+   */
+  private forgetFinishedResults(): void {
+    const results = (this.tx as unknown as { _results?: unknown[] } | undefined)?._results;
+    if (Array.isArray(results)) results.length = 0;
+  }
+
   private rejectRecord(
     ds: InputDataset,
     counts: DatasetCounts,
@@ -125,6 +138,7 @@ export class Neo4jImport {
       if (batch.length >= this.ctx.batchSize) {
         this.ctx.signal?.throwIfAborted();
         await handle(batch);
+        this.forgetFinishedResults();
         done += batch.length;
         batch = [];
         this.ctx.reporter.emit({ type: 'dataset-progress', store: 'neo4j', dataset: ds.name, done });
@@ -145,29 +159,32 @@ export class Neo4jImport {
     const counts = zeroCounts();
     const total = await this.batches(ds, async (batch) => {
       const pending: PendingNode[] = [];
-      for (const record of batch) {
-        const node = this.checkNode(ds, record, defaultLabel, fields, counts);
-        if (!node) continue;
-        const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
-        if (first !== null) {
-          this.rejectRecord(
-            ds,
-            counts,
-            record.line,
-            `duplicate ${node.keyLabel} ${node.keyProperty}=${describeKey(node.key)} (first at line ${first})`,
-            node.keyProperty,
-          );
-          continue;
+      // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
+      this.ledger.batch(() => {
+        for (const record of batch) {
+          const node = this.checkNode(ds, record, defaultLabel, fields, counts);
+          if (!node) continue;
+          const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
+          if (first !== null) {
+            this.rejectRecord(
+              ds,
+              counts,
+              record.line,
+              `duplicate ${node.keyLabel} ${node.keyProperty}=${describeKey(node.key)} (first at line ${first})`,
+              node.keyProperty,
+            );
+            continue;
+          }
+          const id = record.values._element_id;
+          if (id !== null && id !== undefined)
+            this.ledger.rememberNode(source, String(id), {
+              label: node.keyLabel,
+              keyProperty: node.keyProperty,
+              key: keyText(node.key),
+            });
+          pending.push(node);
         }
-        const id = record.values._element_id;
-        if (id !== null && id !== undefined)
-          this.ledger.rememberNode(source, String(id), {
-            label: node.keyLabel,
-            keyProperty: node.keyProperty,
-            key: keyText(node.key),
-          });
-        pending.push(node);
-      }
+      });
       await this.writeNodes(pending, propFields, counts);
     });
     this.finish(ds, counts, total, started, defaultLabel ?? '(labels per node)');
@@ -287,27 +304,30 @@ export class Neo4jImport {
     const counts = zeroCounts();
     const total = await this.batches(ds, async (batch) => {
       const pending: PendingRel[] = [];
-      for (const record of batch) {
-        const rel = this.checkRelationship(ds, record, datasetType, fields, source, counts);
-        if (!rel) continue;
-        const identity = JSON.stringify([
-          rel.start.label,
-          rel.start.describe,
-          rel.end.label,
-          rel.end.describe,
-        ]);
-        const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
-        if (first !== null) {
-          this.rejectRecord(
-            ds,
-            counts,
-            record.line,
-            `duplicate ${rel.type} relationship ${rel.start.describe} → ${rel.end.describe} (first at line ${first})`,
-          );
-          continue;
+      // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
+      this.ledger.batch(() => {
+        for (const record of batch) {
+          const rel = this.checkRelationship(ds, record, datasetType, fields, source, counts);
+          if (!rel) continue;
+          const identity = JSON.stringify([
+            rel.start.label,
+            rel.start.describe,
+            rel.end.label,
+            rel.end.describe,
+          ]);
+          const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
+          if (first !== null) {
+            this.rejectRecord(
+              ds,
+              counts,
+              record.line,
+              `duplicate ${rel.type} relationship ${rel.start.describe} → ${rel.end.describe} (first at line ${first})`,
+            );
+            continue;
+          }
+          pending.push(rel);
         }
-        pending.push(rel);
-      }
+      });
       await this.writeRelationships(ds, pending, propFields, counts);
     });
     this.finish(ds, counts, total, started, datasetType ?? '(type per edge)');

@@ -227,26 +227,29 @@ export class QdrantImport {
       this.ctx.reject({ store: 'qdrant', dataset: ds.name, file: ds.file, line, field, reason });
     };
     const valid: { record: InputRecord; id: PointId; vector: unknown; payload: Obj }[] = [];
-    for (const record of records) {
-      const { id, vector, payload } = record.values;
-      const problem =
-        record.problems?.[0]?.reason ??
-        pointIdProblem(id) ??
-        (payload !== null && payload !== undefined && !isObject(payload)
-          ? 'payload must be a JSON object'
-          : null) ??
-        vectorProblem(vector, specs);
-      if (problem) {
-        reject(record.line, problem);
-        continue;
+    // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
+    this.ledger.batch(() => {
+      for (const record of records) {
+        const { id, vector, payload } = record.values;
+        const problem =
+          record.problems?.[0]?.reason ??
+          pointIdProblem(id) ??
+          (payload !== null && payload !== undefined && !isObject(payload)
+            ? 'payload must be a JSON object'
+            : null) ??
+          vectorProblem(vector, specs);
+        if (problem) {
+          reject(record.line, problem);
+          continue;
+        }
+        const first = this.ledger.firstSeen(`point:${collection}`, idKey(id as PointId), record.line);
+        if (first !== null) {
+          reject(record.line, `duplicate point id ${String(id)} (first at line ${first})`, 'id');
+          continue;
+        }
+        valid.push({ record, id: id as PointId, vector, payload: isObject(payload) ? payload : {} });
       }
-      const first = this.ledger.firstSeen(`point:${collection}`, idKey(id as PointId), record.line);
-      if (first !== null) {
-        reject(record.line, `duplicate point id ${String(id)} (first at line ${first})`, 'id');
-        continue;
-      }
-      valid.push({ record, id: id as PointId, vector, payload: isObject(payload) ? payload : {} });
-    }
+    });
     if (valid.length === 0) return;
     const stored = new Map<string, QdrantPoint>();
     if (await this.collectionReadable(collection)) {
