@@ -148,46 +148,69 @@ export class Neo4jImport {
     return done + batch.length;
   }
 
+  /**
+   * The shared loop of node and relationship datasets: batches of records, each checked (`accept`:
+   * a pending write, or undefined when the record was rejected) inside one ledger transaction (a SQLite
+   * transaction per record was ~40× slower), then written.
+   */
+  private async importDataset<T>(
+    ds: InputDataset,
+    meta: ReadonlySet<string>,
+    target: string,
+    accept: (record: InputRecord, fields: Map<string, InputField>, counts: DatasetCounts) => T | undefined,
+    write: (pending: T[], propFields: string[], counts: DatasetCounts) => Promise<void>,
+  ): Promise<void> {
+    const started = performance.now();
+    const fields = new Map(ds.fields.map((f) => [f.name, f]));
+    const propFields = ds.fields.filter((f) => !meta.has(f.name)).map((f) => f.name);
+    const counts = zeroCounts();
+    const total = await this.batches(ds, async (batch) => {
+      const pending: T[] = [];
+      this.ledger.batch(() => {
+        for (const record of batch) {
+          const item = accept(record, fields, counts);
+          if (item !== undefined) pending.push(item);
+        }
+      });
+      await write(pending, propFields, counts);
+    });
+    this.finish(ds, counts, total, started, target);
+  }
+
   /** Nodes of one input dataset; `source` scopes their input ids (the input file or directory). */
   async importNodes(ds: InputDataset, source: string): Promise<void> {
     if (ds.target.store !== 'neo4j' || ds.target.kind !== 'nodes')
       throw new AcxError('INTERNAL', 'not a node dataset');
-    const started = performance.now();
     const defaultLabel = ds.target.label;
-    const fields = new Map(ds.fields.map((f) => [f.name, f]));
-    const propFields = ds.fields.filter((f) => !NODE_META.has(f.name)).map((f) => f.name);
-    const counts = zeroCounts();
-    const total = await this.batches(ds, async (batch) => {
-      const pending: PendingNode[] = [];
-      // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
-      this.ledger.batch(() => {
-        for (const record of batch) {
-          const node = this.checkNode(ds, record, defaultLabel, fields, counts);
-          if (!node) continue;
-          const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
-          if (first !== null) {
-            this.rejectRecord(
-              ds,
-              counts,
-              record.line,
-              `duplicate ${node.keyLabel} ${node.keyProperty}=${describeKey(node.key)} (first at line ${first})`,
-              node.keyProperty,
-            );
-            continue;
-          }
-          const id = record.values._element_id;
-          if (id !== null && id !== undefined)
-            this.ledger.rememberNode(source, String(id), {
-              label: node.keyLabel,
-              keyProperty: node.keyProperty,
-              key: keyText(node.key),
-            });
-          pending.push(node);
+    await this.importDataset(
+      ds,
+      NODE_META,
+      defaultLabel ?? '(labels per node)',
+      (record, fields, counts) => {
+        const node = this.checkNode(ds, record, defaultLabel, fields, counts);
+        if (!node) return undefined;
+        const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
+        if (first !== null) {
+          this.rejectRecord(
+            ds,
+            counts,
+            record.line,
+            `duplicate ${node.keyLabel} ${node.keyProperty}=${describeKey(node.key)} (first at line ${first})`,
+            node.keyProperty,
+          );
+          return undefined;
         }
-      });
-      await this.writeNodes(pending, propFields, counts);
-    });
-    this.finish(ds, counts, total, started, defaultLabel ?? '(labels per node)');
+        const id = record.values._element_id;
+        if (id !== null && id !== undefined)
+          this.ledger.rememberNode(source, String(id), {
+            label: node.keyLabel,
+            keyProperty: node.keyProperty,
+            key: keyText(node.key),
+          });
+        return node;
+      },
+      (pending, propFields, counts) => this.writeNodes(pending, propFields, counts),
+    );
   }
 
   private checkNode(
@@ -297,40 +320,34 @@ export class Neo4jImport {
   async importRelationships(ds: InputDataset, source: string): Promise<void> {
     if (ds.target.store !== 'neo4j' || ds.target.kind !== 'relationships')
       throw new AcxError('INTERNAL', 'not a relationship dataset');
-    const started = performance.now();
     const datasetType = ds.target.type;
-    const fields = new Map(ds.fields.map((f) => [f.name, f]));
-    const propFields = ds.fields.filter((f) => !REL_META.has(f.name)).map((f) => f.name);
-    const counts = zeroCounts();
-    const total = await this.batches(ds, async (batch) => {
-      const pending: PendingRel[] = [];
-      // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
-      this.ledger.batch(() => {
-        for (const record of batch) {
-          const rel = this.checkRelationship(ds, record, datasetType, fields, source, counts);
-          if (!rel) continue;
-          const identity = JSON.stringify([
-            rel.start.label,
-            rel.start.describe,
-            rel.end.label,
-            rel.end.describe,
-          ]);
-          const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
-          if (first !== null) {
-            this.rejectRecord(
-              ds,
-              counts,
-              record.line,
-              `duplicate ${rel.type} relationship ${rel.start.describe} → ${rel.end.describe} (first at line ${first})`,
-            );
-            continue;
-          }
-          pending.push(rel);
+    await this.importDataset(
+      ds,
+      REL_META,
+      datasetType ?? '(type per edge)',
+      (record, fields, counts) => {
+        const rel = this.checkRelationship(ds, record, datasetType, fields, source, counts);
+        if (!rel) return undefined;
+        const identity = JSON.stringify([
+          rel.start.label,
+          rel.start.describe,
+          rel.end.label,
+          rel.end.describe,
+        ]);
+        const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
+        if (first !== null) {
+          this.rejectRecord(
+            ds,
+            counts,
+            record.line,
+            `duplicate ${rel.type} relationship ${rel.start.describe} → ${rel.end.describe} (first at line ${first})`,
+          );
+          return undefined;
         }
-      });
-      await this.writeRelationships(ds, pending, propFields, counts);
-    });
-    this.finish(ds, counts, total, started, datasetType ?? '(type per edge)');
+        return rel;
+      },
+      (pending, propFields, counts) => this.writeRelationships(ds, pending, propFields, counts),
+    );
   }
 
   private endpoint(record: InputRecord, side: 'start' | 'end', source: string): Endpoint | string {
