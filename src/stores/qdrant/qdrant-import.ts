@@ -257,7 +257,12 @@ export class QdrantImport {
         'POST',
         `/collections/${encodeURIComponent(collection)}/points`,
         {
-          body: { ids: valid.map((v) => v.id), with_payload: true, with_vector: true },
+          // Under skip only existence matters: no payloads or vectors are fetched (they are never written back).
+          body: {
+            ids: valid.map((v) => v.id),
+            with_payload: this.ctx.strategy !== 'skip',
+            with_vector: this.ctx.strategy !== 'skip',
+          },
           subject: collection,
         },
       );
