@@ -40,3 +40,59 @@ export interface DatasetResult {
   target: string;
   counts: DatasetCounts;
 }
+
+/** The problems of one invalid record, each reported; the record counts once as rejected. */
+export function rejectRecord(
+  ctx: ImportContext,
+  counts: DatasetCounts,
+  store: StoreName,
+  dataset: { name: string; file: string },
+  line: number,
+  problems: readonly { field?: string; reason: string }[],
+): void {
+  for (const p of problems)
+    ctx.reject({ store, dataset: dataset.name, file: dataset.file, line, field: p.field, reason: p.reason });
+  counts.rejected++;
+}
+
+/**
+ * Reads a dataset's records in batches of `--batch-size` and hands each batch to `handle`, with a
+ * dataset-start event, progress after each batch and an abort check before it; returns the records read.
+ */
+export async function forEachBatch<T>(
+  ctx: ImportContext,
+  store: StoreName,
+  dataset: { name: string; records(): AsyncIterable<T> },
+  handle: (batch: T[]) => Promise<void>,
+): Promise<number> {
+  ctx.reporter.emit({ type: 'dataset-start', store, dataset: dataset.name });
+  let batch: T[] = [];
+  let done = 0;
+  const flush = async () => {
+    ctx.signal?.throwIfAborted();
+    await handle(batch);
+    done += batch.length;
+    batch = [];
+    ctx.reporter.emit({ type: 'dataset-progress', store, dataset: dataset.name, done });
+  };
+  for await (const record of dataset.records()) {
+    batch.push(record);
+    if (batch.length >= ctx.batchSize) await flush();
+  }
+  if (batch.length > 0) await flush();
+  return done;
+}
+
+/** Seconds since `started` (a `performance.now()`). */
+export const secondsSince = (started: number): number => (performance.now() - started) / 1000;
+
+/** Reports a dataset as done (`records` read, in `seconds`) and returns its result. */
+export function datasetDone(
+  ctx: ImportContext,
+  result: DatasetResult,
+  records: number,
+  seconds: number,
+): DatasetResult {
+  ctx.reporter.emit({ type: 'dataset-done', store: result.store, dataset: result.dataset, records, seconds });
+  return result;
+}

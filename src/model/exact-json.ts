@@ -108,3 +108,8 @@ export function stringifyExactJson(value: unknown): string {
   });
   return hasBigint ? text.replace(TAGGED_BIGINT, '$1') : text;
 }
+
+/** A JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -26,9 +26,9 @@ import {
 } from '../input.ts';
 import { readInputText, singlePassInput } from '../input-text.ts';
 import { JsonScanner } from './json-scanner.ts';
+import { isJsonObject } from '../../model/exact-json.ts';
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Top-level keys of the export that carry no data. */
 const METADATA_KEYS = new Set(['export_time', 'source', 'version', 'filter_applied', 'include_pii', 'tool']);
@@ -102,7 +102,7 @@ export function convertJsonValue(type: FieldType, value: unknown): Conversion {
 function fieldsOf(scanner: JsonScanner, value: unknown, line: number, where: string): InputField[] {
   if (!Array.isArray(value)) scanner.fail(`${where}: "fields" is not an array`, line);
   return value.map((f) => {
-    if (!isObject(f) || typeof f.name !== 'string') {
+    if (!isJsonObject(f) || typeof f.name !== 'string') {
       scanner.fail(`${where}: "fields" holds an entry that is not {"name": …, "type": …}`, line);
     }
     const field: InputField = { name: f.name };
@@ -176,7 +176,7 @@ class RecordCursor {
     const raw = await this.nextRaw();
     if (!raw) return undefined;
     const { value, line } = raw;
-    if (!isObject(value)) {
+    if (!isJsonObject(value)) {
       const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
       this.scanner.fail(`${this.shape.name}: a record is ${kind}, not an object`, line);
     }
@@ -220,7 +220,7 @@ class RecordCursor {
 
 /** `start_key`/`end_key` from an endpoint's properties, as the Neo4j export renders them. */
 function endpointKey(props: unknown): string | null {
-  if (!isObject(props)) return null;
+  if (!isJsonObject(props)) return null;
   for (const name of ENDPOINT_KEY_PROPERTIES) {
     const v = props[name];
     if (v === null || v === undefined) continue;
@@ -237,7 +237,7 @@ const ORIGINAL_RELATIONSHIP_FIELDS: InputField[] = ['_type', ...RELATIONSHIP_END
 /** The original exporter's relationship record → the record of a relationships dataset with `_type`. */
 function originalRelationship(r: Obj): Obj {
   const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-  const properties = isObject(r.properties) ? r.properties : {};
+  const properties = isJsonObject(r.properties) ? r.properties : {};
   return {
     ...properties,
     _type: text(r._type ?? r.type),
@@ -416,7 +416,7 @@ async function* readDataset(scanner: JsonScanner, shape: DatasetShape): AsyncGen
   };
   const fieldsFromFirst = async (cursor: RecordCursor): Promise<InputField[]> => {
     const first = await cursor.first();
-    return isObject(first) ? Object.keys(first).map((name) => ({ name })) : [];
+    return isJsonObject(first) ? Object.keys(first).map((name) => ({ name })) : [];
   };
 
   if (c === '[') {

@@ -32,6 +32,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
 import type { VectorCollection, VectorPoint } from '../dataset.ts';
 import { jsonText } from '../text-values.ts';
+import { isJsonObject } from '../../model/exact-json.ts';
 
 export const VECTORS_FORMAT = 'acx-data-vectors';
 export const VECTORS_FORMAT_VERSION = 1;
@@ -57,14 +58,13 @@ const CHECK_EVERY = 1000;
 const CHUNK_CHARS = 256 * 1024;
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The unnamed vector's size and distance, from `config` (a collection info or its `config` part). */
 export function unnamedVectorParams(config: Obj): { size: number | null; distance: string | null } {
-  const inner = isObject(config.config) ? config.config : config;
-  const params = isObject(inner.params) ? inner.params : inner;
+  const inner = isJsonObject(config.config) ? config.config : config;
+  const params = isJsonObject(inner.params) ? inner.params : inner;
   const vectors = params.vectors;
-  if (isObject(vectors) && typeof vectors.size === 'number') {
+  if (isJsonObject(vectors) && typeof vectors.size === 'number') {
     return { size: vectors.size, distance: typeof vectors.distance === 'string' ? vectors.distance : null };
   }
   return { size: null, distance: null };
@@ -81,7 +81,7 @@ export function vectorJson(vector: unknown): string {
   if (ArrayBuffer.isView(vector) && !(vector instanceof DataView)) {
     return arrayJson(Array.from(vector as unknown as ArrayLike<number>));
   }
-  if (isObject(vector)) {
+  if (isJsonObject(vector)) {
     const parts: string[] = [];
     for (const name in vector) parts.push(`${jsonText(name)}:${vectorJson(vector[name])}`);
     return `{${parts.join(',')}}`;

@@ -18,9 +18,9 @@ import type { InputDataset, InputField, InputRecord, InputSource } from '../inpu
 import { checkInputFile, readInputText } from '../input-text.ts';
 import { JsonScanner } from '../json/json-scanner.ts';
 import { VECTORS_FORMAT, VECTORS_FORMAT_VERSION } from './vectors-format.ts';
+import { isJsonObject } from '../../model/exact-json.ts';
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const HINT = '--vectors reads the qdrant_vectors.json.gz that `acx-data export --qdrant` writes';
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -33,7 +33,7 @@ const FIELDS: readonly InputField[] = [
 
 /** A collection configuration as written → the `GET /collections/{name}` result shape. */
 function collectionInfo(config: Obj): Obj {
-  return isObject(config.config) ? config : { config };
+  return isJsonObject(config.config) ? config : { config };
 }
 
 function idProblem(id: unknown): string | undefined {
@@ -66,12 +66,12 @@ class PointCursor {
       return undefined;
     }
     const { value, line } = await this.scanner.parseValue('a point');
-    if (!isObject(value)) this.scanner.fail(`collection "${this.name}": a point is not an object`, line);
+    if (!isJsonObject(value)) this.scanner.fail(`collection "${this.name}": a point is not an object`, line);
     const values = { id: value.id ?? null, vector: value.vector ?? null, payload: value.payload ?? null };
     const problems: { field: string; reason: string }[] = [];
     const idIssue = idProblem(value.id);
     if (idIssue) problems.push({ field: 'id', reason: `point id ${idIssue}` });
-    if (values.payload !== null && !isObject(values.payload)) {
+    if (values.payload !== null && !isJsonObject(values.payload)) {
       problems.push({ field: 'payload', reason: 'payload is not an object' });
     }
     return problems.length > 0 ? { line, values, problems } : { line, values };
@@ -110,7 +110,7 @@ async function* readCollection(scanner: JsonScanner, name: string): AsyncGenerat
   let sawPoints = false;
   const dataset = (cursor: PointCursor): InputDataset => {
     let effective: Obj | null = config ? collectionInfo(config) : null;
-    if (effective && payloadSchema && !isObject(effective.payload_schema))
+    if (effective && payloadSchema && !isJsonObject(effective.payload_schema))
       effective = { ...effective, payload_schema: payloadSchema };
     if (config === undefined && typeof size === 'number') {
       effective = { config: { params: { vectors: { size, distance: distance ?? null } } } };
@@ -127,14 +127,14 @@ async function* readCollection(scanner: JsonScanner, name: string): AsyncGenerat
     switch (key) {
       case 'config': {
         const { value, line } = await scanner.parseValue();
-        if (value !== null && !isObject(value))
+        if (value !== null && !isJsonObject(value))
           scanner.fail(`collection "${name}": "config" is not an object`, line);
         config = value;
         break;
       }
       case 'payload_schema': {
         const { value, line } = await scanner.parseValue();
-        if (value !== null && !isObject(value))
+        if (value !== null && !isJsonObject(value))
           scanner.fail(`collection "${name}": "payload_schema" is not an object`, line);
         payloadSchema = value ?? undefined;
         break;

@@ -24,6 +24,10 @@ import { dtcRecordProblems } from '../../model/dtc-rules.ts';
 import type { LabelMap } from '../../model/labels.ts';
 import type { ImportLedger } from '../../import/import-ledger.ts';
 import {
+  datasetDone,
+  forEachBatch,
+  rejectRecord,
+  secondsSince,
   zeroCounts,
   type DatasetCounts,
   type DatasetResult,
@@ -118,34 +122,14 @@ export class Neo4jImport {
     if (Array.isArray(results)) results.length = 0;
   }
 
-  private rejectRecord(
+  private rejectOne(
     ds: InputDataset,
     counts: DatasetCounts,
     line: number,
     reason: string,
     field?: string,
   ): void {
-    counts.rejected++;
-    this.ctx.reject({ store: 'neo4j', dataset: ds.name, file: ds.file, line, field, reason });
-  }
-
-  private async batches(ds: InputDataset, handle: (batch: InputRecord[]) => Promise<void>): Promise<number> {
-    let batch: InputRecord[] = [];
-    let done = 0;
-    this.ctx.reporter.emit({ type: 'dataset-start', store: 'neo4j', dataset: ds.name });
-    for await (const record of ds.records()) {
-      batch.push(record);
-      if (batch.length >= this.ctx.batchSize) {
-        this.ctx.signal?.throwIfAborted();
-        await handle(batch);
-        this.forgetFinishedResults();
-        done += batch.length;
-        batch = [];
-        this.ctx.reporter.emit({ type: 'dataset-progress', store: 'neo4j', dataset: ds.name, done });
-      }
-    }
-    if (batch.length > 0) await handle(batch);
-    return done + batch.length;
+    rejectRecord(this.ctx, counts, 'neo4j', ds, line, [{ field, reason }]);
   }
 
   /**
@@ -164,7 +148,7 @@ export class Neo4jImport {
     const fields = new Map(ds.fields.map((f) => [f.name, f]));
     const propFields = ds.fields.filter((f) => !meta.has(f.name)).map((f) => f.name);
     const counts = zeroCounts();
-    const total = await this.batches(ds, async (batch) => {
+    const total = await forEachBatch(this.ctx, 'neo4j', ds, async (batch) => {
       const pending: T[] = [];
       this.ledger.batch(() => {
         for (const record of batch) {
@@ -173,8 +157,10 @@ export class Neo4jImport {
         }
       });
       await write(pending, propFields, counts);
+      this.forgetFinishedResults();
     });
-    this.finish(ds, counts, total, started, target);
+    const result = { store: 'neo4j' as const, dataset: ds.name, file: ds.file, target, counts };
+    this.results.push(datasetDone(this.ctx, result, total, secondsSince(started)));
   }
 
   /** Nodes of one input dataset; `source` scopes their input ids (the input file or directory). */
@@ -191,7 +177,7 @@ export class Neo4jImport {
         if (!node) return undefined;
         const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
         if (first !== null) {
-          this.rejectRecord(
+          this.rejectOne(
             ds,
             counts,
             record.line,
@@ -225,7 +211,7 @@ export class Neo4jImport {
     if (labels === null || labels === undefined) labels = defaultLabel ? [defaultLabel] : [];
     if (typeof labels === 'string') labels = [labels];
     if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l === '')) {
-      this.rejectRecord(
+      this.rejectOne(
         ds,
         counts,
         record.line,
@@ -238,7 +224,7 @@ export class Neo4jImport {
     if (defaultLabel && !list.includes(defaultLabel)) list.push(defaultLabel);
     const keyLabel = list.filter((l) => this.keys[l] !== undefined).sort()[0];
     if (!keyLabel) {
-      this.rejectRecord(
+      this.rejectOne(
         ds,
         counts,
         record.line,
@@ -261,16 +247,7 @@ export class Neo4jImport {
       );
     }
     if (problems.length > 0) {
-      for (const p of problems)
-        this.ctx.reject({
-          store: 'neo4j',
-          dataset: ds.name,
-          file: ds.file,
-          line: record.line,
-          field: p.field,
-          reason: p.reason,
-        });
-      counts.rejected++;
+      rejectRecord(this.ctx, counts, 'neo4j', ds, record.line, problems);
       return undefined;
     }
     return { record, labels: list, keyLabel, keyProperty, key, props };
@@ -336,7 +313,7 @@ export class Neo4jImport {
         ]);
         const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
         if (first !== null) {
-          this.rejectRecord(
+          this.rejectOne(
             ds,
             counts,
             record.line,
@@ -398,16 +375,7 @@ export class Neo4jImport {
     if (typeof end === 'string') problems.push({ field: 'end', reason: end });
     const props = propertiesOf(record, REL_META, fields, problems);
     if (problems.length > 0 || typeof start === 'string' || typeof end === 'string') {
-      for (const p of problems)
-        this.ctx.reject({
-          store: 'neo4j',
-          dataset: ds.name,
-          file: ds.file,
-          line: record.line,
-          field: p.field,
-          reason: p.reason,
-        });
-      counts.rejected++;
+      rejectRecord(this.ctx, counts, 'neo4j', ds, record.line, problems);
       return undefined;
     }
     return { record, type: type as string, start, end, props };
@@ -443,7 +411,7 @@ export class Neo4jImport {
       const updates: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
       rels.forEach((r, i) => {
         if (!existing.has(i)) {
-          this.rejectRecord(
+          this.rejectOne(
             ds,
             counts,
             r.record.line,
@@ -476,23 +444,6 @@ export class Neo4jImport {
           rows: updates,
         });
     }
-  }
-
-  private finish(
-    ds: InputDataset,
-    counts: DatasetCounts,
-    total: number,
-    started: number,
-    target: string,
-  ): void {
-    this.results.push({ store: 'neo4j', dataset: ds.name, file: ds.file, target, counts });
-    this.ctx.reporter.emit({
-      type: 'dataset-done',
-      store: 'neo4j',
-      dataset: ds.name,
-      records: total,
-      seconds: (performance.now() - started) / 1000,
-    });
   }
 
   summary(): DatasetResult[] {

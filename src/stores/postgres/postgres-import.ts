@@ -18,7 +18,15 @@ import { AcxError } from '../../errors.ts';
 import type { InputDataset } from '../../formats/input.ts';
 import { TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import { dtcRecordProblems } from '../../model/dtc-rules.ts';
-import { zeroCounts, type DatasetResult, type ImportContext } from '../../import/import-types.ts';
+import {
+  datasetDone,
+  rejectRecord,
+  secondsSince,
+  zeroCounts,
+  type DatasetCounts,
+  type DatasetResult,
+  type ImportContext,
+} from '../../import/import-types.ts';
 import { quoteIdent } from './postgres-connection.ts';
 import { pgCopyText, type PgColumn } from './postgres-values.ts';
 
@@ -51,7 +59,11 @@ interface Stage {
   relation: string;
   /** The dataset's columns that exist in the table, in input order. */
   columns: string[];
-  counts: ReturnType<typeof zeroCounts>;
+  counts: DatasetCounts;
+  /** Records read from the input. */
+  read: number;
+  /** Seconds spent on this dataset so far (staging, then applying). */
+  seconds: number;
 }
 
 const q = quoteIdent;
@@ -221,7 +233,16 @@ export class PostgresImport {
     await this.db.query(
       `ALTER TABLE ${relation} ADD COLUMN _line bigint, ADD COLUMN _n bigint, ADD COLUMN _exists boolean`,
     );
-    const stage: Stage = { index, dataset, table, relation, columns, counts: zeroCounts() };
+    const stage: Stage = {
+      index,
+      dataset,
+      table,
+      relation,
+      columns,
+      counts: zeroCounts(),
+      read: 0,
+      seconds: 0,
+    };
     this.stages.push(stage);
 
     const typed = new Map(dataset.fields.map((f) => [f.name, f.type !== undefined]));
@@ -229,10 +250,8 @@ export class PostgresImport {
     const carried = new Set(columns);
     const ctx = this.ctx;
     const reporter = ctx.reporter;
+    const started = performance.now();
     let seen = 0;
-    const report = (line: number, field: string | undefined, reason: string) => {
-      ctx.reject({ store: 'postgres', dataset: dataset.name, file: dataset.file, line, field, reason });
-    };
     async function* lines(): AsyncGenerator<string> {
       let chunk = '';
       for await (const record of dataset.records()) {
@@ -253,8 +272,7 @@ export class PostgresImport {
         if (table.name === 'dtc_codes' && problems.length === 0)
           problems.push(...dtcRecordProblems(record.values, carried));
         if (problems.length > 0) {
-          for (const p of problems) report(record.line, p.field, p.reason);
-          stage.counts.rejected++;
+          rejectRecord(ctx, stage.counts, 'postgres', dataset, record.line, problems);
           continue;
         }
         // _line is for reports (several records may share a line); _n orders and identifies them.
@@ -282,6 +300,8 @@ export class PostgresImport {
       );
     }
     await this.db.query(`ANALYZE ${relation}`);
+    stage.read = seen;
+    stage.seconds = secondsSince(started);
   }
 
   /** Foreign-key order over the staged tables: parents before children. */
@@ -308,17 +328,10 @@ export class PostgresImport {
     field?: string,
   ): Promise<void> {
     const result = await this.db.query<Record<string, unknown>>(sql, params);
-    for (const row of result.rows) {
-      stage.counts.rejected++;
-      this.ctx.reject({
-        store: 'postgres',
-        dataset: stage.dataset.name,
-        file: stage.dataset.file,
-        line: Number(row._line),
-        field,
-        reason: reason(row),
-      });
-    }
+    for (const row of result.rows)
+      rejectRecord(this.ctx, stage.counts, 'postgres', stage.dataset, Number(row._line), [
+        { field, reason: reason(row) },
+      ]);
   }
 
   /** Rejects duplicates and dangling references, then applies the strategy, table by table. */
@@ -361,16 +374,16 @@ export class PostgresImport {
       }
     }
     for (const stage of ordered) await this.applyStage(stage);
-    return this.stages.map((s) => ({
-      store: 'postgres',
-      dataset: s.dataset.name,
-      file: s.dataset.file,
-      target: s.table.name,
-      counts: s.counts,
-    }));
+    return this.stages.map((s) => this.resultOf(s));
+  }
+
+  private resultOf(stage: Stage): DatasetResult {
+    const { dataset, table, counts } = stage;
+    return { store: 'postgres', dataset: dataset.name, file: dataset.file, target: table.name, counts };
   }
 
   private async applyStage(stage: Stage): Promise<void> {
+    const started = performance.now();
     const { table, relation, columns } = stage;
     const on = table.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
     await this.db.query(
@@ -435,13 +448,7 @@ export class PostgresImport {
     stage.counts.inserted = inserted.rowCount ?? 0;
     stage.counts.updated = updated;
     stage.counts.skipped = existing - updated;
-    this.ctx.reporter.emit({
-      type: 'dataset-done',
-      store: 'postgres',
-      dataset: stage.dataset.name,
-      records: stage.counts.inserted + updated,
-      seconds: 0,
-    });
+    datasetDone(this.ctx, this.resultOf(stage), stage.read, stage.seconds + secondsSince(started));
   }
 
   async commit(): Promise<void> {

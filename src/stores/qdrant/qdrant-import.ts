@@ -20,6 +20,10 @@ import type { InputDataset, InputRecord } from '../../formats/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import type { ImportLedger } from '../../import/import-ledger.ts';
 import {
+  datasetDone,
+  forEachBatch,
+  rejectRecord,
+  secondsSince,
   zeroCounts,
   type DatasetCounts,
   type DatasetResult,
@@ -28,9 +32,9 @@ import {
 import type { PointId, QdrantClient, QdrantPoint } from './qdrant-client.ts';
 import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
 import { createCollectionBody, fieldSchemaOf } from './qdrant-restore.ts';
+import { isJsonObject } from '../../model/exact-json.ts';
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const VECTOR = '\u0000vector';
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
@@ -43,18 +47,18 @@ interface VectorSpec {
 /** The vectors a collection takes: '' for the unnamed one, else by name. */
 function vectorSpecs(config: Obj | null): Map<string, VectorSpec> | undefined {
   const params =
-    isObject(config?.config) && isObject(config.config.params) ? config.config.params : undefined;
+    isJsonObject(config?.config) && isJsonObject(config.config.params) ? config.config.params : undefined;
   if (!params) return undefined;
   const specs = new Map<string, VectorSpec>();
   const vectors = params.vectors;
-  if (isObject(vectors)) {
+  if (isJsonObject(vectors)) {
     if (typeof vectors.size === 'number')
       specs.set('', { size: vectors.size, distance: String(vectors.distance) });
     else
       for (const [name, v] of Object.entries(vectors))
-        if (isObject(v)) specs.set(name, { size: Number(v.size), distance: String(v.distance) });
+        if (isJsonObject(v)) specs.set(name, { size: Number(v.size), distance: String(v.distance) });
   }
-  if (isObject(params.sparse_vectors))
+  if (isJsonObject(params.sparse_vectors))
     for (const name of Object.keys(params.sparse_vectors)) specs.set(name, { sparse: true });
   return specs;
 }
@@ -74,7 +78,7 @@ function vectorProblem(vector: unknown, specs: Map<string, VectorSpec>): string 
     const label = name === '' ? 'vector' : `vector "${name}"`;
     if (spec.sparse) {
       if (
-        !isObject(v) ||
+        !isJsonObject(v) ||
         !Array.isArray(v.indices) ||
         !Array.isArray(v.values) ||
         v.indices.length !== v.values.length
@@ -92,7 +96,7 @@ function vectorProblem(vector: unknown, specs: Map<string, VectorSpec>): string 
   if (vector === null || vector === undefined) return 'point without a vector';
   const unnamed = specs.get('');
   if (unnamed) return dense(vector, unnamed, '');
-  if (!isObject(vector))
+  if (!isJsonObject(vector))
     return `the collection has named vectors (${[...specs.keys()].join(', ')}); the point's vector is not a map of them`;
   for (const [name, v] of Object.entries(vector)) {
     const spec = specs.get(name);
@@ -156,7 +160,7 @@ export class QdrantImport {
       }
       return target;
     }
-    if (!fileSpecs || !isObject(config?.config))
+    if (!fileSpecs || !isJsonObject(config?.config))
       throw new AcxError(
         'INVALID_INPUT',
         `${ds.file}: collection ${collection} does not exist and the file does not describe it`,
@@ -173,7 +177,7 @@ export class QdrantImport {
     if (this.ctx.writes) {
       this.created.push(collection);
       await this.client.createCollection(collection, createCollectionBody(config.config));
-      const schema = isObject(config.payload_schema) ? config.payload_schema : {};
+      const schema = isJsonObject(config.payload_schema) ? config.payload_schema : {};
       for (const [field, index] of Object.entries(schema))
         await this.client.createPayloadIndex(
           collection,
@@ -190,29 +194,11 @@ export class QdrantImport {
     const collection = ds.target.collection;
     const specs = await this.prepareCollection(ds as InputDataset & { target: { store: 'qdrant' } });
     const counts = zeroCounts();
-    let batch: InputRecord[] = [];
-    let done = 0;
-    this.ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset: ds.name });
-    const flush = async () => {
-      this.ctx.signal?.throwIfAborted();
-      await this.importBatch(ds, collection, specs, batch, counts);
-      done += batch.length;
-      batch = [];
-      this.ctx.reporter.emit({ type: 'dataset-progress', store: 'qdrant', dataset: ds.name, done });
-    };
-    for await (const record of ds.records()) {
-      batch.push(record);
-      if (batch.length >= this.ctx.batchSize) await flush();
-    }
-    if (batch.length > 0) await flush();
-    this.results.push({ store: 'qdrant', dataset: ds.name, file: ds.file, target: collection, counts });
-    this.ctx.reporter.emit({
-      type: 'dataset-done',
-      store: 'qdrant',
-      dataset: ds.name,
-      records: done,
-      seconds: (performance.now() - started) / 1000,
-    });
+    const done = await forEachBatch(this.ctx, 'qdrant', ds, (batch) =>
+      this.importBatch(ds, collection, specs, batch, counts),
+    );
+    const result = { store: 'qdrant' as const, dataset: ds.name, file: ds.file, target: collection, counts };
+    this.results.push(datasetDone(this.ctx, result, done, secondsSince(started)));
   }
 
   private async importBatch(
@@ -222,19 +208,20 @@ export class QdrantImport {
     records: InputRecord[],
     counts: DatasetCounts,
   ): Promise<void> {
-    const reject = (line: number, reason: string, field?: string) => {
-      counts.rejected++;
-      this.ctx.reject({ store: 'qdrant', dataset: ds.name, file: ds.file, line, field, reason });
-    };
+    const reject = (line: number, reason: string, field?: string) =>
+      rejectRecord(this.ctx, counts, 'qdrant', ds, line, [{ field, reason }]);
     const valid: { record: InputRecord; id: PointId; vector: unknown; payload: Obj }[] = [];
     // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
     this.ledger.batch(() => {
       for (const record of records) {
         const { id, vector, payload } = record.values;
+        if (record.problems?.length) {
+          rejectRecord(this.ctx, counts, 'qdrant', ds, record.line, record.problems);
+          continue;
+        }
         const problem =
-          record.problems?.[0]?.reason ??
           pointIdProblem(id) ??
-          (payload !== null && payload !== undefined && !isObject(payload)
+          (payload !== null && payload !== undefined && !isJsonObject(payload)
             ? 'payload must be a JSON object'
             : null) ??
           vectorProblem(vector, specs);
@@ -247,7 +234,7 @@ export class QdrantImport {
           reject(record.line, `duplicate point id ${String(id)} (first at line ${first})`, 'id');
           continue;
         }
-        valid.push({ record, id: id as PointId, vector, payload: isObject(payload) ? payload : {} });
+        valid.push({ record, id: id as PointId, vector, payload: isJsonObject(payload) ? payload : {} });
       }
     });
     if (valid.length === 0) return;

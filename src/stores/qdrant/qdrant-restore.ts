@@ -20,6 +20,7 @@ import type { PlanStep, RestoreContext, RestoredDataset, StoreRestoreSummary } f
 import type { AliasAction, QdrantAlias, QdrantClient } from './qdrant-client.ts';
 import { parseQdrantJson } from './qdrant-json.ts';
 import type { SavedCollection } from './qdrant-backup.ts';
+import { isJsonObject } from '../../model/exact-json.ts';
 
 export interface QdrantRestoreOptions {
   /** Recover collections that have a `native.snapshot` by uploading it (`--qdrant-snapshots`). */
@@ -74,10 +75,8 @@ export function snapshotCollections(section: StoreSection): SnapshotCollection[]
 
 type Obj = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 function dropNulls(value: unknown): Obj | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
 }
 
@@ -88,7 +87,7 @@ function pick(value: Obj, keys: readonly string[]): Obj {
 }
 
 const mapValues = (value: Obj, f: (v: Obj) => Obj): Obj =>
-  Object.fromEntries(Object.entries(value).map(([k, v]) => [k, f(isObject(v) ? v : {})]));
+  Object.fromEntries(Object.entries(value).map(([k, v]) => [k, f(isJsonObject(v) ? v : {})]));
 
 /** `VectorParams` fields `PUT /collections/{name}` takes. */
 const VECTOR_KEYS = [
@@ -125,19 +124,20 @@ const isSingleVector = (vectors: Obj): boolean =>
  * own upserts; read fan-out is not settable at creation (`fanOutOf`).
  */
 export function createCollectionBody(config: Obj): Obj {
-  const params = isObject(config.params) ? config.params : {};
+  const params = isJsonObject(config.params) ? config.params : {};
   const body: Obj = {};
-  if (isObject(params.vectors)) {
+  if (isJsonObject(params.vectors)) {
     body.vectors = isSingleVector(params.vectors)
       ? vectorParams(params.vectors)
       : mapValues(params.vectors, vectorParams);
   }
-  if (isObject(params.sparse_vectors)) body.sparse_vectors = mapValues(params.sparse_vectors, sparseParams);
+  if (isJsonObject(params.sparse_vectors))
+    body.sparse_vectors = mapValues(params.sparse_vectors, sparseParams);
   Object.assign(
     body,
     pick(params, ['shard_number', 'replication_factor', 'write_consistency_factor', 'on_disk_payload']),
   );
-  if (isObject(params.payload)) body.payload = dropNulls(params.payload);
+  if (isJsonObject(params.payload)) body.payload = dropNulls(params.payload);
   if (params.sharding_method !== undefined && params.sharding_method !== null) {
     if (params.sharding_method !== 'auto') body.sharding_method = params.sharding_method;
   }
@@ -149,7 +149,7 @@ export function createCollectionBody(config: Obj): Obj {
   if (wal) body.wal_config = wal;
   if (config.quantization_config !== undefined && config.quantization_config !== null)
     body.quantization_config = config.quantization_config;
-  if (isObject(config.metadata)) body.metadata = config.metadata;
+  if (isJsonObject(config.metadata)) body.metadata = config.metadata;
   return body;
 }
 
@@ -163,7 +163,7 @@ export function strictModeOf(config: Obj): Obj | undefined {
 
 /** Read fan-out settings (not part of `CreateCollection`) as an `UpdateCollection` body, if any. */
 export function fanOutOf(config: Obj): Obj | undefined {
-  const params = isObject(config.params) ? config.params : {};
+  const params = isJsonObject(config.params) ? config.params : {};
   const fanOut = pick(params, ['read_fan_out_factor', 'read_fan_out_delay_ms']);
   return Object.keys(fanOut).length > 0 ? { params: fanOut } : undefined;
 }
@@ -325,7 +325,7 @@ async function readSaved(ctx: RestoreContext, c: SnapshotCollection): Promise<Sa
   for await (const line of ctx.snapshot.lines(c.collectionFile)) {
     if (line !== '' && saved === undefined) saved = parseQdrantJson(line) as SavedCollection;
   }
-  if (!saved || !isObject(saved.config)) {
+  if (!saved || !isJsonObject(saved.config)) {
     throw new AcxError('INTEGRITY', `${c.collectionFile} holds no collection configuration`, {
       subject: c.name,
     });
@@ -342,7 +342,7 @@ async function restoreCollection(
 ): Promise<RestoredDataset[]> {
   const saved = await readSaved(ctx, c);
   const config = saved.config;
-  const params = isObject(config.params) ? config.params : {};
+  const params = isJsonObject(config.params) ? config.params : {};
   if (params.sharding_method === 'custom') {
     throw new AcxError(
       'STORE',
