@@ -68,6 +68,7 @@ import {
   type MachineNotes,
   type Measured,
 } from './lib.ts';
+import { seededRandom } from '../src/seed/random.ts';
 
 const COLLECTION = 'autocognitix';
 const STORES = ['postgres', 'neo4j', 'qdrant'] as const;
@@ -92,18 +93,6 @@ type Run = Omit<Measured, 'stdout'>;
 const strip = ({ stdout: _stdout, ...run }: Measured): Run => run;
 
 // ------------------------------------------------------------------------------------- synthetic data
-
-/** mulberry32: a small seeded PRNG, so every run writes the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LETTERS = ['P', 'B', 'C', 'U'] as const;
 const CATEGORY: Record<string, string> = { P: 'powertrain', B: 'body', C: 'chassis', U: 'network' };
@@ -294,7 +283,7 @@ async function writePostgresInput(
   const header = `${PG_COLUMNS.join(',')}\n`;
   await acx.write(header);
   await peer.write(header);
-  const random = prng(1);
+  const random = seededRandom(1);
   for (let i = 0; i < n; i++) {
     const r = dtcRow(i, random);
     const head = `${cell(r.code)},${cell(r.description_en)},${cell(r.description_hu)},${r.category},${r.severity},${r.is_generic}`;
@@ -338,7 +327,7 @@ const relatedTo = (i: number, m: number) => (i + 1 + ((i * 7919) % Math.max(1, m
 /** `neo4j_Symptom.csv` (m nodes), `neo4j_rel_RELATED_TO.csv` (m relationships) and their manifest. */
 async function writeNeo4jInput(dir: string, m: number): Promise<{ bytes: number }> {
   mkdirSync(dir, { recursive: true });
-  const random = prng(2);
+  const random = seededRandom(2);
   const nodes = new Out(join(dir, 'neo4j_Symptom.csv'));
   await nodes.write(`${NODE_FIELDS.map((f) => f.name).join(',')}\n`);
   for (let i = 0; i < m; i++) {
@@ -390,7 +379,7 @@ async function writeQdrantInput(
   const gzip = createGzip({ level: 1 });
   const out = createWriteStream(peerFile);
   gzip.pipe(out);
-  const random = prng(3);
+  const random = seededRandom(3);
   async function* points(): AsyncGenerator<VectorPoint> {
     for (let i = 0; i < p; i++) {
       const code = dtcCode(i);

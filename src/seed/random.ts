@@ -98,3 +98,9 @@ export class Rng {
 export function rngFor(seed: number, stream: string, index: number): Rng {
   return new Rng(seed, stream, index);
 }
+
+/** A plain source of floats in [0, 1) from a seed, for callers that need no streams (tests, benchmarks). */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed, 'seeded', 0);
+  return () => rng.next();
+}

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VectorCollection, VectorPoint } from '../../src/formats/dataset.ts';
 import { writeVectorsFile } from '../../src/formats/vectors/vectors-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
+import { seededRandom } from '../../src/seed/random.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,18 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function vector(rand: () => number, size: number): number[] {
   return Array.from({ length: size }, () => Math.fround(rand() * 2 - 1));
@@ -71,7 +60,7 @@ function expectVectorEqual(actual: unknown, expected: unknown, where: string): v
   }
 }
 
-const rand = random(42);
+const rand = seededRandom(42);
 const UNNAMED_CONFIG = {
   params: { vectors: { size: 8, distance: 'Cosine' }, on_disk_payload: true },
   hnsw_config: { m: 16, ef_construct: 100 },
@@ -189,7 +178,7 @@ describe('vectors export', () => {
   it('streams many 768-dim points with bounded memory', { timeout: 600_000 }, async () => {
     const count = Number(process.env.ACX_VECTORS_TEST_POINTS ?? 20_000);
     const dims = 768;
-    const prng = random(7);
+    const prng = seededRandom(7);
     // Values as Qdrant's JSON gives them: float32s in short form (what JSON.parse makes of them).
     const vectors = Array.from({ length: 97 }, () =>
       Array.from({ length: dims }, () => Number(Math.fround(prng() * 2 - 1).toPrecision(8))),

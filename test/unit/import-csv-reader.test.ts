@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcxError } from '../../src/errors.ts';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
 import { writeCsvFile } from '../../src/formats/csv/csv-format.ts';
 import { openCsvInput } from '../../src/formats/csv/csv-reader.ts';
-import type { InputDataset, InputRecord, InputSource } from '../../src/formats/input.ts';
 import { FIELDS, NULLS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
+import { failure, readAll } from '../support/input-readers.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -24,20 +23,6 @@ async function folder(): Promise<string> {
   const dir = join(root, `case-${++folders}`);
   await mkdir(dir, { recursive: true });
   return dir;
-}
-
-/** Every dataset of an input with all its records, in input order. */
-async function readAll(
-  input: InputSource,
-): Promise<Array<{ dataset: InputDataset; records: InputRecord[] }>> {
-  const out: Array<{ dataset: InputDataset; records: InputRecord[] }> = [];
-  for await (const dataset of input.datasets()) {
-    const records: InputRecord[] = [];
-    for await (const record of dataset.records()) records.push(record);
-    out.push({ dataset, records });
-  }
-  await input.close?.();
-  return out;
 }
 
 /** The records as the export had them, but for `-0`, which CSV writes as `0`. */
@@ -139,17 +124,6 @@ async function writeExport(datasets: TabularDataset[], manifestAt: 'root' | 'csv
       JSON.stringify(manifest, null, 2),
     );
   return { dir, csv: join(dir, 'csv') };
-}
-
-/** Opens a CSV input and reads it whole, expecting an AcxError. */
-async function failure(dir: string): Promise<AcxError> {
-  try {
-    await readAll(await openCsvInput(dir));
-  } catch (error) {
-    expect(error, String(error)).toBeInstanceOf(AcxError);
-    return error as AcxError;
-  }
-  throw new Error(`${dir} was read without an error`);
 }
 
 /** A folder holding one CSV file with these bytes. */
@@ -424,7 +398,7 @@ describe('CSV reader', () => {
     for (const [what, bytes, message] of cases) {
       it(what, async () => {
         const { dir, file } = await oneFile(bytes);
-        const error = await failure(dir);
+        const error = await failure(() => openCsvInput(dir));
         expect(error.code).toBe('INVALID_INPUT');
         expect(error.message).toContain(file);
         expect(error.message).toMatch(message);
@@ -436,7 +410,7 @@ describe('CSV reader', () => {
     it('a manifest that is not JSON', async () => {
       const { dir, csv } = await writeExport([awkwardDataset(RECORDS, 'pg_awkward')]);
       await writeFile(join(dir, 'manifest.json'), '{"format": "acx-data-export", "files": [');
-      const error = await failure(csv);
+      const error = await failure(() => openCsvInput(csv));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toContain(join(dir, 'manifest.json'));
       expect(error.message).toMatch(/not valid JSON/);
@@ -447,7 +421,7 @@ describe('CSV reader', () => {
       const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
       manifest.files[0].fields[0].type = 'varchar';
       await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
-      const error = await failure(csv);
+      const error = await failure(() => openCsvInput(csv));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toMatch(/manifest.json: malformed export manifest at files.0.fields.0.type/);
     });
@@ -465,11 +439,14 @@ describe('CSV reader', () => {
 
     it('a folder that does not exist, is a file, or holds no CSV file', async () => {
       const missing = join(root, 'no-such-folder');
-      expect(await failure(missing)).toMatchObject({ code: 'NOT_FOUND', subject: missing });
+      expect(await failure(() => openCsvInput(missing))).toMatchObject({
+        code: 'NOT_FOUND',
+        subject: missing,
+      });
       const { file } = await oneFile('a\n1\n');
-      expect(await failure(file)).toMatchObject({ code: 'USAGE', subject: file });
+      expect(await failure(() => openCsvInput(file))).toMatchObject({ code: 'USAGE', subject: file });
       const { dir } = await writeExport([awkwardDataset(RECORDS, 'pg_awkward')]);
-      const error = await failure(dir);
+      const error = await failure(() => openCsvInput(dir));
       expect(error).toMatchObject({ code: 'NOT_FOUND', subject: dir });
       expect(error.hint).toContain(join(dir, 'csv'));
     });

@@ -6,7 +6,7 @@ import { AcxError } from '../../src/errors.ts';
 import type { ExportValue, GraphEdge, GraphKey, GraphNode } from '../../src/formats/dataset.ts';
 import { writeGraphmlFile } from '../../src/formats/graphml/graphml-format.ts';
 import { openGraphmlInput } from '../../src/formats/graphml/graphml-reader.ts';
-import type { InputDataset, InputRecord, InputSource } from '../../src/formats/input.ts';
+import { expectInvalidInput, failure, readAll } from '../support/input-readers.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,22 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function readAll(
-  source: InputSource,
-): Promise<Array<{ dataset: InputDataset; records: InputRecord[] }>> {
-  const out: Array<{ dataset: InputDataset; records: InputRecord[] }> = [];
-  try {
-    for await (const dataset of source.datasets()) {
-      const records: InputRecord[] = [];
-      for await (const record of dataset.records()) records.push(record);
-      out.push({ dataset, records });
-    }
-  } finally {
-    await source.close?.();
-  }
-  return out;
-}
 
 const KEYS: GraphKey[] = [
   { for: 'node', name: 'code', type: 'text', source: 'STRING' },
@@ -389,15 +373,6 @@ describe('GraphML reader', () => {
   });
 });
 
-async function failure(open: () => Promise<InputSource>): Promise<unknown> {
-  try {
-    await readAll(await open());
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 describe('GraphML reader on broken input', () => {
   const head = `<?xml version="1.0" encoding="UTF-8"?>
 <graphml xmlns="http://graphml.graphdrawing.org/xmlns">
@@ -509,14 +484,7 @@ describe('GraphML reader on broken input', () => {
     it(`refuses ${c.name}`, async () => {
       const path = join(dir, c.file);
       await writeFile(path, c.content);
-      const error = await failure(() => openGraphmlInput(path));
-      expect(error).toBeInstanceOf(AcxError);
-      const acx = error as AcxError;
-      expect(acx.code, acx.message).toBe('INVALID_INPUT');
-      expect(acx.subject).toBe(path);
-      expect(acx.message).toContain(path);
-      expect(acx.message).toMatch(c.message);
-      if (c.line !== undefined) expect(acx.message).toContain(`${path}: line ${c.line}:`);
+      expectInvalidInput(await failure(() => openGraphmlInput(path)), path, c.message, c.line);
     });
   }
 
@@ -537,7 +505,7 @@ describe('GraphML reader on broken input', () => {
     let cuts = 0;
     for (let cut = 0; cut < end; cut += 7) {
       await writeFile(path, text.subarray(0, cut));
-      const error = (await failure(() => openGraphmlInput(path))) as AcxError;
+      const error = await failure(() => openGraphmlInput(path), `cut at ${cut}`);
       expect(error, `cut at ${cut}`).toBeInstanceOf(AcxError);
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toContain(path);
@@ -548,7 +516,7 @@ describe('GraphML reader on broken input', () => {
 
   it('reports a missing file as NOT_FOUND', async () => {
     const path = join(dir, 'missing.graphml');
-    const error = (await failure(() => openGraphmlInput(path))) as AcxError;
+    const error = await failure(() => openGraphmlInput(path));
     expect(error).toBeInstanceOf(AcxError);
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toContain(path);

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
 import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
-import type { InputDataset, InputRecord, InputSource } from '../../src/formats/input.ts';
+import type { InputRecord } from '../../src/formats/input.ts';
 import {
   writeJsonDataset,
   writeJsonFile,
@@ -16,6 +16,7 @@ import {
 import { openJsonInput } from '../../src/formats/json/json-reader.ts';
 import { writeVectorsFile } from '../../src/formats/vectors/vectors-format.ts';
 import { FIELDS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
+import { expectInvalidInput, failure, readAll, type ReadDataset } from '../support/input-readers.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -24,25 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-interface ReadDataset {
-  dataset: InputDataset;
-  records: InputRecord[];
-}
-
-async function readAll(source: InputSource): Promise<ReadDataset[]> {
-  const out: ReadDataset[] = [];
-  try {
-    for await (const dataset of source.datasets()) {
-      const records: InputRecord[] = [];
-      for await (const record of dataset.records()) records.push(record);
-      out.push({ dataset, records });
-    }
-  } finally {
-    await source.close?.();
-  }
-  return out;
-}
 
 const values = (d: ReadDataset | undefined) => d?.records.map((r) => r.values);
 
@@ -474,16 +456,6 @@ describe('JSON export reader', () => {
   }, 30_000);
 });
 
-/** Runs a reader to the end; returns what it threw. */
-async function failure(open: () => Promise<InputSource>): Promise<unknown> {
-  try {
-    await readAll(await open());
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 describe('JSON export reader on broken input', () => {
   const good = `{
   "postgresql": {
@@ -670,14 +642,7 @@ describe('JSON export reader on broken input', () => {
     it(`refuses ${c.name}`, async () => {
       const path = join(dir, c.file);
       await writeFile(path, c.content);
-      const error = await failure(() => openJsonInput(path));
-      expect(error).toBeInstanceOf(AcxError);
-      const acx = error as AcxError;
-      expect(acx.code, acx.message).toBe('INVALID_INPUT');
-      expect(acx.subject).toBe(path);
-      expect(acx.message).toContain(path);
-      expect(acx.message).toMatch(c.message);
-      if (c.line !== undefined) expect(acx.message).toContain(`${path}: line ${c.line}:`);
+      expectInvalidInput(await failure(() => openJsonInput(path)), path, c.message, c.line);
     });
   }
 
@@ -690,7 +655,7 @@ describe('JSON export reader on broken input', () => {
     let cuts = 0;
     for (let cut = 0; cut < end; cut += 7) {
       await writeFile(path, text.subarray(0, cut));
-      const error = (await failure(() => openJsonInput(path))) as AcxError;
+      const error = await failure(() => openJsonInput(path), `cut at ${cut}`);
       expect(error, `cut at ${cut}`).toBeInstanceOf(AcxError);
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toContain(path);
@@ -702,7 +667,7 @@ describe('JSON export reader on broken input', () => {
   it('refuses a vectors file', async () => {
     const path = join(dir, 'qdrant_vectors.json.gz');
     await writeVectorsFile(path, []);
-    const error = (await failure(() => openJsonInput(path))) as AcxError;
+    const error = await failure(() => openJsonInput(path));
     expect(error).toBeInstanceOf(AcxError);
     expect(error.code).toBe('INVALID_INPUT');
     expect(error.message).toMatch(/vectors file/);
@@ -711,14 +676,14 @@ describe('JSON export reader on broken input', () => {
 
   it('reports a missing file as NOT_FOUND', async () => {
     const path = join(dir, 'missing.json');
-    const error = (await failure(() => openJsonInput(path))) as AcxError;
+    const error = await failure(() => openJsonInput(path));
     expect(error).toBeInstanceOf(AcxError);
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toContain(path);
   });
 
   it('refuses a directory', async () => {
-    const error = (await failure(() => openJsonInput(dir))) as AcxError;
+    const error = await failure(() => openJsonInput(dir));
     expect(error).toBeInstanceOf(AcxError);
     expect(error.code).toBe('INVALID_INPUT');
   });

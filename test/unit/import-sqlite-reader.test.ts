@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcxError } from '../../src/errors.ts';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
 import { SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
 import { openSqliteInput } from '../../src/formats/sqlite/sqlite-reader.ts';
-import type { InputDataset, InputRecord, InputSource } from '../../src/formats/input.ts';
+import type { InputDataset } from '../../src/formats/input.ts';
 import { FIELDS, NULLS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
+import { failure, readAll } from '../support/input-readers.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -20,19 +20,6 @@ afterAll(async () => {
 
 let files = 0;
 const fresh = (name = 'input.db') => join(root, `${++files}-${name}`);
-
-async function readAll(
-  input: InputSource,
-): Promise<Array<{ dataset: InputDataset; records: InputRecord[] }>> {
-  const out: Array<{ dataset: InputDataset; records: InputRecord[] }> = [];
-  for await (const dataset of input.datasets()) {
-    const records: InputRecord[] = [];
-    for await (const record of dataset.records()) records.push(record);
-    out.push({ dataset, records });
-  }
-  await input.close?.();
-  return out;
-}
 
 /** The records as exported, but for `-0`, which SQLite stores as `0`. */
 function expected(record: ExportRecord, fields: readonly FieldSpec[] = FIELDS): ExportRecord {
@@ -146,16 +133,6 @@ function database(build: (db: Database.Database) => void, name?: string): string
     db.close();
   }
   return path;
-}
-
-async function failure(path: string): Promise<AcxError> {
-  try {
-    await readAll(await openSqliteInput(path));
-  } catch (error) {
-    expect(error, String(error)).toBeInstanceOf(AcxError);
-    return error as AcxError;
-  }
-  throw new Error(`${path} was read without an error`);
 }
 
 describe('SQLite reader', () => {
@@ -369,7 +346,7 @@ describe('SQLite reader', () => {
     it('a text file named .db', async () => {
       const path = fresh('notes.db');
       await writeFile(path, 'code,description\nP0300,misfire\n'.repeat(100));
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error).toMatchObject({ code: 'INVALID_INPUT', subject: path });
       expect(error.message).toMatch(new RegExp(`^${path}: not an SQLite 3 database`));
     });
@@ -377,7 +354,7 @@ describe('SQLite reader', () => {
     it('an empty file', async () => {
       const path = fresh();
       await writeFile(path, '');
-      expect(await failure(path)).toMatchObject({
+      expect(await failure(() => openSqliteInput(path))).toMatchObject({
         code: 'INVALID_INPUT',
         message: `${path}: empty file, not an SQLite database`,
       });
@@ -387,7 +364,7 @@ describe('SQLite reader', () => {
       const path = await writeExport();
       const { size } = await stat(path);
       await truncate(path, Math.floor(size / 2) + 100);
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toMatch(new RegExp(`^${path}: truncated`));
     });
@@ -396,7 +373,7 @@ describe('SQLite reader', () => {
       const path = await writeExport();
       const { size } = await stat(path);
       await truncate(path, size - 4096);
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toContain(path);
     });
@@ -406,7 +383,7 @@ describe('SQLite reader', () => {
       const bytes = await readFile(path);
       bytes.fill(0xa5, 4096, bytes.length); // every page but the first (the schema) is garbage
       await writeFile(path, bytes);
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toMatch(new RegExp(`^${path}: .*damaged`));
     });
@@ -420,7 +397,7 @@ describe('SQLite reader', () => {
       const bytes = await readFile(path);
       bytes.fill(0xa5, bytes.length - 40 * 4096, bytes.length - 20 * 4096);
       await writeFile(path, bytes);
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toMatch(
         new RegExp(`^${path}: table large, after row \\d+: the database is damaged`),
@@ -430,12 +407,15 @@ describe('SQLite reader', () => {
     it('encrypted (random) bytes', async () => {
       const path = fresh();
       await writeFile(path, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 256)));
-      expect(await failure(path)).toMatchObject({ code: 'INVALID_INPUT', subject: path });
+      expect(await failure(() => openSqliteInput(path))).toMatchObject({
+        code: 'INVALID_INPUT',
+        subject: path,
+      });
     });
 
     it('an SQLite file with no tables', async () => {
       const path = database((db) => db.pragma('user_version = 1'));
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error).toMatchObject({
         code: 'INVALID_INPUT',
         message: `${path}: the database holds no tables`,
@@ -448,7 +428,7 @@ describe('SQLite reader', () => {
           CREATE TABLE _export_fields (table_name TEXT, position INTEGER, name TEXT, type TEXT, source TEXT);
           INSERT INTO _export_fields VALUES ('t', 0, 'a', 'integer', NULL), ('t', 1, 'gone', 'text', NULL);`);
       });
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toBe(
         `${path}: table t: _export_fields lists the column gone, which the table does not have`,
@@ -461,24 +441,27 @@ describe('SQLite reader', () => {
           CREATE TABLE _export_fields (table_name TEXT, position INTEGER, name TEXT, type TEXT, source TEXT);
           INSERT INTO _export_fields VALUES ('t', 0, 'a', 'varchar', NULL);`);
       });
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toMatch(/_export_fields: field a of t has the unknown type "varchar"/);
     });
 
     it('_export_fields without its columns', async () => {
       const path = database((db) => db.exec('CREATE TABLE t (a); CREATE TABLE _export_fields (x, y);'));
-      const error = await failure(path);
+      const error = await failure(() => openSqliteInput(path));
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toMatch(/_export_fields has no column table_name/);
     });
 
     it('a file that does not exist, or a folder', async () => {
       const missing = join(root, 'missing.db');
-      expect(await failure(missing)).toMatchObject({ code: 'NOT_FOUND', subject: missing });
+      expect(await failure(() => openSqliteInput(missing))).toMatchObject({
+        code: 'NOT_FOUND',
+        subject: missing,
+      });
       const dir = join(root, 'folder.db');
       await mkdir(dir);
-      expect(await failure(dir)).toMatchObject({ code: 'USAGE', subject: dir });
+      expect(await failure(() => openSqliteInput(dir))).toMatchObject({ code: 'USAGE', subject: dir });
     });
   });
 });

@@ -5,9 +5,11 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
 import type { VectorCollection, VectorPoint } from '../../src/formats/dataset.ts';
-import type { InputDataset, InputRecord, InputSource } from '../../src/formats/input.ts';
+import type { InputRecord } from '../../src/formats/input.ts';
 import { writeVectorsFile } from '../../src/formats/vectors/vectors-format.ts';
 import { openVectorsInput } from '../../src/formats/vectors/vectors-reader.ts';
+import { expectInvalidInput, failure, readAll } from '../support/input-readers.ts';
+import { seededRandom } from '../../src/seed/random.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -17,34 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function readAll(
-  source: InputSource,
-): Promise<Array<{ dataset: InputDataset; records: InputRecord[] }>> {
-  const out: Array<{ dataset: InputDataset; records: InputRecord[] }> = [];
-  try {
-    for await (const dataset of source.datasets()) {
-      const records: InputRecord[] = [];
-      for await (const record of dataset.records()) records.push(record);
-      out.push({ dataset, records });
-    }
-  } finally {
-    await source.close?.();
-  }
-  return out;
-}
-
-/** mulberry32, so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = random(11);
+const rand = seededRandom(11);
 const float32s = (size: number) => Array.from({ length: size }, () => Math.fround(rand() * 2 - 1));
 
 function collection(name: string, config: Record<string, unknown>, points: VectorPoint[]): VectorCollection {
@@ -213,15 +188,6 @@ describe('vectors reader', () => {
   });
 });
 
-async function failure(open: () => Promise<InputSource>): Promise<unknown> {
-  try {
-    await readAll(await open());
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 describe('vectors reader on broken input', () => {
   const good =
     '{"format":"acx-data-vectors","version":1,"collections":{"c":{"config":{},"vector_size":2,"distance":"Dot",' +
@@ -319,20 +285,13 @@ describe('vectors reader on broken input', () => {
     it(`refuses ${c.name}`, async () => {
       const path = join(dir, c.file);
       await writeFile(path, c.content);
-      const error = await failure(() => openVectorsInput(path));
-      expect(error).toBeInstanceOf(AcxError);
-      const acx = error as AcxError;
-      expect(acx.code, acx.message).toBe('INVALID_INPUT');
-      expect(acx.subject).toBe(path);
-      expect(acx.message).toContain(path);
-      expect(acx.message).toMatch(c.message);
-      if (c.line !== undefined) expect(acx.message).toContain(`${path}: line ${c.line}:`);
+      expectInvalidInput(await failure(() => openVectorsInput(path)), path, c.message, c.line);
     });
   }
 
   it('reports a missing file as NOT_FOUND', async () => {
     const path = join(dir, 'missing.json.gz');
-    const error = (await failure(() => openVectorsInput(path))) as AcxError;
+    const error = await failure(() => openVectorsInput(path));
     expect(error).toBeInstanceOf(AcxError);
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toContain(path);
