@@ -2,10 +2,10 @@
  * `acx-data export`: the guide's export_data.py — the same format flags, filters and output folder.
  */
 import { join, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AcxError } from '../../errors.ts';
 import type { StoreName } from '../../progress.ts';
-import { labelMap, LABEL_SCHEMES, type LabelScheme } from '../../model/labels.ts';
+import { labelMap, type LabelScheme } from '../../model/labels.ts';
 import { parseCategories, parseFilterTime, type DtcFilter } from '../../model/dtc-filter.ts';
 import {
   EXPORT_FORMATS,
@@ -19,6 +19,7 @@ import { createReporter } from '../output/reporters.ts';
 import { globalOptions, printResult } from '../output/global-options.ts';
 import { formatBytes, formatTable } from '../output/format.ts';
 import { onInterrupt } from '../interrupt.ts';
+import { labelSchemeOption } from '../options.ts';
 
 interface ExportFlags {
   all: boolean;
@@ -106,11 +107,7 @@ export function registerExportCommand(program: Command): void {
       false,
     )
     .option('--include-deleted', 'with --history: also soft-deleted sessions', false)
-    .addOption(
-      new Option('--label-scheme <scheme>', 'Neo4j labels: production (DTC, …) or legacy (DTCNode, …)')
-        .choices(LABEL_SCHEMES)
-        .default('production'),
-    )
+    .addOption(labelSchemeOption())
     .addHelpText(
       'after',
       `

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { AcxError } from '../../errors.ts';
 import { CONFLICT_STRATEGIES, type ConflictStrategy } from '../../model/conflict.ts';
-import { labelMap, LABEL_SCHEMES, type LabelScheme } from '../../model/labels.ts';
+import { labelMap, type LabelScheme } from '../../model/labels.ts';
 import {
   importData,
   type ImportInput,
@@ -20,6 +20,7 @@ import { createReporter } from '../output/reporters.ts';
 import { globalOptions, printResult } from '../output/global-options.ts';
 import { formatTable } from '../output/format.ts';
 import { onInterrupt } from '../interrupt.ts';
+import { labelSchemeOption } from '../options.ts';
 
 interface ImportFlags {
   json?: string[];
@@ -113,11 +114,7 @@ export function registerImportCommand(program: Command): void {
     .option('--dry-run', 'count what would be inserted, updated, skipped and rejected; write nothing', false)
     .option('--skip-invalid', 'write the valid records even if some are invalid (exit 3)', false)
     .option('--batch-size <n>', 'records per write batch', '1000')
-    .addOption(
-      new Option('--label-scheme <scheme>', 'Neo4j labels: production (DTC, …) or legacy (DTCNode, …)')
-        .choices(LABEL_SCHEMES)
-        .default('production'),
-    )
+    .addOption(labelSchemeOption())
     .addHelpText(
       'after',
       `

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { AcxError } from '../../errors.ts';
-import { labelMap } from '../../model/labels.ts';
+import { labelMap, type LabelScheme } from '../../model/labels.ts';
 import { openAllStores } from '../../operations/open-stores.ts';
 import { seedStores, type SeedSummary } from '../../operations/seed.ts';
 import { createReporter } from '../output/reporters.ts';
 import { globalOptions, printResult } from '../output/global-options.ts';
+import { labelSchemeOption } from '../options.ts';
 
 function parsePositive(name: string, value: string, integer: boolean): number {
   const n = Number(value);
@@ -63,27 +64,17 @@ export function registerSeedCommand(program: Command): void {
     )
     .option('--seed <n>', 'random seed: the same seed gives the same data', '1')
     .option('--force', 'empty non-empty databases first (deletes their data)', false)
-    .option(
-      '--label-scheme <scheme>',
-      'Neo4j labels: production (DTC, …) or legacy (DTCNode, …)',
-      'production',
-    )
+    .addOption(labelSchemeOption())
     .option('--batch-size <n>', 'records per write batch (Neo4j)', '2000')
     .action(
       async (
-        opts: { scale: string; seed: string; force: boolean; labelScheme: string; batchSize: string },
+        opts: { scale: string; seed: string; force: boolean; labelScheme: LabelScheme; batchSize: string },
         command: Command,
       ) => {
         const global = globalOptions(command);
         const scale = parsePositive('--scale', opts.scale, false);
         const seed = parsePositive('--seed', opts.seed, true);
         const batchSize = parsePositive('--batch-size', opts.batchSize, true);
-        if (opts.labelScheme !== 'production' && opts.labelScheme !== 'legacy') {
-          throw new AcxError(
-            'USAGE',
-            `--label-scheme must be production or legacy, got "${opts.labelScheme}"`,
-          );
-        }
         const stores = await openAllStores();
         const reporter = createReporter(global);
         try {
