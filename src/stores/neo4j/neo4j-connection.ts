@@ -52,3 +52,14 @@ export async function neo4jVersion(connection: Neo4jConnection): Promise<string>
 export function cypherName(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
 }
+
+/** Groups rows by a key (label set, relationship type) so that each group is one UNWIND statement. */
+export function groupBy<T>(rows: Array<{ key: string; row: T }>): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const { key, row } of rows) {
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return groups;
+}

@@ -33,7 +33,7 @@ import {
   type DatasetResult,
   type ImportContext,
 } from '../../import/import-types.ts';
-import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
+import { cypherName, groupBy, type Neo4jConnection } from './neo4j-connection.ts';
 import { keyPropertiesByLabel } from './neo4j-fingerprint.ts';
 import { neo4jPropertyValue } from './neo4j-input-values.ts';
 import { decodeNeo4jValue, encodeNeo4jValue } from './neo4j-values.ts';
@@ -258,8 +258,7 @@ export class Neo4jImport {
     fields: readonly string[],
     counts: DatasetCounts,
   ): Promise<void> {
-    const byKeyLabel = new Map<string, PendingNode[]>();
-    for (const n of pending) byKeyLabel.set(n.keyLabel, [...(byKeyLabel.get(n.keyLabel) ?? []), n]);
+    const byKeyLabel = groupBy(pending.map((n) => ({ key: n.keyLabel, row: n })));
     for (const [keyLabel, nodes] of byKeyLabel) {
       const property = this.keys[keyLabel] as string;
       const existing = new Map<string, Record<string, unknown>>();
@@ -269,21 +268,20 @@ export class Neo4jImport {
       );
       for (const r of found.records)
         existing.set(keyText(r.get('k')), r.get('props') as Record<string, unknown>);
-      const inserts = new Map<string, Record<string, unknown>[]>();
+      const inserts: { key: string; row: Record<string, unknown> }[] = [];
       const updates: { key: unknown; props: Record<string, unknown> }[] = [];
       for (const n of nodes) {
         const stored = existing.get(keyText(n.key)) ?? null;
         const decision = resolveConflict(this.ctx.strategy, stored, n.props, fields, timestampOf);
         if (decision.action === 'insert') {
-          const labelSet = n.labels.map(cypherName).join(':');
-          inserts.set(labelSet, [...(inserts.get(labelSet) ?? []), n.props]);
+          inserts.push({ key: n.labels.map(cypherName).join(':'), row: n.props });
           counts.inserted++;
         } else if (decision.action === 'update') {
           updates.push({ key: n.key, props: withoutNulls(decision.values) });
           counts.updated++;
         } else counts.skipped++;
       }
-      for (const [labelSet, rows] of inserts)
+      for (const [labelSet, rows] of groupBy(inserts))
         await this.run(`UNWIND $rows AS r CREATE (n:${labelSet}) SET n = r`, { rows });
       if (updates.length > 0)
         await this.run(
@@ -387,11 +385,12 @@ export class Neo4jImport {
     fields: readonly string[],
     counts: DatasetCounts,
   ): Promise<void> {
-    const groups = new Map<string, PendingRel[]>();
-    for (const r of pending) {
-      const g = JSON.stringify([r.type, r.start.label, r.start.property, r.end.label, r.end.property]);
-      groups.set(g, [...(groups.get(g) ?? []), r]);
-    }
+    const groups = groupBy(
+      pending.map((r) => ({
+        key: JSON.stringify([r.type, r.start.label, r.start.property, r.end.label, r.end.property]),
+        row: r,
+      })),
+    );
     for (const rels of groups.values()) {
       const { type, start, end } = rels[0] as PendingRel;
       const match = `MATCH (a:${cypherName(start.label)}) WHERE a.${cypherName(start.property)} IN r.a

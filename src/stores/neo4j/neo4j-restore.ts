@@ -13,7 +13,7 @@ import neo4j from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
 import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
 import type { PlanStep, RestoreContext, StoreRestoreSummary } from '../snapshot-driver.ts';
-import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
+import { cypherName, groupBy, type Neo4jConnection } from './neo4j-connection.ts';
 import type { Neo4jSchemaLine } from './neo4j-backup.ts';
 import { emptyNeo4j } from './neo4j-schema.ts';
 import { decodeNeo4jProperties } from './neo4j-values.ts';
@@ -165,17 +165,6 @@ function properties(path: string, lineNumber: number, value: unknown): Record<st
 }
 
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-
-/** Groups rows by a key (label set, relationship type) so that each group is one UNWIND statement. */
-function groupBy<T>(rows: Array<{ key: string; row: T }>): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const { key, row } of rows) {
-    const group = groups.get(key);
-    if (group) group.push(row);
-    else groups.set(key, [row]);
-  }
-  return groups;
-}
 
 export async function restoreNeo4j(
   connection: Neo4jConnection,
