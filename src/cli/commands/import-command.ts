@@ -170,20 +170,14 @@ Examples (as in the operators' guide):
         );
       const mode: ImportMode = flags.validate ? 'validate' : flags.dryRun ? 'dry-run' : 'import';
 
-      const opened: SomeStores[] = [];
-      const open = async (name: StoreName) => {
-        const stores = await openStores(process.env, [name]);
-        opened.push(stores);
-        return stores;
-      };
-      const cache = new Map<StoreName, Promise<SomeStores>>();
-      const get = (name: StoreName) => {
-        let p = cache.get(name);
-        if (!p) {
-          p = open(name);
-          cache.set(name, p);
-        }
-        return p;
+      // Each store is connected to only when an input holds data for it, and once.
+      const connections = new Map<StoreName, Promise<SomeStores>>();
+      const get = (name: StoreName): Promise<SomeStores> => {
+        const known = connections.get(name);
+        if (known) return known;
+        const opening = openStores(process.env, [name]);
+        connections.set(name, opening);
+        return opening;
       };
       const stores: ImportStores = {
         postgres: async () => (await get('postgres')).postgres!,
@@ -230,7 +224,7 @@ Examples (as in the operators' guide):
       } finally {
         reporter.close();
         interrupt.dispose();
-        await Promise.allSettled(opened.map((s) => s.close()));
+        await Promise.allSettled([...connections.values()].map(async (opening) => (await opening).close()));
       }
     });
 }
