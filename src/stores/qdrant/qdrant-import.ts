@@ -118,6 +118,8 @@ function timestampOf(record: Obj): bigint | null {
 export class QdrantImport {
   private undoDir: string | undefined;
   private readonly created: string[] = [];
+  /** Collections a dry run would create: nothing is stored in them to read. */
+  private readonly wouldCreate = new Set<string>();
   private readonly results: DatasetResult[] = [];
 
   constructor(
@@ -174,7 +176,8 @@ export class QdrantImport {
       store: 'qdrant',
       message: `${this.ctx.writes ? 'creating' : 'would create'} collection ${collection}`,
     });
-    if (this.ctx.writes) {
+    if (!this.ctx.writes) this.wouldCreate.add(collection);
+    else {
       this.created.push(collection);
       await this.client.createCollection(collection, createCollectionBody(config.config));
       const schema = isJsonObject(config.payload_schema) ? config.payload_schema : {};
@@ -239,7 +242,7 @@ export class QdrantImport {
     });
     if (valid.length === 0) return;
     const stored = new Map<string, QdrantPoint>();
-    if (await this.collectionReadable(collection)) {
+    if (!this.wouldCreate.has(collection)) {
       const found = await this.client.request<QdrantPoint[]>(
         'POST',
         `/collections/${encodeURIComponent(collection)}/points`,
@@ -284,13 +287,6 @@ export class QdrantImport {
       collection,
       writes.map((p) => stringifyQdrantJson(p)),
       this.ctx.signal,
-    );
-  }
-
-  /** False for a collection a dry run would create (it does not exist, so nothing is stored). */
-  private async collectionReadable(collection: string): Promise<boolean> {
-    return (
-      this.ctx.writes || this.created.includes(collection) || (await this.client.collectionExists(collection))
     );
   }
 
