@@ -53,9 +53,14 @@ export function neo4jToExport(value: unknown): ExportValue {
   return String(value);
 }
 
+/** The distinct Neo4j types among `valueType()` answers, nullability left out. */
+const distinctTypes = (valueTypes: readonly string[]): string[] => [
+  ...new Set(valueTypes.map((t) => t.replace(/ NOT NULL/g, ''))),
+];
+
 /** Neo4j's `valueType()` names → export field types; several types for one key → json. */
 export function fieldTypeOf(valueTypes: readonly string[]): FieldType {
-  const types = [...new Set(valueTypes.map((t) => t.replace(/ NOT NULL/g, '')))];
+  const types = distinctTypes(valueTypes);
   if (types.length !== 1) return 'json';
   const t = types[0] ?? '';
   if (t.startsWith('LIST<')) return /^LIST<(STRING|INTEGER|FLOAT|BOOLEAN)>$/.test(t) ? 'array' : 'json';
@@ -77,7 +82,7 @@ export function fieldTypeOf(valueTypes: readonly string[]): FieldType {
 
 /** The Neo4j type of a key (`DURATION`, `LIST<INTEGER>` …), or `ANY` when values differ in type. */
 export function sourceTypeOf(valueTypes: readonly string[]): string {
-  const types = [...new Set(valueTypes.map((t) => t.replace(/ NOT NULL/g, '')))];
+  const types = distinctTypes(valueTypes);
   return types.length === 1 ? (types[0] ?? 'ANY') : 'ANY';
 }
 
