@@ -39,6 +39,8 @@ export interface DatasetResult {
   /** What it was written to: a table, label, relationship type or collection. */
   target: string;
   counts: DatasetCounts;
+  /** Why some records were skipped without being invalid (e.g. personal data an export left out). */
+  notes?: string[];
 }
 
 /** The problems of one invalid record, each reported; the record counts once as rejected. */

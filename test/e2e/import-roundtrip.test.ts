@@ -24,6 +24,7 @@ const SEED = 11;
 let stores: OpenStores;
 let work: string;
 let exportDir: string;
+let plain: string;
 let original: Fingerprint;
 let users: string[];
 
@@ -60,6 +61,11 @@ beforeAll(async () => {
   const result = await runCli(['export', '--all', '--include-pii', '--output-dir', work, '--format', 'json']);
   expect(result.code, result.stderr).toBe(0);
   exportDir = (JSON.parse(result.stdout) as { dir: string }).dir;
+  // The default export (no personal data), of the same original content; its own folder.
+  const plainOut = await mkdtemp(join(work, 'plain-'));
+  const plainRun = await runCli(['export', '--all', '--output-dir', plainOut, '--format', 'json']);
+  expect(plainRun.code, plainRun.stderr).toBe(0);
+  plain = (JSON.parse(plainRun.stdout) as { dir: string }).dir;
 });
 
 afterAll(async () => {
@@ -127,6 +133,49 @@ describe('export → empty stores → import gives identical stores', () => {
     expect(await closed, stderr).toBe(130);
     expect(stderr).toMatch(/INTERRUPTED.*nothing was written/);
     expect(diffFingerprints(before, await fingerprint(stores))).toEqual([]);
+  });
+
+  it('the default export (no personal data): the rest identical; records that need personal data are skipped with a note', async () => {
+    await resetTarget();
+    const run = await runCli([
+      'import',
+      '--csv',
+      join(plain, 'csv'),
+      '--vectors',
+      join(plain, 'qdrant_vectors.json.gz'),
+      '--format',
+      'json',
+    ]);
+    expect(run.code, run.stderr.slice(0, 3000)).toBe(0);
+    const summary = JSON.parse(run.stdout) as {
+      outcome: string;
+      totals: { rejected: number };
+      datasets: { dataset: string; counts: { inserted: number; skipped: number }; notes?: string[] }[];
+    };
+    expect(summary.outcome).toBe('written');
+    expect(summary.totals.rejected).toBe(0);
+    const vehicles = summary.datasets.find((d) => d.dataset === 'user_vehicles');
+    expect(vehicles?.counts.inserted).toBe(0);
+    expect(vehicles?.counts.skipped).toBeGreaterThan(0);
+    expect(vehicles?.notes).toEqual([expect.stringMatching(/lacks user_id, personal data .* --include-pii/)]);
+    expect(summary.datasets.find((d) => d.dataset === 'maintenance_reminders')?.notes).toEqual([
+      expect.stringMatching(/belong to user_vehicles records that were not created/),
+    ]);
+    // Everything without personal data is as it was.
+    const personal = [
+      'users',
+      'user_vehicles',
+      'maintenance_reminders',
+      'diagnosis_sessions',
+      'diagnosis_archive',
+    ];
+    const withoutPersonal = (fp: Fingerprint) =>
+      Object.fromEntries(
+        Object.entries(fp).filter(([k]) => !personal.some((t) => k === `postgres/table/${t}`)),
+      );
+    expect(diffFingerprints(withoutPersonal(original), withoutPersonal(await fingerprint(stores)))).toEqual(
+      [],
+    );
   });
 
   it('importing the same export again changes nothing under skip, and counts every record as skipped', async () => {

@@ -77,6 +77,7 @@ function formatSummary(s: ImportSummary): string {
     formatTable(rows, [3, 4, 5, 6]),
   ];
   for (const input of s.inputs) for (const n of input.notices) lines.push(`note: ${n}`);
+  for (const d of s.datasets) for (const n of d.notes ?? []) lines.push(`note: ${d.dataset}: ${n}`);
   if (s.rejectionsTotal > 0) {
     lines.push('', `Invalid records (${s.rejectionsTotal}):`);
     for (const r of s.rejections)

@@ -18,6 +18,7 @@ import { AcxError } from '../../errors.ts';
 import type { InputDataset } from '../../formats/input.ts';
 import { TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import { dtcRecordProblems } from '../../model/dtc-rules.ts';
+import { PII_COLUMNS } from '../../model/privacy.ts';
 import {
   datasetDone,
   rejectRecord,
@@ -64,6 +65,13 @@ interface Stage {
   read: number;
   /** Seconds spent on this dataset so far (staging, then applying). */
   seconds: number;
+  /**
+   * Required columns the input lacks because exports leave personal data out (model/privacy.ts): its
+   * records can update stored ones but cannot be created.
+   */
+  missingPersonal: string[];
+  /** What the summary should say about records that were not created. */
+  notes: string[];
 }
 
 const q = quoteIdent;
@@ -218,7 +226,9 @@ export class PostgresImport {
     const required = [...table.columns.values()].filter(
       (c) => c.notNull && !c.hasDefault && !columns.includes(c.name),
     );
-    if (required.length > 0)
+    const personal = new Set(PII_COLUMNS[table.name] ?? []);
+    const missingPersonal = required.every((c) => personal.has(c.name)) ? required.map((c) => c.name) : [];
+    if (required.length > 0 && missingPersonal.length === 0)
       throw new AcxError(
         'INVALID_INPUT',
         `${dataset.file}: table ${table.name} requires ${required.map((c) => c.name).join(', ')} (NOT NULL, no default), which the file lacks`,
@@ -231,7 +241,7 @@ export class PostgresImport {
       `CREATE TEMP TABLE ${relation} ON COMMIT DROP AS SELECT ${list} FROM public.${q(table.name)} WITH NO DATA`,
     );
     await this.db.query(
-      `ALTER TABLE ${relation} ADD COLUMN _line bigint, ADD COLUMN _n bigint, ADD COLUMN _exists boolean`,
+      `ALTER TABLE ${relation} ADD COLUMN _line bigint, ADD COLUMN _n bigint, ADD COLUMN _exists boolean, ADD COLUMN _skipped boolean NOT NULL DEFAULT false`,
     );
     const stage: Stage = {
       index,
@@ -242,6 +252,8 @@ export class PostgresImport {
       counts: zeroCounts(),
       read: 0,
       seconds: 0,
+      missingPersonal,
+      notes: [],
     };
     this.stages.push(stage);
 
@@ -356,30 +368,55 @@ export class PostgresImport {
         if (!fk.columns.every((c) => stage.columns.includes(c))) continue;
         const match = (alias: string) =>
           fk.columns.map((c, i) => `${alias}.${q(fk.parentColumns[i] ?? '')} = s.${q(c)}`).join(' AND ');
-        const others = this.stages
-          .filter((o) => o.table.name === fk.parent && fk.parentColumns.every((c) => o.columns.includes(c)))
-          .map((o) => `AND NOT EXISTS (SELECT 1 FROM ${o.relation} p WHERE ${match('p')})`)
-          .join(' ');
+        const parents = this.stages.filter(
+          (o) => o.table.name === fk.parent && fk.parentColumns.every((c) => o.columns.includes(c)),
+        );
+        /** Not among the parent table's input records (only those that are created, when asked). */
+        const notInInput = (createdOnly: boolean) =>
+          parents
+            .map(
+              (o) =>
+                `AND NOT EXISTS (SELECT 1 FROM ${o.relation} p WHERE ${createdOnly ? 'NOT p._skipped AND ' : ''}${match('p')})`,
+            )
+            .join(' ');
         await this.rejectRows(
           stage,
           `DELETE FROM ${relation} s
             WHERE ${fk.columns.map((c) => `s.${q(c)} IS NOT NULL`).join(' AND ')}
-              AND NOT EXISTS (SELECT 1 FROM public.${q(fk.parent)} p WHERE ${match('p')}) ${others}
+              AND NOT EXISTS (SELECT 1 FROM public.${q(fk.parent)} p WHERE ${match('p')}) ${notInInput(false)}
             RETURNING s._line, ${fk.columns.map((c) => `s.${q(c)}::text`).join(` || ', ' || `)} AS v`,
           [],
           (r) =>
             `${fk.columns.join(', ')} = ${String(r.v)} refers to ${fk.parent}.${fk.parentColumns.join(', ')}, which is neither in the store nor in the input`,
           fk.columns.join(','),
         );
+        // Records whose parent is only among input records that could not be created are not created either.
+        const orphans = await this.db.query(
+          `UPDATE ${relation} s SET _skipped = true
+            WHERE NOT s._skipped AND ${fk.columns.map((c) => `s.${q(c)} IS NOT NULL`).join(' AND ')}
+              AND NOT EXISTS (SELECT 1 FROM public.${q(fk.parent)} p WHERE ${match('p')}) ${notInInput(true)}`,
+        );
+        if (orphans.rowCount)
+          stage.notes.push(
+            `${orphans.rowCount} records not created: they belong to ${fk.parent} records that were not created`,
+          );
       }
+      // Parents are applied before their children are checked: a child then finds a new parent in the store.
+      await this.applyStage(stage);
     }
-    for (const stage of ordered) await this.applyStage(stage);
     return this.stages.map((s) => this.resultOf(s));
   }
 
   private resultOf(stage: Stage): DatasetResult {
-    const { dataset, table, counts } = stage;
-    return { store: 'postgres', dataset: dataset.name, file: dataset.file, target: table.name, counts };
+    const { dataset, table, counts, notes } = stage;
+    return {
+      store: 'postgres',
+      dataset: dataset.name,
+      file: dataset.file,
+      target: table.name,
+      counts,
+      ...(notes.length > 0 ? { notes } : {}),
+    };
   }
 
   private async applyStage(stage: Stage): Promise<void> {
@@ -389,10 +426,19 @@ export class PostgresImport {
     await this.db.query(
       `UPDATE ${relation} s SET _exists = EXISTS (SELECT 1 FROM public.${q(table.name)} t WHERE ${on})`,
     );
-    const existing = Number(
-      (await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${relation} WHERE _exists`)).rows[0]
-        ?.n ?? 0,
-    );
+    if (stage.missingPersonal.length > 0) {
+      const skipped = await this.db.query(`UPDATE ${relation} SET _skipped = true WHERE NOT _exists`);
+      if (skipped.rowCount)
+        stage.notes.push(
+          `${skipped.rowCount} new records not created: the input lacks ${stage.missingPersonal.join(', ')}, personal data an export leaves out unless --include-pii`,
+        );
+    }
+    const { existing, notCreated } = (
+      await this.db.query<{ existing: number; notCreated: number }>(
+        `SELECT count(*) FILTER (WHERE _exists AND NOT _skipped)::int AS existing,
+                count(*) FILTER (WHERE _skipped)::int AS "notCreated" FROM ${relation}`,
+      )
+    ).rows[0] ?? { existing: 0, notCreated: 0 };
     const settable = columns.filter(
       (c) => !table.key.includes(c) && !(table.name === 'dtc_codes' && c === 'id'),
     );
@@ -420,7 +466,7 @@ export class PostgresImport {
         }
       }
       const result = await this.db.query(
-        `UPDATE public.${q(table.name)} t SET ${set} FROM ${relation} s WHERE s._exists AND ${on} AND (${where})`,
+        `UPDATE public.${q(table.name)} t SET ${set} FROM ${relation} s WHERE s._exists AND NOT s._skipped AND ${on} AND (${where})`,
       );
       updated = result.rowCount ?? 0;
     }
@@ -443,11 +489,11 @@ export class PostgresImport {
     });
     const inserted = await this.db.query(
       `INSERT INTO public.${q(table.name)} (${columns.map(q).join(', ')})
-       SELECT ${values.join(', ')} FROM ${relation} s WHERE NOT s._exists ORDER BY s._n`,
+       SELECT ${values.join(', ')} FROM ${relation} s WHERE NOT s._exists AND NOT s._skipped ORDER BY s._n`,
     );
     stage.counts.inserted = inserted.rowCount ?? 0;
     stage.counts.updated = updated;
-    stage.counts.skipped = existing - updated;
+    stage.counts.skipped = existing - updated + notCreated;
     datasetDone(this.ctx, this.resultOf(stage), stage.read, stage.seconds + secondsSince(started));
   }
 
