@@ -2,6 +2,63 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers (docs/design.md §2), lowest first. A file may import its own layer and every layer below
+ * it; `forbid` lists what a layer must never import. Each driver folder (stores/postgres, storage/s3 …)
+ * also never imports a sibling driver. test/unit/layers.test.ts shows that a crossing fails the lint.
+ */
+const LAYERS = {
+  cli: [],
+  operations: ['cli'],
+  repository: ['cli', 'operations', 'seed', 'stores', 'formats'],
+  seed: ['cli', 'operations', 'repository', 'stores', 'storage', 'formats'],
+  stores: ['cli', 'operations', 'repository', 'seed', 'storage', 'formats'],
+  storage: ['cli', 'operations', 'repository', 'seed', 'stores', 'formats'],
+  formats: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage'],
+  base: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage', 'formats'],
+};
+const LAYER_FILES = {
+  cli: ['src/cli/**/*.ts'],
+  operations: ['src/operations/**/*.ts'],
+  repository: ['src/repository/**/*.ts'],
+  seed: ['src/seed/**/*.ts'],
+  stores: ['src/stores/**/*.ts'],
+  storage: ['src/storage/**/*.ts'],
+  formats: ['src/formats/**/*.ts'],
+  base: ['src/model/**/*.ts', 'src/config/**/*.ts', 'src/*.ts'],
+};
+const DRIVERS = {
+  stores: ['postgres', 'neo4j', 'qdrant'],
+  storage: ['local', 'memory', 's3', 'gcs', 'azure'],
+};
+
+/** The product never reaches into test code or scripts (the Qdrant double lives in test/). */
+const ALWAYS = ['**/test/**', '**/scripts/**'];
+const restrict = (patterns) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      patterns: [
+        { group: patterns, message: 'crosses a layer (docs/design.md §2; eslint.config.js LAYERS)' },
+      ],
+    },
+  ],
+});
+
+const layerConfigs = Object.entries(LAYERS).flatMap(([layer, forbidden]) => {
+  const patterns = [...ALWAYS, ...forbidden.flatMap((f) => [`**/${f}/**`, `../${f}/**`])];
+  const configs = [{ files: LAYER_FILES[layer], rules: restrict(patterns) }];
+  for (const driver of DRIVERS[layer] ?? []) {
+    const siblings = DRIVERS[layer].filter((d) => d !== driver).map((d) => `**/${layer}/${d}/**`);
+    const relative = DRIVERS[layer].filter((d) => d !== driver).map((d) => `../${d}/**`);
+    configs.push({
+      files: [`src/${layer}/${driver}/**/*.ts`],
+      rules: restrict([...patterns, ...siblings, ...relative]),
+    });
+  }
+  return configs;
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.stack/', 'data/', 'stack/neo4j/target/'] },
   js.configs.recommended,
@@ -18,11 +75,5 @@ export default tseslint.config(
     ignores: ['src/cli/**'],
     rules: { 'no-console': 'error' },
   },
-  {
-    // Layering: the product never reaches into test code (the Qdrant double lives there).
-    files: ['src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/test/**', '**/scripts/**'] }],
-    },
-  },
+  ...layerConfigs,
 );

@@ -13,7 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { TabularDataset, ExportRecord } from '../src/formats/dataset.ts';
+import type { TabularDataset, ExportRecord } from '../src/model/dataset.ts';
 import { writeCsvFile } from '../src/formats/csv/csv-format.ts';
 import { XlsxExportWriter } from '../src/formats/xlsx/xlsx-format.ts';
 import { SqliteExportWriter } from '../src/formats/sqlite/sqlite-format.ts';

@@ -46,7 +46,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import type { Transaction } from 'neo4j-driver';
 import { writeVectorsFile } from '../src/formats/vectors/vectors-format.ts';
-import type { VectorPoint } from '../src/formats/dataset.ts';
+import type { VectorPoint } from '../src/model/dataset.ts';
 import { labelMap } from '../src/model/labels.ts';
 import { openAllStores, openStores, type OpenStores } from '../src/operations/open-stores.ts';
 import { applyNeo4jSchema } from '../src/stores/neo4j/neo4j-schema.ts';

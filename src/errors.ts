@@ -37,6 +37,7 @@ export const ERROR_CATALOG = {
   INCOMPLETE: { exit: 'incomplete', summary: 'the run finished but some items failed (each is reported)' },
   INTERRUPTED: { exit: 'interrupted', summary: 'interrupted by a signal; nothing half-written is visible' },
   INTERNAL: { exit: 'failure', summary: 'an unexpected error (a bug: please report it)' },
+  STORAGE: { exit: 'failure', summary: 'the backup storage refused or failed an operation' },
 } as const satisfies Record<string, { exit: ExitCodeName; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

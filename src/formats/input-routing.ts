@@ -2,7 +2,7 @@
  * What the tabular import readers (CSV directories, SQLite files) share: where a dataset named by the
  * export's conventions goes, the order datasets are read in, and how a record's values are set.
  */
-import type { InputRecord, InputTarget } from './input.ts';
+import type { InputRecord, InputTarget } from '../model/input.ts';
 
 /** The original tool's one dataset of every relationship (`start_label, start_id, rel_type, rel_props, …`). */
 export const LEGACY_RELATIONSHIPS = 'neo4j_relationships';

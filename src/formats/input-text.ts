@@ -10,7 +10,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AcxError } from '../errors.ts';
-import type { InputDataset, InputSource } from './input.ts';
+import type { InputDataset, InputSource } from '../model/input.ts';
 
 const READ_CHUNK = 256 * 1024;
 const GZIP_MAGIC = [0x1f, 0x8b] as const;

@@ -10,7 +10,7 @@
  *
  * `null` has no text rendering: each format marks it its own documented way.
  */
-import type { ExportValue } from './dataset.ts';
+import type { ExportValue } from '../model/dataset.ts';
 import { stringifyExactJson } from '../model/exact-json.ts';
 
 /** Compact JSON; bigint values are written as bare integers. */

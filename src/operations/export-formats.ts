@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProgressReporter } from '../progress.ts';
-import type { TabularDataset, VectorCollection, WrittenFile } from '../formats/dataset.ts';
+import type { TabularDataset, VectorCollection, WrittenFile } from '../model/dataset.ts';
 import { describeFilter, type DtcFilter } from '../model/dtc-filter.ts';
 import type { PostgresExportSource } from '../stores/postgres/postgres-export.ts';
 import type { Neo4jExportSource } from '../stores/neo4j/neo4j-export.ts';

@@ -12,7 +12,7 @@ import { join, relative, sep } from 'node:path';
 import { makeDirectories } from '../files.ts';
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
-import type { FieldSpec, TabularDataset, VectorCollection } from '../formats/dataset.ts';
+import type { FieldSpec, TabularDataset, VectorCollection } from '../model/dataset.ts';
 import { describeFilter, isFilterActive, type DtcFilter } from '../model/dtc-filter.ts';
 import type { LabelMap } from '../model/labels.ts';
 import { writeFileAtomic } from '../repository/manifest.ts';

@@ -8,20 +8,20 @@
  */
 import type pg from 'pg';
 import { AcxError } from '../errors.ts';
-import type { InputSource } from '../formats/input.ts';
+import type { InputSource } from '../model/input.ts';
 import { openCsvInput } from '../formats/csv/csv-reader.ts';
 import { openGraphmlInput } from '../formats/graphml/graphml-reader.ts';
 import { openJsonInput } from '../formats/json/json-reader.ts';
 import { openSqliteInput } from '../formats/sqlite/sqlite-reader.ts';
 import { openVectorsInput } from '../formats/vectors/vectors-reader.ts';
-import { ImportLedger } from '../import/import-ledger.ts';
+import { SqliteImportLedger } from './import-ledger.ts';
 import {
   zeroCounts,
   type DatasetCounts,
   type DatasetResult,
   type ImportContext,
   type Rejection,
-} from '../import/import-types.ts';
+} from '../model/import.ts';
 import type { ConflictStrategy } from '../model/conflict.ts';
 import type { LabelMap } from '../model/labels.ts';
 import type { ProgressReporter } from '../progress.ts';
@@ -110,7 +110,7 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
       reporter.emit({ type: 'rejected', ...rejection });
     },
   };
-  const ledger = new ImportLedger();
+  const ledger = new SqliteImportLedger();
   let postgres: PostgresImport | undefined;
   let neo4j: Neo4jImport | undefined;
   let qdrant: QdrantImport | undefined;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AcxError } from '../errors.ts';
 import { STORE_NAMES } from '../progress.ts';
+import type { DatasetEntry, StoreSection } from '../model/snapshot.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'acx-data-snapshot';
@@ -29,7 +30,6 @@ const datasetSchema = z.looseObject({
   files: z.array(z.string()),
   columns: z.array(z.string()).optional(),
 });
-export type DatasetEntry = z.infer<typeof datasetSchema>;
 
 const storeSectionSchema = z.looseObject({
   serverVersion: z.string(),
@@ -37,7 +37,15 @@ const storeSectionSchema = z.looseObject({
   readFinishedAt: z.string(),
   datasets: z.array(datasetSchema),
 });
-export type StoreSection = z.infer<typeof storeSectionSchema>;
+export type { DatasetEntry, StoreSection };
+// The schema and the model's types (what stores write) must describe the same objects.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const sectionsAgree: Same<
+  z.infer<typeof storeSectionSchema>['datasets'][number]['files'],
+  DatasetEntry['files']
+> &
+  (z.infer<typeof storeSectionSchema> extends StoreSection ? true : never) = true;
+void sectionsAgree;
 
 export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),

@@ -10,21 +10,10 @@ import { dirname, join } from 'node:path';
 import { type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
-import {
-  COMPRESSION_EXTENSIONS,
-  createCompressor,
-  createDecompressor,
-  type FileCompression,
-} from './compression.ts';
+import type { DataFileWriter, FileCompression, FileEntry, SnapshotSink } from '../model/snapshot.ts';
+import { COMPRESSION_EXTENSIONS, createCompressor, createDecompressor } from './compression.ts';
 
-/** What the manifest records of one file. */
-export interface FileEntry {
-  bytes: number;
-  sha256: string;
-  compression: FileCompression;
-  contentBytes: number;
-  records?: number;
-}
+export type { FileEntry };
 
 const NEWLINE = 0x0a;
 
@@ -54,7 +43,7 @@ class Meter extends Transform {
 }
 
 /** One data file being written: append lines or bytes, then `close()` for its manifest entry. */
-export class SnapshotFileWriter {
+export class SnapshotFileWriter implements DataFileWriter {
   readonly path: string;
   private readonly input: Transform;
   private readonly content = new Meter({ hash: false, lines: true });
@@ -128,7 +117,7 @@ export class SnapshotFileWriter {
 }
 
 /** Creates the data files of one snapshot directory and collects their entries for the manifest. */
-export class SnapshotFiles {
+export class SnapshotFiles implements SnapshotSink {
   readonly entries: Record<string, FileEntry> = {};
 
   constructor(
@@ -153,7 +142,9 @@ export class SnapshotFiles {
     return new SnapshotFileWriter(absolutePath, relativePath, compression, options.records, this.signal);
   }
 
-  async closeFile(writer: SnapshotFileWriter): Promise<FileEntry> {
+  async closeFile(writer: DataFileWriter): Promise<FileEntry> {
+    if (!(writer instanceof SnapshotFileWriter))
+      throw new AcxError('INTERNAL', `${writer.path} was not created by this snapshot`);
     const entry = await writer.close();
     this.entries[writer.path] = entry;
     return entry;
@@ -179,27 +170,6 @@ export function openDecompressed(absolutePath: string, compression: FileCompress
   const decompressor = createDecompressor(compression);
   source.on('error', (error) => decompressor.destroy(error));
   return source.pipe(decompressor);
-}
-
-/** Splits a byte stream into UTF-8 lines (without their newline); a last line without newline is kept. */
-export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let pending: Buffer[] = [];
-  for await (const chunk of stream) {
-    let start = 0;
-    for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
-      const piece = chunk.subarray(start, i);
-      if (pending.length > 0) {
-        pending.push(piece);
-        yield Buffer.concat(pending).toString('utf8');
-        pending = [];
-      } else {
-        yield piece.toString('utf8');
-      }
-      start = i + 1;
-    }
-    if (start < chunk.length) pending.push(chunk.subarray(start));
-  }
-  if (pending.length > 0) yield Buffer.concat(pending).toString('utf8');
 }
 
 const discard = (): Writable => new Writable({ write: (_chunk, _enc, callback) => callback() });

@@ -3,9 +3,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AcxError } from '../errors.ts';
 import type { Manifest } from './manifest.ts';
-import { openDecompressed, readLines, type FileEntry } from './snapshot-files.ts';
+import { createReadStream } from 'node:fs';
+import type { SnapshotSource } from '../model/snapshot.ts';
+import { readLines } from '../streams.ts';
+import { openDecompressed, type FileEntry } from './snapshot-files.ts';
 
-export class SnapshotReader {
+export class SnapshotReader implements SnapshotSource {
   constructor(
     readonly dir: string,
     readonly manifest: Manifest,
@@ -26,6 +29,11 @@ export class SnapshotReader {
 
   absolutePath(path: string): string {
     return join(this.dir, path);
+  }
+
+  storedStream(path: string): Readable {
+    this.entry(path);
+    return createReadStream(this.absolutePath(path));
   }
 
   /** The decompressed bytes of a file. */

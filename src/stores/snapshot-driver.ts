@@ -4,19 +4,19 @@
  * `src/operations/` orchestrate them and own the manifest.
  */
 import type { ProgressReporter } from '../progress.ts';
-import type { SnapshotFiles } from '../repository/snapshot-files.ts';
-import type { SnapshotReader } from '../repository/snapshot-reader.ts';
-import type { StoreSection } from '../repository/manifest.ts';
+import type { SnapshotSink, SnapshotSource, StoreSection } from '../model/snapshot.ts';
+
+export { nowIso } from '../model/snapshot.ts';
 
 export interface BackupContext {
   /** Creates the snapshot's data files (paths relative to the snapshot directory, e.g. `neo4j/nodes.jsonl`). */
-  files: SnapshotFiles;
+  files: SnapshotSink;
   reporter: ProgressReporter;
   signal?: AbortSignal;
 }
 
 export interface RestoreContext {
-  snapshot: SnapshotReader;
+  snapshot: SnapshotSource;
   /** This store's section of the manifest. */
   section: StoreSection;
   reporter: ProgressReporter;
@@ -42,5 +42,3 @@ export interface StoreRestoreSummary {
   datasets: RestoredDataset[];
   seconds: number;
 }
-
-export const nowIso = (): string => new Date().toISOString();

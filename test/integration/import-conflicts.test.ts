@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import neo4j from 'neo4j-driver';
-import type { VectorCollection } from '../../src/formats/dataset.ts';
+import type { VectorCollection } from '../../src/model/dataset.ts';
 import { writeVectorsFile } from '../../src/formats/vectors/vectors-format.ts';
 import type { ConflictStrategy } from '../../src/model/conflict.ts';
 import { diffFingerprints } from '../../src/model/content-hash.ts';

@@ -1,5 +1,5 @@
 /** Awkward export records shared by the format tests: every quoting, NULL-vs-empty, precision and encoding trap we know of. */
-import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 
 export const FIELDS: FieldSpec[] = [
   { name: 'id', type: 'uuid' },

@@ -1,7 +1,7 @@
 /** What the import readers' tests share: reading a whole input, and checking how a broken one fails. */
 import { expect } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
-import type { InputDataset, InputRecord, InputSource } from '../../src/formats/input.ts';
+import type { InputDataset, InputRecord, InputSource } from '../../src/model/input.ts';
 
 export interface ReadDataset {
   dataset: InputDataset;

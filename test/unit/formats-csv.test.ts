@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportRecord, ExportValue, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, ExportValue, TabularDataset } from '../../src/model/dataset.ts';
 import { readCsvValue, writeCsvFile } from '../../src/formats/csv/csv-format.ts';
 import { FIELDS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportValue, GraphEdge, GraphKey, GraphNode, GraphSource } from '../../src/formats/dataset.ts';
+import type { ExportValue, GraphEdge, GraphKey, GraphNode, GraphSource } from '../../src/model/dataset.ts';
 import { GRAPHML_NAMESPACE, writeGraphmlFile } from '../../src/formats/graphml/graphml-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
 

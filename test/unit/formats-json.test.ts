@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportRecord, ExportValue, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, ExportValue, TabularDataset } from '../../src/model/dataset.ts';
 import {
   JsonDocumentWriter,
   writeJsonDataset,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import { quoteIdentifier, SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
 import { FIELDS, RECORDS, awkwardDataset, LARGE_FIELDS, largeRecord } from '../support/awkward-records.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VectorCollection, VectorPoint } from '../../src/formats/dataset.ts';
+import type { VectorCollection, VectorPoint } from '../../src/model/dataset.ts';
 import { writeVectorsFile } from '../../src/formats/vectors/vectors-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
 import { seededRandom } from '../../src/seed/random.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import {
   EXCEL_MAX_CELL_CHARS,
   TRUNCATION_MARKER,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import { writeCsvFile } from '../../src/formats/csv/csv-format.ts';
 import { openCsvInput } from '../../src/formats/csv/csv-reader.ts';
 import { FIELDS, NULLS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
-import type { ExportValue, GraphEdge, GraphKey, GraphNode } from '../../src/formats/dataset.ts';
+import type { ExportValue, GraphEdge, GraphKey, GraphNode } from '../../src/model/dataset.ts';
 import { writeGraphmlFile } from '../../src/formats/graphml/graphml-format.ts';
 import { openGraphmlInput } from '../../src/formats/graphml/graphml-reader.ts';
 import { expectInvalidInput, failure, readAll } from '../support/input-readers.ts';

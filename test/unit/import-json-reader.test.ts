@@ -6,8 +6,8 @@ import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
-import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
-import type { InputRecord } from '../../src/formats/input.ts';
+import type { ExportRecord, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
+import type { InputRecord } from '../../src/model/input.ts';
 import {
   writeJsonDataset,
   writeJsonFile,

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/formats/dataset.ts';
+import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import { SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
 import { openSqliteInput } from '../../src/formats/sqlite/sqlite-reader.ts';
-import type { InputDataset } from '../../src/formats/input.ts';
+import type { InputDataset } from '../../src/model/input.ts';
 import { FIELDS, NULLS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
 import { failure, readAll } from '../support/input-readers.ts';
 

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { checkFile, readLines, SnapshotFiles } from '../../src/repository/snapshot-files.ts';
+import { checkFile, SnapshotFiles } from '../../src/repository/snapshot-files.ts';
+import { readLines } from '../../src/streams.ts';
 import type { Compression } from '../../src/repository/compression.ts';
 
 let dir: string | undefined;

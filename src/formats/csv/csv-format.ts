@@ -17,7 +17,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { stringify, type Options } from 'csv-stringify/sync';
-import type { ExportValue, FieldType, TabularDataset } from '../dataset.ts';
+import type { ExportValue, FieldType, TabularDataset } from '../../model/dataset.ts';
 import { jsonText, valueText } from '../text-values.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 

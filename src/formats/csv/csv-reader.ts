@@ -25,8 +25,8 @@ import { Readable } from 'node:stream';
 import { CsvError, parse, type Parser } from 'csv-parse';
 import { z } from 'zod';
 import { AcxError } from '../../errors.ts';
-import { FIELD_TYPES, type FieldType } from '../dataset.ts';
-import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
+import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
+import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { readCsvValue } from './csv-format.ts';
 import {

@@ -26,7 +26,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import type { ExportValue, FieldType, GraphKey, GraphSource } from '../dataset.ts';
+import type { ExportValue, FieldType, GraphKey, GraphSource } from '../../model/dataset.ts';
 import { jsonText, valueText } from '../text-values.ts';
 
 export interface GraphmlOptions {

@@ -21,8 +21,8 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { AcxError } from '../../errors.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
-import { FIELD_TYPES, type FieldType } from '../dataset.ts';
-import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
+import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
+import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { invalidInput, readInputText, singlePassInput } from '../input-text.ts';
 import { ACX_GRAPHML_NAMESPACE, GRAPHML_NAMESPACE } from './graphml-format.ts';
 

@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../dataset.ts';
+import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../model/dataset.ts';
 import { jsonText } from '../text-values.ts';
 
 /** How often (in records) a running write looks at its abort signal. */

@@ -15,7 +15,7 @@
  *   they are the JSON values (integers beyond 2^53 as bigint). A value that does not convert is kept
  *   as read, with a record problem.
  */
-import { FIELD_TYPES, type FieldType } from '../dataset.ts';
+import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
 import {
   RELATIONSHIP_ENDPOINT_FIELDS,
   type InputDataset,
@@ -23,7 +23,7 @@ import {
   type InputRecord,
   type InputSource,
   type InputTarget,
-} from '../input.ts';
+} from '../../model/input.ts';
 import { readInputText, singlePassInput } from '../input-text.ts';
 import { JsonScanner } from './json-scanner.ts';
 import { isJsonObject } from '../../model/exact-json.ts';

@@ -22,7 +22,7 @@
 import Database from 'better-sqlite3';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ExportValue, FieldSpec, FieldType, TabularDataset } from '../dataset.ts';
+import type { ExportValue, FieldSpec, FieldType, TabularDataset } from '../../model/dataset.ts';
 import { jsonText } from '../text-values.ts';
 
 /** How often (in records) a running write looks at its abort signal. */

@@ -16,8 +16,8 @@
 import Database from 'better-sqlite3';
 import { open, stat } from 'node:fs/promises';
 import { AcxError } from '../../errors.ts';
-import { FIELD_TYPES, type FieldType } from '../dataset.ts';
-import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
+import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
+import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { FIELDS_TABLE, quoteIdentifier } from './sqlite-format.ts';
 import { routeNeo4jName, routeRank, setColumnValue, setValue, type Route } from '../input-routing.ts';

@@ -30,7 +30,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
-import type { VectorCollection, VectorPoint } from '../dataset.ts';
+import type { VectorCollection, VectorPoint } from '../../model/dataset.ts';
 import { jsonText } from '../text-values.ts';
 import { isJsonObject } from '../../model/exact-json.ts';
 

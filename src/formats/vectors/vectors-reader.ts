@@ -14,7 +14,7 @@
  *   object or null. A point without a usable id or with a payload that is not an object carries a
  *   record problem.
  */
-import type { InputDataset, InputField, InputRecord, InputSource } from '../input.ts';
+import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { checkInputFile, readInputText } from '../input-text.ts';
 import { JsonScanner } from '../json/json-scanner.ts';
 import { VECTORS_FORMAT, VECTORS_FORMAT_VERSION } from './vectors-format.ts';

@@ -31,7 +31,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import ExcelJS from 'exceljs';
-import type { ExportRecord, ExportValue, FieldType, TabularDataset } from '../dataset.ts';
+import type { ExportRecord, ExportValue, FieldType, TabularDataset } from '../../model/dataset.ts';
 import { jsonText, valueText } from '../text-values.ts';
 
 /** Data rows per sheet: Excel's 1,048,576 rows less the header. */

@@ -7,8 +7,8 @@
  */
 import type { ManagedTransaction, Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
-import type { SnapshotFileWriter } from '../../repository/snapshot-files.ts';
+import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
+import type { DataFileWriter } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { Neo4jConnection } from './neo4j-connection.ts';
 import { encodeNeo4jProperties } from './neo4j-values.ts';
@@ -69,7 +69,7 @@ export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContex
     defaultAccessMode: 'READ',
     fetchSize: NEO4J_FETCH_SIZE,
   });
-  const open: SnapshotFileWriter[] = [];
+  const open: DataFileWriter[] = [];
   const datasets: DatasetEntry[] = [];
   const labels: Record<string, number> = {};
   const relationshipTypes: Record<string, number> = {};

@@ -15,8 +15,8 @@ import type {
   GraphNode,
   GraphSource,
   TabularDataset,
-} from '../../formats/dataset.ts';
-import { RELATIONSHIP_ENDPOINT_FIELDS } from '../../formats/input.ts';
+} from '../../model/dataset.ts';
+import { RELATIONSHIP_ENDPOINT_FIELDS } from '../../model/input.ts';
 import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
 
 const FETCH_SIZE = 2000;

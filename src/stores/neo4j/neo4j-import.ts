@@ -18,11 +18,10 @@ import {
   type InputDataset,
   type InputField,
   type InputRecord,
-} from '../../formats/input.ts';
+} from '../../model/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import { dtcRecordProblems } from '../../model/dtc-rules.ts';
 import type { LabelMap } from '../../model/labels.ts';
-import type { ImportLedger } from '../../import/import-ledger.ts';
 import {
   datasetDone,
   forEachBatch,
@@ -32,7 +31,8 @@ import {
   type DatasetCounts,
   type DatasetResult,
   type ImportContext,
-} from '../../import/import-types.ts';
+  type ImportLedger,
+} from '../../model/import.ts';
 import { cypherName, groupBy, type Neo4jConnection } from './neo4j-connection.ts';
 import { keyPropertiesByLabel } from './neo4j-fingerprint.ts';
 import { neo4jPropertyValue } from './neo4j-input-values.ts';

@@ -6,7 +6,7 @@
  * float, a boolean or a JSON list when it looks like one, otherwise as a string (docs/design.md §9).
  */
 import neo4j from 'neo4j-driver';
-import type { InputField } from '../../formats/input.ts';
+import type { InputField } from '../../model/input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 
 export type Conversion = { value: unknown } | { problem: string };

@@ -11,7 +11,7 @@
  */
 import neo4j from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
+import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import type { PlanStep, RestoreContext, StoreRestoreSummary } from '../snapshot-driver.ts';
 import { cypherName, groupBy, type Neo4jConnection } from './neo4j-connection.ts';
 import type { Neo4jSchemaLine } from './neo4j-backup.ts';

@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
-import type { StoreSection, DatasetEntry } from '../../repository/manifest.ts';
+import type { StoreSection, DatasetEntry } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { postgresVersion, quoteIdent as quote } from './postgres-connection.ts';
 import { copyColumns, listUserTables, postDataDdl, preDataDdl } from './postgres-ddl.ts';

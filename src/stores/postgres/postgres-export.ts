@@ -5,13 +5,7 @@
  * 64-bit integers as bigint, numeric as exact text, JSON parsed exactly).
  */
 import type pg from 'pg';
-import type {
-  ExportRecord,
-  ExportValue,
-  FieldSpec,
-  FieldType,
-  TabularDataset,
-} from '../../formats/dataset.ts';
+import type { ExportRecord, ExportValue, FieldSpec, FieldType, TabularDataset } from '../../model/dataset.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
 import { dtcFilterSql, isFilterActive, type DtcFilter } from '../../model/dtc-filter.ts';
 import { exportableColumns, isExportableTable, scrubJson, type PrivacyOptions } from '../../model/privacy.ts';

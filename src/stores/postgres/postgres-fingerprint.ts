@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import { quoteIdent } from './postgres-connection.ts';
 import { listPostgresTables } from './postgres-schema.ts';
-import { readLines } from '../../repository/snapshot-files.ts';
+import { readLines } from '../../streams.ts';
 
 async function hashTable(client: pg.PoolClient, table: string): Promise<MultisetHash> {
   const hash = new MultisetHash();

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
-import type { InputDataset } from '../../formats/input.ts';
+import type { InputDataset } from '../../model/input.ts';
 import { TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import { dtcRecordProblems } from '../../model/dtc-rules.ts';
 import { PII_COLUMNS } from '../../model/privacy.ts';
@@ -27,7 +27,7 @@ import {
   type DatasetCounts,
   type DatasetResult,
   type ImportContext,
-} from '../../import/import-types.ts';
+} from '../../model/import.ts';
 import { quoteIdent } from './postgres-connection.ts';
 import { pgCopyText, type PgColumn } from './postgres-values.ts';
 

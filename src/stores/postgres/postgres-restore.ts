@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
+import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import type { PlanStep, RestoreContext, StoreRestoreSummary } from '../snapshot-driver.ts';
 import { quoteIdent } from './postgres-connection.ts';
 import { listUserTables } from './postgres-ddl.ts';

@@ -16,8 +16,8 @@
  *   no records, so `records` is 0; `snapshotName` and `checksum` are the server's.
  */
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
-import type { SnapshotFileWriter } from '../../repository/snapshot-files.ts';
+import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
+import type { DataFileWriter } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { QdrantAlias, QdrantClient } from './qdrant-client.ts';
 import { stringifyQdrantJson } from './qdrant-json.ts';
@@ -68,8 +68,8 @@ function payloadSchemaOf(info: Record<string, unknown>): SavedCollection['payloa
 
 async function writeWith<T>(
   ctx: BackupContext,
-  writer: SnapshotFileWriter,
-  body: (w: SnapshotFileWriter) => Promise<T>,
+  writer: DataFileWriter,
+  body: (w: DataFileWriter) => Promise<T>,
 ): Promise<T> {
   try {
     const result = await body(writer);

@@ -2,7 +2,6 @@
  * The slice of Qdrant's REST API the toolkit uses, over `fetch`. Point ids keep their 64-bit precision
  * (see qdrant-json.ts). Errors become AcxError with the collection named and the API key never shown.
  */
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { AcxError, redactSecrets } from '../../errors.ts';
@@ -204,7 +203,7 @@ export class QdrantClient {
    */
   async uploadSnapshot(
     name: string,
-    file: string,
+    file: { stream: Readable; bytes: number },
     options: { checksum?: string; priority?: 'snapshot' | 'replica' | 'no_sync'; signal?: AbortSignal } = {},
   ): Promise<void> {
     const path = `/collections/${enc(name)}/snapshots/upload`;
@@ -213,25 +212,23 @@ export class QdrantClient {
     url.searchParams.set('priority', options.priority ?? 'snapshot');
     if (options.checksum) url.searchParams.set('checksum', options.checksum);
     const boundary = `acx-data-${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
-    const handle = await open(file, 'r');
+    const head = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="snapshot"; filename="${enc(name)}.snapshot"\r\n` +
+        'content-type: application/octet-stream\r\n\r\n',
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    async function* parts(): AsyncGenerator<Buffer> {
+      yield head;
+      for await (const chunk of file.stream) yield chunk as Buffer;
+      yield tail;
+    }
     try {
-      const head = Buffer.from(
-        `--${boundary}\r\ncontent-disposition: form-data; name="snapshot"; filename="${enc(name)}.snapshot"\r\n` +
-          'content-type: application/octet-stream\r\n\r\n',
-      );
-      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-      const size = (await handle.stat()).size;
-      async function* parts(): AsyncGenerator<Buffer> {
-        yield head;
-        for await (const chunk of handle.createReadStream({ autoClose: false })) yield chunk as Buffer;
-        yield tail;
-      }
       const response = await this.send(url, {
         method: 'POST',
         headers: {
           ...this.authHeaders(),
           'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': String(head.length + size + tail.length),
+          'content-length': String(head.length + file.bytes + tail.length),
         },
         body: Readable.toWeb(Readable.from(parts())) as unknown as RequestInit['body'],
         duplex: 'half',
@@ -239,7 +236,7 @@ export class QdrantClient {
       });
       await this.result(response, 'POST', path, name);
     } finally {
-      await handle.close();
+      file.stream.destroy();
     }
   }
 

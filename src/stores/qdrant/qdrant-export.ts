@@ -2,7 +2,7 @@
  * Qdrant as export collections: configuration plus every point (id, vectors, payload), scrolled in id
  * order. With a DTC selection, `type: "dtc"` points outside it are left out; other points are kept.
  */
-import type { VectorCollection, VectorPoint } from '../../formats/dataset.ts';
+import type { VectorCollection, VectorPoint } from '../../model/dataset.ts';
 import type { QdrantClient } from './qdrant-client.ts';
 
 export interface QdrantExportOptions {

@@ -16,9 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AcxError } from '../../errors.ts';
-import type { InputDataset, InputRecord } from '../../formats/input.ts';
+import type { InputDataset, InputRecord } from '../../model/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
-import type { ImportLedger } from '../../import/import-ledger.ts';
 import {
   datasetDone,
   forEachBatch,
@@ -28,7 +27,8 @@ import {
   type DatasetCounts,
   type DatasetResult,
   type ImportContext,
-} from '../../import/import-types.ts';
+  type ImportLedger,
+} from '../../model/import.ts';
 import type { PointId, QdrantClient, QdrantPoint } from './qdrant-client.ts';
 import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
 import { createCollectionBody, fieldSchemaOf } from './qdrant-restore.ts';

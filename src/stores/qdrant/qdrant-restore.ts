@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../repository/manifest.ts';
+import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import type { PlanStep, RestoreContext, RestoredDataset, StoreRestoreSummary } from '../snapshot-driver.ts';
 import type { AliasAction, QdrantAlias, QdrantClient } from './qdrant-client.ts';
 import { parseQdrantJson } from './qdrant-json.ts';
@@ -365,8 +365,10 @@ async function restoreCollection(
     const t0 = performance.now();
     ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset, total: c.records });
     created.push(c.name);
-    await client.uploadSnapshot(c.name, ctx.snapshot.absolutePath(c.nativeFile!), {
-      checksum: ctx.snapshot.entry(c.nativeFile!).sha256,
+    const stored = ctx.snapshot.entry(c.nativeFile!);
+    const file = { stream: ctx.snapshot.storedStream(c.nativeFile!), bytes: stored.bytes };
+    await client.uploadSnapshot(c.name, file, {
+      checksum: stored.sha256,
       priority: 'snapshot',
       signal: ctx.signal,
     });

@@ -11,15 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ImportLedger, NodeRef } from '../model/import.ts';
 
-export interface NodeRef {
-  label: string;
-  keyProperty: string;
-  /** The key value, JSON-encoded with the tags of stores/neo4j/neo4j-values.ts. */
-  key: string;
-}
-
-export class ImportLedger {
+export class SqliteImportLedger implements ImportLedger {
   private readonly dir: string;
   private readonly db: Database.Database;
   private readonly seenInsert: Database.Statement;

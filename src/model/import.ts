@@ -2,7 +2,7 @@
  * Shared vocabulary of the import: counts per dataset, rejected records, and the context every store's
  * importer gets. Importers never print; they report through `ImportContext`.
  */
-import type { ConflictStrategy } from '../model/conflict.ts';
+import type { ConflictStrategy } from './conflict.ts';
 import type { ProgressEvent, ProgressReporter, StoreName } from '../progress.ts';
 
 export interface DatasetCounts {
@@ -97,4 +97,27 @@ export function datasetDone(
 ): DatasetResult {
   ctx.reporter.emit({ type: 'dataset-done', store: result.store, dataset: result.dataset, records, seconds });
   return result;
+}
+
+/** A node an import has written, by its key: what relationships naming it by input id resolve to. */
+export interface NodeRef {
+  label: string;
+  keyProperty: string;
+  /** The key value, JSON-encoded with the tags of stores/neo4j/neo4j-values.ts. */
+  key: string;
+}
+
+/**
+ * What an import remembers while it runs, outside memory (the operation provides it: a temporary
+ * SQLite file). Store importers use it to find duplicate keys and to resolve relationship endpoints.
+ */
+export interface ImportLedger {
+  /** Records that `key` was seen in `scope` at `line`: null the first time, else the first line. */
+  firstSeen(scope: string, key: string, line: number): number | null;
+  /** Remembers a node of input `source` (a file) by its input id. */
+  rememberNode(source: string, id: string, ref: NodeRef): void;
+  findNode(source: string, id: string): NodeRef | undefined;
+  /** Groups many writes: call it around each batch of records. */
+  batch<T>(work: () => T): T;
+  close(): void;
 }
