@@ -2,8 +2,9 @@
  * `acx-data export`: the guide's export_data.py. One export is a directory
  * `<output-dir>/<YYYYMMDD_HHMMSS>/` holding the chosen formats and a `manifest.json` written last (a
  * directory without one is an export that did not finish). Every format streams from the stores;
- * a format that fails is reported and its files removed, the others are kept, and the run ends
- * INCOMPLETE.
+ * a format that fails is reported and its files removed, the others are kept, and the summary lists it
+ * in `failures` (outcome `incomplete`, or `failed` when every format failed; the manifest is written
+ * either way). A run that throws before the manifest is written removes its directory.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -20,6 +21,7 @@ import { PostgresExportSource } from '../stores/postgres/postgres-export.ts';
 import { Neo4jExportSource } from '../stores/neo4j/neo4j-export.ts';
 import { qdrantExportCollections } from '../stores/qdrant/qdrant-export.ts';
 import type { SomeStores } from './open-stores.ts';
+import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.ts';
 import { TOOL } from './tool.ts';
 import { FORMAT_WRITERS, type ExportContext } from './export-formats.ts';
 
@@ -80,6 +82,9 @@ export interface ExportSummary {
   dir: string;
   results: Partial<Record<ExportFormat, { ok: boolean; records: number; error?: string }>>;
   files: ExportFileEntry[];
+  /** `incomplete`: some formats failed (their files removed, the others kept); one failure per format. */
+  outcome: Outcome;
+  failures: RunFailure[];
   seconds: number;
 }
 
@@ -180,6 +185,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
         stores.qdrant ? qdrantExportCollections(stores.qdrant, { codes, withVectors }) : Promise.resolve([]),
     };
     const results: ExportSummary['results'] = {};
+    const failures: RunFailure[] = [];
     const datasetsByFile: Record<string, Record<string, number>> = {};
     const fieldsByFile: Record<string, readonly FieldSpec[]> = {};
     for (const format of options.formats) {
@@ -199,6 +205,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
         for (const path of await listFiles(dir))
           if (!before.has(path)) await rm(join(dir, path), { force: true });
         results[format] = { ok: false, records: 0, error: (error as Error).message };
+        failures.push(failureOf(format, error));
         reporter.emit({ type: 'warning', message: `${format} export failed: ${(error as Error).message}` });
       }
     }
@@ -257,26 +264,18 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
       }),
     };
     await writeFileAtomic(dir, 'manifest.json', JSON.stringify(manifest, null, 2) + '\n');
-    const summary: ExportSummary = { id, dir, results, files, seconds: (performance.now() - started) / 1000 };
-    const failed = Object.entries(results).filter(([, r]) => !r.ok);
-    if (failed.length > 0) {
-      throw Object.assign(
-        new AcxError(
-          'INCOMPLETE',
-          `export ${id} finished without ${failed.map(([f]) => f).join(', ')}: ${failed.map(([f, r]) => `${f}: ${r.error}`).join('; ')}`,
-          {
-            subject: dir,
-          },
-        ),
-        { summary },
-      );
-    }
-    return summary;
+    return {
+      id,
+      dir,
+      results,
+      files,
+      outcome: outcomeOf(failures, options.formats.length),
+      failures,
+      seconds: (performance.now() - started) / 1000,
+    };
   } catch (error) {
-    if (options.signal?.aborted || !(error instanceof AcxError && error.code === 'INCOMPLETE')) {
-      // Nothing half-written may look complete: without a manifest the directory is not an export; remove it.
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-    }
+    // Nothing half-written may look complete: without a manifest the directory is not an export; remove it.
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     throw error;
   } finally {
     await postgres?.close();

@@ -17,6 +17,7 @@ import {
 import { openStores } from '../../operations/open-stores.ts';
 import { createReporter } from '../output/reporters.ts';
 import { globalOptions, printResult } from '../output/global-options.ts';
+import { errorForOutcome } from '../output/outcome-exit.ts';
 import { formatBytes, formatTable } from '../output/format.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { labelSchemeOption } from '../options.ts';
@@ -132,8 +133,9 @@ Examples (as in the operators' guide):
       const stores = await openStores(process.env, [...needed]);
       const reporter = createReporter(global);
       const interrupt = onInterrupt();
+      let summary: ExportSummary;
       try {
-        const summary = await exportData({
+        summary = await exportData({
           formats,
           outputDir: resolve(flags.outputDir),
           filter,
@@ -153,5 +155,10 @@ Examples (as in the operators' guide):
         interrupt.dispose();
         await stores.close();
       }
+      const failed = summary.failures.map((f) => f.item);
+      const error = errorForOutcome(summary, `export ${summary.id} finished without ${failed.join(', ')}`, {
+        subject: summary.dir,
+      });
+      if (error) throw error;
     });
 }
