@@ -1,4 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** The Storage contract suites need no database: they run in their own project, without the stack. */
+const STORAGE_CONTRACTS = 'test/contract/storage-*.test.ts';
 
 export default defineConfig({
   test: {
@@ -11,8 +14,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'contract-storage',
+          include: [STORAGE_CONTRACTS],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, STORAGE_CONTRACTS],
           globalSetup: ['test/setup/require-stack.ts'],
           setupFiles: ['test/setup/stack-env.ts'],
           testTimeout: 300_000,

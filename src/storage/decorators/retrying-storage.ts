@@ -1,0 +1,158 @@
+/**
+ * Retries what a Storage reports as 'transient' (timeouts, throttling, dropped connections), with the
+ * backoff of src/retry.ts; every other error, and any abort, passes through at once. Applied once
+ * around a driver, never inside one (restic's RetryBackend).
+ *
+ * What is retried:
+ * - stat, delete: the whole call (both are idempotent).
+ * - get: until it resolves with the stream. An error of the stream itself (after the first byte may
+ *   have been read) is the caller's: restart with an offset if that makes sense.
+ * - put of a Buffer or string: the whole call. put of a stream (Readable or async iterable) only until
+ *   the driver pulls its first chunk: consumed bytes cannot be replayed.
+ * - list, listPrefixes: each step; after items were yielded, a new listing resumes after the last key
+ *   (listings are sorted, so nothing is repeated or skipped).
+ *
+ * Caveat for `ifNotExists`: when a create succeeded but its answer was lost, the retry reports
+ * 'conflict' for the caller's own object. Lock files should hold a token the caller can recognise.
+ */
+import type { Readable } from 'node:stream';
+import { retry, type RetryOptions } from '../../retry.ts';
+import type {
+  GetOptions,
+  ObjectInfo,
+  OperationOptions,
+  PutData,
+  PutOptions,
+  Storage,
+  StorageCapabilities,
+} from '../storage.ts';
+import { StorageError } from '../storage-error.ts';
+import { compareKeys } from '../storage-keys.ts';
+import { isReplayable } from '../storage-data.ts';
+
+/** The backoff settings of src/retry.ts; what is retried is decided here. */
+export type RetryingStorageOptions = Omit<RetryOptions, 'signal' | 'isRetryable' | 'retryAfterMs'>;
+
+export function isTransient(error: unknown): boolean {
+  return error instanceof StorageError && error.reason === 'transient';
+}
+
+/** An async iterable over `source` that records whether anyone started consuming it. */
+class ConsumptionTracker implements AsyncIterable<Uint8Array | string> {
+  started = false;
+  private iterator: AsyncIterator<Uint8Array | string> | undefined;
+  constructor(private readonly source: AsyncIterable<Uint8Array | string>) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array | string> {
+    const next = () => {
+      this.started = true;
+      this.iterator ??= this.source[Symbol.asyncIterator]();
+      return this.iterator.next();
+    };
+    const stop = async () => (await this.iterator?.return?.()) ?? { done: true as const, value: undefined };
+    return { next, return: stop };
+  }
+}
+
+export class RetryingStorage implements Storage {
+  readonly kind: string;
+  readonly location: string;
+  readonly capabilities: StorageCapabilities;
+  readonly localPath?: (key: string) => string;
+
+  constructor(
+    readonly inner: Storage,
+    private readonly options: RetryingStorageOptions = {},
+  ) {
+    this.kind = inner.kind;
+    this.location = inner.location;
+    this.capabilities = inner.capabilities;
+    if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
+  }
+
+  put(key: string, data: PutData, options: PutOptions = {}): Promise<ObjectInfo> {
+    if (isReplayable(data)) return this.retry(() => this.inner.put(key, data, options), options.signal);
+    const tracker = new ConsumptionTracker(data as AsyncIterable<Uint8Array | string>);
+    return this.retry(
+      () => this.inner.put(key, tracker, options),
+      options.signal,
+      () => !tracker.started,
+    );
+  }
+
+  get(key: string, options: GetOptions = {}): Promise<Readable> {
+    return this.retry(() => this.inner.get(key, options), options.signal);
+  }
+
+  stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo | undefined> {
+    return this.retry(() => this.inner.stat(key, options), options.signal);
+  }
+
+  delete(key: string, options: OperationOptions = {}): Promise<void> {
+    return this.retry(() => this.inner.delete(key, options), options.signal);
+  }
+
+  list(prefix: string, options: OperationOptions = {}): AsyncIterable<ObjectInfo> {
+    return this.resumable(
+      () => this.inner.list(prefix, options),
+      (info) => info.key,
+      options.signal,
+    );
+  }
+
+  listPrefixes(prefix: string, options: OperationOptions = {}): AsyncIterable<string> {
+    return this.resumable(
+      () => this.inner.listPrefixes(prefix, options),
+      (found) => found,
+      options.signal,
+    );
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private retry<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, canRetry = () => true): Promise<T> {
+    return retry(fn, {
+      ...this.options,
+      signal,
+      isRetryable: (error) => isTransient(error) && canRetry(),
+      retryAfterMs: (error) => (error instanceof StorageError ? error.retryAfterMs : undefined),
+    });
+  }
+
+  /**
+   * A sorted listing whose steps are retried: a failed step reopens the listing and skips every key up
+   * to the last one yielded.
+   */
+  private async *resumable<T>(
+    open: () => AsyncIterable<T>,
+    keyOf: (item: T) => string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<T> {
+    let iterator: AsyncIterator<T> | undefined;
+    let last: string | undefined;
+    const step = async (): Promise<IteratorResult<T>> => {
+      iterator ??= open()[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const result = await iterator.next();
+          if (result.done || last === undefined || compareKeys(keyOf(result.value), last) > 0) return result;
+        }
+      } catch (error) {
+        iterator = undefined; // a failed listing is not resumed in place: the next step reopens it
+        throw error;
+      }
+    };
+    try {
+      for (;;) {
+        const result = await this.retry(step, signal);
+        if (result.done) return;
+        last = keyOf(result.value);
+        yield result.value;
+      }
+    } finally {
+      await iterator?.return?.();
+    }
+  }
+}

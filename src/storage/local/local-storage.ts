@@ -1,0 +1,269 @@
+/**
+ * A Storage in a directory of the local file system. Keys map to files under the root ('a/b' →
+ * <root>/a/b); directories are created on demand and removed when a delete empties them.
+ *
+ * Atomic puts: bytes go to `.tmp-<random>` in the target's directory, are fsynced (option `sync`), then
+ * renamed over the target (or, for `ifNotExists`, hard-linked to it: link() fails if the target exists,
+ * an atomic create-with-content) and the directory is fsynced. A reader holding an open stream keeps
+ * the version it opened. Temp files are never listed, and removed when a put fails or aborts; a killed
+ * process can leave one behind, invisible to every operation. Needs a file system with hard links for
+ * `ifNotExists` (every POSIX local one; some network or FAT mounts refuse: reason 'other').
+ */
+import { randomBytes } from 'node:crypto';
+import { link, open, rename, rm, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { makeDirectories } from '../../files.ts';
+import type {
+  GetOptions,
+  ObjectInfo,
+  OperationOptions,
+  PutData,
+  PutOptions,
+  Storage,
+  StorageCapabilities,
+} from '../storage.ts';
+import { StorageError, type StorageOperation } from '../storage-error.ts';
+import { assertKey, assertPrefix, RESERVED_SEGMENT_PREFIX, splitPrefix } from '../storage-keys.ts';
+import { chunksOf, destroyOnAbort, rangeOf, rangeProblem, readableOfBuffer } from '../storage-data.ts';
+import {
+  errnoOf,
+  holdsFile,
+  isMissing,
+  pruneEmptyDirectories,
+  reasonOfErrno,
+  statIfExists,
+  subdirectories,
+  syncDirectory,
+  walkFiles,
+  writeChunks,
+} from './local-storage-files.ts';
+
+export interface LocalStorageConfig {
+  /** The storage root; relative paths resolve against the working directory. Created on the first put. */
+  root: string;
+  /** Default of put's `sync`: fsync files and directories before a put resolves (default true). */
+  sync?: boolean;
+}
+
+/** Attaches to a directory (which need not exist yet); rejects when the path exists but is not one. */
+export async function openLocalStorage(config: LocalStorageConfig): Promise<LocalStorage> {
+  const storage = new LocalStorage(config);
+  const stats = await statIfExists(storage.root).catch((error: unknown) => {
+    throw storage.translate(error, 'open', undefined);
+  });
+  if (stats && !stats.isDirectory()) {
+    throw new StorageError('the path exists and is not a directory', {
+      reason: 'invalid-request',
+      operation: 'open',
+      location: storage.location,
+    });
+  }
+  return storage;
+}
+
+export class LocalStorage implements Storage {
+  readonly kind = 'local';
+  readonly root: string;
+  readonly location: string;
+  readonly capabilities: StorageCapabilities = {
+    atomicPut: true,
+    rangedGet: true,
+    conditionalPut: true,
+    localPath: true,
+  };
+  private readonly sync: boolean;
+  private closed = false;
+
+  constructor(config: LocalStorageConfig) {
+    this.root = resolve(config.root);
+    this.location = this.root;
+    this.sync = config.sync ?? true;
+  }
+
+  /** The absolute path of `key` (see Storage.localPath: an escape hatch for libraries needing files). */
+  localPath(key: string): string {
+    return this.pathOf('get', key);
+  }
+
+  async put(key: string, data: PutData, options: PutOptions = {}): Promise<ObjectInfo> {
+    const path = this.pathOf('put', key);
+    options.signal?.throwIfAborted();
+    const directory = dirname(path);
+    const sync = options.sync ?? this.sync;
+    const { handle, tempPath } = await this.createTempFile(key, directory);
+    let isOpen = true;
+    try {
+      await this.io('put', key, () => writeChunks(handle, chunksOf(data, options.signal)));
+      const stats = await this.io('put', key, async () => {
+        if (sync) await handle.sync();
+        return handle.stat();
+      });
+      isOpen = false;
+      await this.io('put', key, () => handle.close());
+      options.signal?.throwIfAborted(); // the last moment at which an abort leaves nothing behind
+      await this.publish(key, tempPath, path, options.ifNotExists ?? false);
+      // From here the object is visible: a failing directory fsync rejects but cannot undo it.
+      if (sync) await this.io('put', key, () => syncDirectory(directory));
+      return { key, size: stats.size, modified: stats.mtime };
+    } catch (error) {
+      throw options.signal?.aborted ? options.signal.reason : error;
+    } finally {
+      if (isOpen) await handle.close().catch(() => undefined);
+      await rm(tempPath, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const path = this.pathOf('get', key);
+    options.signal?.throwIfAborted();
+    const problem = rangeProblem(options.offset, options.length);
+    if (problem) throw new StorageError(problem, this.context('get', key, 'invalid-request'));
+    const handle = await this.io('get', key, () => open(path, 'r'));
+    try {
+      const stats = await this.io('get', key, () => handle.stat());
+      if (!stats.isFile()) throw new StorageError('no such object', this.context('get', key, 'not-found'));
+      const { start, end } = rangeOf(stats.size, options.offset, options.length);
+      if (start >= end) {
+        await handle.close();
+        return readableOfBuffer(Buffer.alloc(0), options.signal);
+      }
+      // The open handle pins this version: a concurrent rename or delete does not change what it reads.
+      const stream = handle.createReadStream({ start, end: end - 1, autoClose: true });
+      return destroyOnAbort(stream, options.signal);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo | undefined> {
+    const path = this.pathOf('stat', key);
+    options.signal?.throwIfAborted();
+    const stats = await this.io('stat', key, () => statIfExists(path));
+    return stats?.isFile() ? { key, size: stats.size, modified: stats.mtime } : undefined;
+  }
+
+  async *list(prefix: string, options: OperationOptions = {}): AsyncGenerator<ObjectInfo> {
+    this.checkPrefix(prefix);
+    const { directory, partial } = splitPrefix(prefix);
+    const files = walkFiles(join(this.root, ...directory.split('/')), directory, partial);
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const next = await this.io('list', prefix, () => files.next());
+      if (next.done) return;
+      yield { key: next.value.key, size: next.value.stats.size, modified: next.value.stats.mtime };
+    }
+  }
+
+  async *listPrefixes(prefix: string, options: OperationOptions = {}): AsyncGenerator<string> {
+    this.checkPrefix(prefix);
+    const { directory, partial } = splitPrefix(prefix);
+    const path = join(this.root, ...directory.split('/'));
+    for (const entry of await this.io('list', prefix, () => subdirectories(path, partial))) {
+      options.signal?.throwIfAborted();
+      // A directory with only temp files (a put in progress) or emptied by a crash holds no object.
+      if (await this.io('list', prefix, () => holdsFile(entry.path))) yield `${directory}${entry.name}/`;
+    }
+  }
+
+  async delete(key: string, options: OperationOptions = {}): Promise<void> {
+    const path = this.pathOf('delete', key);
+    options.signal?.throwIfAborted();
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (isMissing(error)) return;
+      // unlink of a directory: EISDIR on Linux, EPERM on macOS. A "directory" is not an object.
+      const code = errnoOf(error);
+      if (
+        (code === 'EISDIR' || code === 'EPERM') &&
+        (await lstat(path).catch(() => undefined))?.isDirectory()
+      ) {
+        return;
+      }
+      throw this.translate(error, 'delete', key);
+    }
+    await pruneEmptyDirectories(dirname(path), this.root);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Maps file-system errors to StorageError; passes other errors (sources', aborts) through. */
+  translate(error: unknown, operation: StorageOperation, key: string | undefined): unknown {
+    if (error instanceof StorageError || errnoOf(error) === undefined) return error;
+    const detail = (error as Error).message;
+    return new StorageError(detail, {
+      ...this.context(operation, key, reasonOfErrno(errnoOf(error), operation)),
+      cause: error,
+    });
+  }
+
+  private async io<T>(
+    operation: StorageOperation,
+    key: string | undefined,
+    action: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw this.translate(error, operation, key);
+    }
+  }
+
+  /**
+   * An exclusive new temp file next to the target. A delete may remove the directory between our mkdir
+   * and open (it prunes empty directories), so a missing directory is created again a few times.
+   */
+  private async createTempFile(
+    key: string,
+    directory: string,
+  ): Promise<{ handle: FileHandle; tempPath: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const tempPath = join(directory, `${RESERVED_SEGMENT_PREFIX}${randomBytes(8).toString('hex')}`);
+      try {
+        return { handle: await open(tempPath, 'wx'), tempPath };
+      } catch (error) {
+        if (errnoOf(error) !== 'ENOENT' || attempt >= 5) throw this.translate(error, 'put', key);
+      }
+      await this.io('put', key, () => makeDirectories(directory));
+    }
+  }
+
+  /** Makes the finished temp file the object: rename replaces, link creates only if absent. */
+  private async publish(key: string, tempPath: string, path: string, ifNotExists: boolean): Promise<void> {
+    try {
+      if (ifNotExists) await link(tempPath, path);
+      else await rename(tempPath, path);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
+        const detail =
+          code === 'EEXIST' && (await statIfExists(path))?.isFile()
+            ? 'the key already exists'
+            : 'other keys are stored under this key followed by "/"';
+        throw new StorageError(detail, { ...this.context('put', key, 'conflict'), cause: error });
+      }
+      throw this.translate(error, 'put', key);
+    }
+  }
+
+  private pathOf(operation: StorageOperation, key: string): string {
+    if (this.closed)
+      throw new StorageError('the storage is closed', this.context(operation, key, 'invalid-request'));
+    assertKey(key, { location: this.location, operation });
+    return join(this.root, ...key.split('/'));
+  }
+
+  private checkPrefix(prefix: string): void {
+    if (this.closed)
+      throw new StorageError('the storage is closed', this.context('list', prefix, 'invalid-request'));
+    assertPrefix(prefix, { location: this.location, operation: 'list' });
+  }
+
+  private context(operation: StorageOperation, key: string | undefined, reason: StorageError['reason']) {
+    return { operation, key, reason, location: this.location };
+  }
+}
