@@ -48,7 +48,8 @@ import type { Transaction } from 'neo4j-driver';
 import { writeVectorsFile } from '../src/formats/vectors/vectors-format.ts';
 import type { VectorPoint } from '../src/model/dataset.ts';
 import { labelMap } from '../src/model/labels.ts';
-import { openAllStores, openStores, type OpenStores } from '../src/operations/open-stores.ts';
+import { openAllStores, openStores } from '../src/operations/open-stores.ts';
+import { connectionsOf, type TestStores } from '../test/support/stores.ts';
 import { applyNeo4jSchema } from '../src/stores/neo4j/neo4j-schema.ts';
 import { createCollectionBody, fieldSchemaOf } from '../src/stores/qdrant/qdrant-restore.ts';
 import {
@@ -417,7 +418,7 @@ const fileSize = (path: string): number => statSync(path).size;
 /** The driver UNWIND baseline: the same CSV files, csv-parse, batches of 1000 in one transaction. */
 async function neo4jPeer(dir: string): Promise<void> {
   const stores = await openStores(process.env, ['neo4j']);
-  const connection = stores.neo4j!;
+  const connection = stores.neo4j!.connection;
   const session = connection.driver.session({ database: connection.database, defaultAccessMode: 'WRITE' });
   try {
     const started = performance.now();
@@ -472,7 +473,7 @@ async function neo4jPeer(dir: string): Promise<void> {
 /** Direct upserts: the JSON-lines copy of the points, gunzip'd, each line a PointStruct, batches of 256. */
 async function qdrantPeer(file: string, collection: string): Promise<void> {
   const stores = await openStores(process.env, ['qdrant']);
-  const client = stores.qdrant!;
+  const client = stores.qdrant!.client;
   try {
     const started = performance.now();
     const lines = createInterface({
@@ -500,17 +501,17 @@ async function qdrantPeer(file: string, collection: string): Promise<void> {
 
 // ------------------------------------------------------------------------------------ store handling
 
-async function resetPostgres(stores: OpenStores): Promise<void> {
+async function resetPostgres(stores: TestStores): Promise<void> {
   await stores.postgres.query('TRUNCATE dtc_codes RESTART IDENTITY CASCADE');
 }
 
-async function countDtc(stores: OpenStores): Promise<number> {
+async function countDtc(stores: TestStores): Promise<number> {
   const { rows } = await stores.postgres.query<{ n: string }>('SELECT count(*) AS n FROM dtc_codes');
   return Number(rows[0]?.n ?? 0);
 }
 
 /** Deletes every node, keeps (and re-applies) the application schema. */
-async function resetNeo4j(stores: OpenStores): Promise<void> {
+async function resetNeo4j(stores: TestStores): Promise<void> {
   const { driver, database } = stores.neo4j;
   const session = driver.session({ database });
   try {
@@ -521,7 +522,7 @@ async function resetNeo4j(stores: OpenStores): Promise<void> {
   await applyNeo4jSchema(stores.neo4j, labelMap('production'));
 }
 
-async function countGraph(stores: OpenStores): Promise<{ nodes: number; relationships: number }> {
+async function countGraph(stores: TestStores): Promise<{ nodes: number; relationships: number }> {
   const { driver, database } = stores.neo4j;
   const one = async (query: string) =>
     Number((await driver.executeQuery(query, {}, { database, routing: 'READ' })).records[0]?.get('n') ?? 0);
@@ -532,7 +533,7 @@ async function countGraph(stores: OpenStores): Promise<{ nodes: number; relation
 }
 
 /** Every collection dropped; an empty `autocognitix` created from the seeded configuration and payload indexes. */
-async function resetQdrant(stores: OpenStores, info: Record<string, unknown>): Promise<void> {
+async function resetQdrant(stores: TestStores, info: Record<string, unknown>): Promise<void> {
   for (const name of await stores.qdrant.listCollections()) await stores.qdrant.deleteCollection(name);
   await stores.qdrant.createCollection(
     COLLECTION,
@@ -617,7 +618,7 @@ function applyPhaseTime(stderr: string): number | undefined {
 }
 
 async function benchPostgres(
-  stores: OpenStores,
+  stores: TestStores,
   env: NodeJS.ProcessEnv,
   work: string,
   n: number,
@@ -688,7 +689,7 @@ const childArgs = (...args: string[]) => [
 ];
 
 async function benchNeo4j(
-  stores: OpenStores,
+  stores: TestStores,
   env: NodeJS.ProcessEnv,
   work: string,
   m: number,
@@ -731,7 +732,7 @@ async function benchNeo4j(
 }
 
 async function benchQdrant(
-  stores: OpenStores,
+  stores: TestStores,
   env: NodeJS.ProcessEnv,
   work: string,
   p: number,
@@ -1092,7 +1093,7 @@ async function main(): Promise<void> {
     '== preparing: a small seed (schema, constraints, the autocognitix collection), then emptied',
   );
   await measureAcx(['seed', '--scale', '0.01', '--seed', '1', '--force', '-q'], env);
-  const stores = await openAllStores(env);
+  const stores = connectionsOf(await openAllStores(env));
   const results: SizeResult[] = [];
   try {
     const info = await stores.qdrant.getCollection(COLLECTION);

@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openAllStores } from '../src/operations/open-stores.ts';
+import { connectionsOf } from '../test/support/stores.ts';
 import { emptyPostgres, listPostgresTables, countRows } from '../src/stores/postgres/postgres-schema.ts';
 import { emptyNeo4j } from '../src/stores/neo4j/neo4j-schema.ts';
 import { emptyQdrant } from '../src/stores/qdrant/qdrant-schema.ts';
@@ -28,7 +29,7 @@ export async function emptyStores(
   env: NodeJS.ProcessEnv,
   which: readonly BenchStore[] = ALL_STORES,
 ): Promise<void> {
-  const stores = await openAllStores(env);
+  const stores = connectionsOf(await openAllStores(env));
   try {
     if (which.includes('postgres')) await emptyPostgres(stores.postgres);
     if (which.includes('neo4j')) await emptyNeo4j(stores.neo4j);
@@ -39,7 +40,7 @@ export async function emptyStores(
 }
 
 export async function countStores(env: NodeJS.ProcessEnv): Promise<StoreCounts> {
-  const stores = await openAllStores(env);
+  const stores = connectionsOf(await openAllStores(env));
   try {
     const tables = await listPostgresTables(stores.postgres);
     let postgresRows = 0;

@@ -14,9 +14,6 @@ import { openAllStores } from '../src/operations/open-stores.ts';
 import { fingerprintStores } from '../src/operations/fingerprint.ts';
 import { diffFingerprints } from '../src/model/content-hash.ts';
 import { labelMap } from '../src/model/labels.ts';
-import { emptyPostgres } from '../src/stores/postgres/postgres-schema.ts';
-import { emptyNeo4j } from '../src/stores/neo4j/neo4j-schema.ts';
-import { emptyQdrant } from '../src/stores/qdrant/qdrant-schema.ts';
 
 const bin = fileURLToPath(new URL('../bin/acx-data.js', import.meta.url));
 const scale = process.env.ACX_DEMO_SCALE ?? '1';
@@ -67,7 +64,7 @@ try {
   acx(['backup', '--verify', summary.id, '--backup-dir', backupDir], env);
 
   say('emptying the three demo databases');
-  await Promise.all([emptyPostgres(stores.postgres), emptyNeo4j(stores.neo4j), emptyQdrant(stores.qdrant)]);
+  await Promise.all([stores.postgres.empty(), stores.neo4j.empty(), stores.qdrant.empty()]);
   acx(['backup', '--list', '--backup-dir', backupDir], env);
 
   say(`restoring ${summary.id}`);

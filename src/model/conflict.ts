@@ -1,6 +1,6 @@
 /**
  * What `--on-conflict` means, the same in every store (docs/design.md §9). A record's identity is its
- * key (`identity.ts`); a conflict is an incoming record whose key is already stored.
+ * key ("Identity" in that section); a conflict is an incoming record whose key is already stored.
  *
  * - `skip` (default): the stored record stays as it is.
  * - `overwrite`: every field the input carries replaces the stored one, NULL included (in Neo4j a NULL

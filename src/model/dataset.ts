@@ -130,3 +130,54 @@ export interface WrittenFile {
   /** The fields of a file holding one dataset (CSV), for the manifest: imports read the types back from it. */
   fields?: readonly FieldSpec[];
 }
+
+/** What an export asks of a store: the rows a filter selects, without the personal data unless asked. */
+export interface ExportRequest {
+  filter: import('./dtc-filter.ts').DtcFilter;
+  includePii: boolean;
+  includeDeleted: boolean;
+  labels: import('./labels.ts').LabelMap;
+  /** DTC codes the filter selected (evaluated in PostgreSQL), for the stores that follow them. */
+  codes?: readonly string[];
+}
+
+/**
+ * One store seen by an export: its tabular datasets, and the views only some stores have (PostgreSQL
+ * the DTC views and the filter, Neo4j the graph, Qdrant the vectors). A missing view is not held.
+ */
+export interface ExportView {
+  serverVersion(): Promise<string>;
+  /** Every tabular dataset (tables as `pg_<table>`, then node labels, then relationship types). */
+  tabular(): Promise<TabularDataset[]>;
+  /** PostgreSQL: the DTC codes the filter selects (undefined: no filter). */
+  selectedCodes?(): Promise<string[] | undefined>;
+  /** PostgreSQL: every `dtc_codes` column of the selected codes. */
+  dtcCodesFull?(): Promise<TabularDataset>;
+  /** PostgreSQL: the translation view (code, English and Hungarian texts). */
+  translations?(): TabularDataset;
+  /** PostgreSQL: diagnosis history. */
+  history?(): Promise<TabularDataset>;
+  /** Neo4j: the whole (filtered) graph. */
+  graph?(): Promise<GraphSource>;
+  /** Qdrant: the collections with their points (vectors only when asked). */
+  vectors?(withVectors: boolean): Promise<VectorCollection[]>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL's view of an export: the filter and the DTC views. */
+export interface DtcExportView extends ExportView {
+  selectedCodes(): Promise<string[] | undefined>;
+  dtcCodesFull(): Promise<TabularDataset>;
+  translations(): TabularDataset;
+  history(): Promise<TabularDataset>;
+}
+
+/** Neo4j's view of an export: the graph. */
+export interface GraphExportView extends ExportView {
+  graph(): Promise<GraphSource>;
+}
+
+export const hasDtcViews = (view: ExportView | undefined): view is DtcExportView =>
+  typeof view?.dtcCodesFull === 'function';
+export const hasGraph = (view: ExportView | undefined): view is GraphExportView =>
+  typeof view?.graph === 'function';

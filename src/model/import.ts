@@ -4,6 +4,7 @@
  */
 import type { ConflictStrategy } from './conflict.ts';
 import type { ProgressEvent, ProgressReporter, StoreName } from '../progress.ts';
+import type { InputTarget } from './input.ts';
 
 export interface DatasetCounts {
   /** New records written. */
@@ -120,4 +121,17 @@ export interface ImportLedger {
   /** Groups many writes: call it around each batch of records. */
   batch<T>(work: () => T): T;
   close(): void;
+}
+
+/** Tables an import never writes: accounts cannot be recreated from an export (no password hashes). */
+export const NOT_IMPORTED_TABLES: Record<string, string> = {
+  users: 'accounts are never imported (exports hold no password hashes); create users in the application',
+  alembic_version: 'migration bookkeeping belongs to the target database',
+};
+
+/** Why an input dataset is never imported (what it is, and why), or undefined. */
+export function notImported(target: InputTarget): { object: string; reason: string } | undefined {
+  if (target.store !== 'postgres') return undefined;
+  const reason = NOT_IMPORTED_TABLES[target.table];
+  return reason ? { object: `table ${target.table}`, reason } : undefined;
 }

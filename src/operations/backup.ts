@@ -20,16 +20,10 @@ import {
 import type { Compression } from '../repository/compression.ts';
 import type { Repository } from '../repository/repository.ts';
 import { SnapshotFiles } from '../repository/snapshot-files.ts';
-import { nowIso, type BackupContext } from '../stores/snapshot-driver.ts';
-import {
-  backupPostgres,
-  openPostgresSnapshot,
-  type PgDumpMode,
-  type PostgresSnapshot,
-} from '../stores/postgres/postgres-backup.ts';
-import { backupNeo4j } from '../stores/neo4j/neo4j-backup.ts';
-import { backupQdrant } from '../stores/qdrant/qdrant-backup.ts';
-import type { OpenStores } from './open-stores.ts';
+import { nowIso } from '../model/snapshot.ts';
+import { STORE_NAMES } from '../progress.ts';
+import type { BackupContext, Store, StoreBackup } from '../stores/store.ts';
+import type { StoresByName } from './open-stores.ts';
 import { backupJsonFiles } from './json-files.ts';
 import { runHook } from './hooks.ts';
 import { TOOL } from './tool.ts';
@@ -40,15 +34,14 @@ export type BackupTarget = (typeof BACKUP_TARGETS)[number];
 export interface BackupOptions {
   targets: readonly BackupTarget[];
   /** The stores the targets need (open ones only). */
-  stores: Partial<Omit<OpenStores, 'close'>>;
+  stores: StoresByName;
   repository: Repository;
   compression: Compression;
-  /** DATABASE_URL, for pg_dump. */
-  postgresUrl?: string;
-  pgDump: PgDumpMode;
+  /** PostgreSQL: use pg_dump for the schema when installed (`auto`). */
+  pgDump: 'auto' | 'never';
   qdrantSnapshots: boolean;
-  /** Only these Qdrant collections (default: all). */
-  qdrantCollections?: string[];
+  /** Only what these sections name and the stores hold now (a restore's safety backup); default: all. */
+  like?: Partial<Record<StoreName, StoreSection>>;
   /** The application's data directory (`--json`) and the directories inside it that are not data. */
   dataDir: string;
   excludedDirs: string[];
@@ -75,12 +68,6 @@ export interface BackupSummary {
   seconds: number;
   removedIncomplete: string[];
   warnings: string[];
-}
-
-function need<T>(value: T | undefined, store: string): T {
-  if (value === undefined)
-    throw new AcxError('INTERNAL', `backup of ${store} was asked without an open ${store} connection`);
-  return value;
 }
 
 export async function backupStores(options: BackupOptions): Promise<BackupSummary> {
@@ -129,80 +116,92 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
   }
 }
 
-async function writeSnapshot(
+/** The stores a backup reads, in registry order (PostgreSQL first: its snapshot is the consistency point). */
+function storesOf(options: BackupOptions): Store[] {
+  return options.targets
+    .flatMap((target) => {
+      if (target === 'json') return [];
+      const store = options.stores[target];
+      if (!store)
+        throw new AcxError('INTERNAL', `backup of ${target} was asked without an open ${target} connection`);
+      return [store];
+    })
+    .sort((a, b) => STORE_NAMES.indexOf(a.name) - STORE_NAMES.indexOf(b.name));
+}
+
+/**
+ * Phase 3: opens every store's read point in order, then reads them all in parallel into the
+ * snapshot's files. Every read point is released, also after a failure.
+ */
+async function readStores(
   options: BackupOptions,
-  id: string,
-  dir: string,
-  startedAt: Date,
-): Promise<Manifest> {
-  const { targets, reporter, stores } = options;
-  const files = new SnapshotFiles(dir, options.compression, options.signal);
-  const ctx: BackupContext = { files, reporter, signal: options.signal };
-  const hookEnv = { ACX_SNAPSHOT_ID: id, ACX_BACKUP_DIR: options.repository.dir };
-  const sections: Partial<Record<StoreName, StoreSection>> = {};
-  let pgSnapshot: PostgresSnapshot | undefined;
-  let heldFrom: string | undefined;
-  let heldUntil: string | undefined;
-  let failure: unknown;
+  ctx: BackupContext,
+  held: { consistency?: StoreBackup['consistency']; heldUntil?: string },
+): Promise<Partial<Record<StoreName, StoreSection>>> {
+  const opened: Array<[Store, StoreBackup]> = [];
   try {
-    if (options.preHook) {
-      reporter.emit({ type: 'phase', message: `running pre-hook: ${options.preHook}` });
-      await runHook('pre-hook', options.preHook, hookEnv);
+    for (const store of storesOf(options)) {
+      const backup = await store.openBackup({
+        pgDump: options.pgDump,
+        nativeSnapshots: options.qdrantSnapshots,
+        like: options.like?.[store.name],
+      });
+      opened.push([store, backup]);
+      held.consistency ??= backup.consistency;
     }
-    if (targets.includes('postgres')) {
-      pgSnapshot = await openPostgresSnapshot(need(stores.postgres, 'postgres'));
-      heldFrom = pgSnapshot.openedAt;
-    }
-    const jobs: Array<[StoreName, () => Promise<StoreSection>]> = [];
-    if (pgSnapshot) {
-      const snapshot = pgSnapshot;
-      jobs.push([
-        'postgres',
-        () => backupPostgres(snapshot, ctx, { url: options.postgresUrl ?? '', pgDump: options.pgDump }),
-      ]);
-    }
-    if (targets.includes('neo4j')) jobs.push(['neo4j', () => backupNeo4j(need(stores.neo4j, 'neo4j'), ctx)]);
-    if (targets.includes('qdrant')) {
-      jobs.push([
-        'qdrant',
-        () =>
-          backupQdrant(need(stores.qdrant, 'qdrant'), ctx, {
-            nativeSnapshots: options.qdrantSnapshots,
-            collections: options.qdrantCollections,
-          }),
-      ]);
-    }
-    const results = await Promise.allSettled(jobs.map(([, job]) => job()));
-    const failures: string[] = [];
+    const results = await Promise.allSettled(opened.map(([, backup]) => backup.write(ctx)));
+    const sections: Partial<Record<StoreName, StoreSection>> = {};
+    const failures: Array<{ store: StoreName; reason: unknown }> = [];
     results.forEach((result, i) => {
-      const store = jobs[i]?.[0] ?? 'postgres';
+      const store = opened[i]![0].name;
       if (result.status === 'fulfilled') sections[store] = result.value;
       else {
-        failures.push(`${store}: ${(result.reason as Error).message}`);
-        reporter.emit({
+        failures.push({ store, reason: result.reason });
+        ctx.reporter.emit({
           type: 'warning',
           store,
           message: `backup failed: ${(result.reason as Error).message}`,
         });
       }
     });
-    const firstFailure = results.find((r) => r.status === 'rejected');
-    if (firstFailure) {
-      const reason = firstFailure.reason as unknown;
-      if (failures.length === 1) throw reason;
+    const first = failures[0];
+    if (first) {
+      if (failures.length === 1) throw first.reason;
       throw new AcxError(
-        reason instanceof AcxError ? reason.code : 'STORE',
-        `backup failed in ${failures.length} stores: ${failures.join('; ')}`,
-        { cause: reason },
+        first.reason instanceof AcxError ? first.reason.code : 'STORE',
+        `backup failed in ${failures.length} stores: ${failures.map((f) => `${f.store}: ${(f.reason as Error).message}`).join('; ')}`,
+        { cause: first.reason },
       );
     }
+    return sections;
+  } finally {
+    for (const [, backup] of opened) await backup.release();
+    if (held.consistency) held.heldUntil = nowIso();
+  }
+}
+
+async function writeSnapshot(
+  options: BackupOptions,
+  id: string,
+  dir: string,
+  startedAt: Date,
+): Promise<Manifest> {
+  const { targets, reporter } = options;
+  const files = new SnapshotFiles(dir, options.compression, options.signal);
+  const ctx: BackupContext = { files, reporter, signal: options.signal };
+  const hookEnv = { ACX_SNAPSHOT_ID: id, ACX_BACKUP_DIR: options.repository.dir };
+  const held: { consistency?: StoreBackup['consistency']; heldUntil?: string } = {};
+  let sections: Partial<Record<StoreName, StoreSection>> = {};
+  let failure: unknown;
+  try {
+    if (options.preHook) {
+      reporter.emit({ type: 'phase', message: `running pre-hook: ${options.preHook}` });
+      await runHook('pre-hook', options.preHook, hookEnv);
+    }
+    sections = await readStores(options, ctx, held);
   } catch (error) {
     failure = error;
   } finally {
-    if (pgSnapshot) {
-      await pgSnapshot.release();
-      heldUntil = nowIso();
-    }
     if (options.postHook) {
       reporter.emit({ type: 'phase', message: `running post-hook: ${options.postHook}` });
       try {
@@ -219,6 +218,7 @@ async function writeSnapshot(
     ? await backupJsonFiles(options.dataDir, options.excludedDirs, files, reporter)
     : undefined;
 
+  const point = held.consistency;
   return {
     format: MANIFEST_FORMAT,
     formatVersion: FORMAT_VERSION,
@@ -231,8 +231,10 @@ async function writeSnapshot(
     compression: options.compression,
     encryption: null,
     consistency: {
-      method: pgSnapshot ? 'postgres-exported-snapshot' : 'per-store',
-      ...(pgSnapshot ? { postgresSnapshot: pgSnapshot.snapshotId, heldFrom, heldUntil } : {}),
+      method: point?.method ?? 'per-store',
+      ...(point
+        ? { postgresSnapshot: point.snapshotId, heldFrom: point.heldFrom, heldUntil: held.heldUntil }
+        : {}),
       hooks: { pre: options.preHook ?? null, post: options.postHook ?? null },
     },
     stores: sections,

@@ -6,10 +6,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProgressReporter } from '../progress.ts';
-import type { TabularDataset, VectorCollection, WrittenFile } from '../model/dataset.ts';
+import type {
+  DtcExportView,
+  GraphExportView,
+  TabularDataset,
+  VectorCollection,
+  WrittenFile,
+} from '../model/dataset.ts';
 import { describeFilter, type DtcFilter } from '../model/dtc-filter.ts';
-import type { PostgresExportSource } from '../stores/postgres/postgres-export.ts';
-import type { Neo4jExportSource } from '../stores/neo4j/neo4j-export.ts';
 import { writeCsvFile } from '../formats/csv/csv-format.ts';
 import { XlsxExportWriter } from '../formats/xlsx/xlsx-format.ts';
 import {
@@ -30,8 +34,10 @@ export interface ExportContext {
   includePii: boolean;
   reporter: ProgressReporter;
   signal?: AbortSignal;
-  postgres?: PostgresExportSource;
-  neo4j?: Neo4jExportSource;
+  /** PostgreSQL's views (the filter, DTC codes, translations, history), when it is read. */
+  postgres?: DtcExportView;
+  /** Neo4j's graph, when it is read. */
+  neo4j?: GraphExportView;
   /** PostgreSQL tables (`pg_<table>`), Neo4j labels (`neo4j_<Label>`) and relationship types (`neo4j_rel_<TYPE>`). */
   tabular(): Promise<TabularDataset[]>;
   vectors(withVectors: boolean): Promise<VectorCollection[]>;

@@ -12,14 +12,18 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { makeDirectories } from '../files.ts';
 import { AcxError } from '../errors.ts';
-import type { ProgressReporter } from '../progress.ts';
-import type { FieldSpec, TabularDataset, VectorCollection } from '../model/dataset.ts';
+import type { ProgressReporter, StoreName } from '../progress.ts';
+import {
+  hasDtcViews,
+  hasGraph,
+  type ExportRequest,
+  type ExportView,
+  type FieldSpec,
+  type VectorCollection,
+} from '../model/dataset.ts';
 import { describeFilter, isFilterActive, type DtcFilter } from '../model/dtc-filter.ts';
 import type { LabelMap } from '../model/labels.ts';
 import { writeFileAtomic } from '../repository/manifest.ts';
-import { PostgresExportSource } from '../stores/postgres/postgres-export.ts';
-import { Neo4jExportSource } from '../stores/neo4j/neo4j-export.ts';
-import { qdrantExportCollections } from '../stores/qdrant/qdrant-export.ts';
 import type { SomeStores } from './open-stores.ts';
 import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.ts';
 import { TOOL } from './tool.ts';
@@ -151,15 +155,18 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
   const needs = new Set(options.formats.flatMap((f) => FORMAT_STORES[f]));
   // A filter is evaluated in PostgreSQL even for Neo4j- or Qdrant-only formats.
   if (isFilterActive(options.filter)) needs.add('postgres');
-  const postgres =
-    needs.has('postgres') && stores.postgres
-      ? await PostgresExportSource.open(stores.postgres, {
-          filter: options.filter,
-          includePii: options.includePii,
-          includeDeleted: options.includeDeleted,
-        })
-      : undefined;
+  const request: ExportRequest = {
+    filter: options.filter,
+    includePii: options.includePii,
+    includeDeleted: options.includeDeleted,
+    labels: options.labels,
+  };
+  // PostgreSQL first: it evaluates the filter, whose DTC codes the other stores follow.
+  const views: Partial<Record<StoreName, ExportView>> = {};
   try {
+    const pgView = needs.has('postgres') ? await stores.postgres?.openExport(request) : undefined;
+    if (pgView) views.postgres = pgView;
+    const postgres = hasDtcViews(pgView) ? pgView : undefined;
     const codes = await postgres?.selectedCodes();
     if (codes)
       reporter.emit({
@@ -167,10 +174,10 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
         store: 'postgres',
         message: `filter selects ${codes.length} DTC codes (${describeFilter(options.filter)})`,
       });
-    const neo4j =
-      needs.has('neo4j') && stores.neo4j
-        ? new Neo4jExportSource(stores.neo4j, { dtcLabel: options.labels.label('dtc'), codes })
-        : undefined;
+    for (const name of ['neo4j', 'qdrant'] as const) {
+      const view = needs.has(name) ? await stores[name]?.openExport({ ...request, codes }) : undefined;
+      if (view) views[name] = view;
+    }
     const ctx: ExportContext = {
       dir,
       time,
@@ -179,10 +186,13 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
       reporter,
       signal: options.signal,
       postgres,
-      neo4j,
-      tabular: () => tabularDatasets(postgres, neo4j),
-      vectors: (withVectors: boolean): Promise<VectorCollection[]> =>
-        stores.qdrant ? qdrantExportCollections(stores.qdrant, { codes, withVectors }) : Promise.resolve([]),
+      neo4j: hasGraph(views.neo4j) ? views.neo4j : undefined,
+      tabular: async () => [
+        ...((await views.postgres?.tabular()) ?? []),
+        ...((await views.neo4j?.tabular()) ?? []),
+      ],
+      vectors: async (withVectors: boolean): Promise<VectorCollection[]> =>
+        (await views.qdrant?.vectors?.(withVectors)) ?? [],
     };
     const results: ExportSummary['results'] = {};
     const failures: RunFailure[] = [];
@@ -225,9 +235,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
       });
     }
     const sources: Record<string, string> = {};
-    if (postgres) sources.postgres = await postgres.serverVersion();
-    if (neo4j) sources.neo4j = await neo4j.serverVersion();
-    if (needs.has('qdrant') && stores.qdrant) sources.qdrant = await stores.qdrant.version();
+    for (const [name, view] of Object.entries(views)) sources[name] = await view.serverVersion();
     const manifest = {
       format: 'acx-data-export',
       version: '2.0',
@@ -278,20 +286,6 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     throw error;
   } finally {
-    await postgres?.close();
+    for (const view of Object.values(views)) await view.close();
   }
-}
-
-/** Every tabular dataset: PostgreSQL tables (`pg_<table>`), then Neo4j labels and relationship types. */
-async function tabularDatasets(
-  postgres?: PostgresExportSource,
-  neo4j?: Neo4jExportSource,
-): Promise<TabularDataset[]> {
-  const out: TabularDataset[] = [];
-  for (const table of (await postgres?.tableNames()) ?? [])
-    out.push(await postgres!.table(table, `pg_${table}`));
-  for (const label of (await neo4j?.labels()) ?? []) out.push(await neo4j!.labelDataset(label));
-  for (const type of (await neo4j?.relationshipTypes()) ?? [])
-    out.push(await neo4j!.relationshipDataset(type));
-  return out;
 }

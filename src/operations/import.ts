@@ -6,7 +6,6 @@
  * "incomplete"). `--dry-run` and `--validate` run the very same import and roll it back, so their counts
  * are what a real import does. Design: docs/design.md §9.
  */
-import type pg from 'pg';
 import { AcxError } from '../errors.ts';
 import type { InputSource } from '../model/input.ts';
 import { openCsvInput } from '../formats/csv/csv-reader.ts';
@@ -16,6 +15,7 @@ import { openSqliteInput } from '../formats/sqlite/sqlite-reader.ts';
 import { openVectorsInput } from '../formats/vectors/vectors-reader.ts';
 import { SqliteImportLedger } from './import-ledger.ts';
 import {
+  notImported,
   zeroCounts,
   type DatasetCounts,
   type DatasetResult,
@@ -24,12 +24,8 @@ import {
 } from '../model/import.ts';
 import type { ConflictStrategy } from '../model/conflict.ts';
 import type { LabelMap } from '../model/labels.ts';
-import type { ProgressReporter } from '../progress.ts';
-import type { Neo4jConnection } from '../stores/neo4j/neo4j-connection.ts';
-import { Neo4jImport } from '../stores/neo4j/neo4j-import.ts';
-import { NOT_IMPORTED_TABLES, PostgresImport } from '../stores/postgres/postgres-import.ts';
-import type { QdrantClient } from '../stores/qdrant/qdrant-client.ts';
-import { QdrantImport } from '../stores/qdrant/qdrant-import.ts';
+import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.ts';
+import type { Store, StoreImport } from '../stores/store.ts';
 
 export const INPUT_FORMATS = ['json', 'csv', 'sqlite', 'graphml', 'vectors'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
@@ -49,12 +45,8 @@ export interface ImportInput {
   path: string;
 }
 
-/** Connections, opened only for the stores the inputs actually hold. */
-export interface ImportStores {
-  postgres(): Promise<pg.Pool>;
-  neo4j(): Promise<Neo4jConnection>;
-  qdrant(): Promise<QdrantClient>;
-}
+/** Stores, each opened only when an input holds data for it. */
+export type ImportStores = Record<StoreName, () => Promise<Store>>;
 
 export interface ImportOptions {
   inputs: readonly ImportInput[];
@@ -111,13 +103,21 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
     },
   };
   const ledger = new SqliteImportLedger();
-  let postgres: PostgresImport | undefined;
-  let neo4j: Neo4jImport | undefined;
-  let qdrant: QdrantImport | undefined;
+  // One import session per store, opened when the first dataset for it arrives.
+  const sessions = new Map<StoreName, StoreImport>();
+  const sessionFor = async (name: StoreName): Promise<StoreImport> => {
+    let session = sessions.get(name);
+    if (!session) {
+      const store = await options.stores[name]();
+      session = await store.openImport(ctx, { labels: options.labels, ledger });
+      sessions.set(name, session);
+    }
+    return session;
+  };
+  const inOrder = () => STORE_NAMES.flatMap((name) => sessions.get(name) ?? []);
   const inputs: ImportSummary['inputs'] = [];
   const rollback = async () => {
-    await Promise.allSettled([postgres?.rollback(), neo4j?.rollback()]);
-    await qdrant?.rollback();
+    await Promise.allSettled(inOrder().map((session) => session.rollback()));
   };
   try {
     const ordered = [...options.inputs].sort((a, b) => ORDER.indexOf(a.format) - ORDER.indexOf(b.format));
@@ -128,33 +128,16 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
       try {
         for await (const dataset of source.datasets()) {
           options.signal?.throwIfAborted();
-          const target = dataset.target;
-          if (target.store === 'postgres') {
-            const why = NOT_IMPORTED_TABLES[target.table];
-            if (why) {
-              let n = 0;
-              for await (const _ of dataset.records()) n++;
-              entry.notices.push(
-                `${dataset.file}: table ${target.table} not imported (${n} records): ${why}`,
-              );
-              continue;
-            }
-            if (!postgres) {
-              postgres = new PostgresImport(await options.stores.postgres(), ctx);
-              await postgres.begin();
-            }
-            await postgres.stage(dataset);
-          } else if (target.store === 'neo4j') {
-            if (!neo4j) {
-              neo4j = new Neo4jImport(await options.stores.neo4j(), ctx, options.labels, ledger);
-              await neo4j.begin();
-            }
-            if (target.kind === 'nodes') await neo4j.importNodes(dataset, source.file);
-            else await neo4j.importRelationships(dataset, source.file);
-          } else {
-            qdrant ??= new QdrantImport(await options.stores.qdrant(), ctx, ledger);
-            await qdrant.importPoints(dataset);
+          const skipped = notImported(dataset.target);
+          if (skipped) {
+            let n = 0;
+            for await (const _ of dataset.records()) n++;
+            entry.notices.push(
+              `${dataset.file}: ${skipped.object} not imported (${n} records): ${skipped.reason}`,
+            );
+            continue;
           }
+          await (await sessionFor(dataset.target.store)).write(dataset, source.file);
         }
       } finally {
         await source.close?.();
@@ -163,13 +146,15 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
       entry.notices.unshift(...source.notices);
       for (const notice of entry.notices) reporter.emit({ type: 'warning', message: notice });
     }
-    if (postgres)
-      reporter.emit({ type: 'phase', store: 'postgres', message: 'checking keys and references, applying' });
-    const datasets = [
-      ...((await postgres?.apply()) ?? []),
-      ...(neo4j?.summary() ?? []),
-      ...(qdrant?.summary() ?? []),
-    ];
+    const datasets: DatasetResult[] = [];
+    for (const [name, session] of STORE_NAMES.flatMap((n) => {
+      const session = sessions.get(n);
+      return session ? [[n, session] as const] : [];
+    })) {
+      if (name === 'postgres')
+        reporter.emit({ type: 'phase', store: name, message: 'checking keys and references, applying' });
+      datasets.push(...(await session.finish()));
+    }
     const totals = zeroCounts();
     for (const d of datasets)
       for (const k of Object.keys(totals) as (keyof DatasetCounts)[]) totals[k] += d.counts[k];
@@ -181,9 +166,7 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
       outcome = 'refused';
       await rollback();
     } else {
-      await postgres?.commit();
-      await neo4j?.commit();
-      await qdrant?.commit();
+      for (const session of inOrder()) await session.commit();
       outcome = 'written';
     }
     if (inputs.length > 0 && datasets.length === 0 && rejectionsTotal === 0)

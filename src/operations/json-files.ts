@@ -12,7 +12,7 @@ import type { ProgressReporter } from '../progress.ts';
 import type { SnapshotFiles } from '../repository/snapshot-files.ts';
 import type { Manifest } from '../repository/manifest.ts';
 import type { SnapshotReader } from '../repository/snapshot-reader.ts';
-import { nowIso } from '../stores/snapshot-driver.ts';
+import { nowIso } from '../model/snapshot.ts';
 
 type JsonSection = NonNullable<Manifest['jsonFiles']>;
 
@@ -131,4 +131,30 @@ export async function restoreJsonFiles(
     count++;
   }
   return count;
+}
+
+/** The JSON data files as one more target of a restore, beside the stores. */
+export function jsonFilesRestoreTarget(dataDir: string, reader: SnapshotReader, section: JsonSection) {
+  return {
+    name: 'json' as const,
+    holdsData: async () => (await existingJsonFiles(dataDir, section)).length > 0,
+    plan: async () => {
+      const existing = await existingJsonFiles(dataDir, section);
+      return section.datasets
+        .flatMap((d) => d.files)
+        .map((f) => ({
+          action: 'load' as const,
+          object: f.replace(/^json\//, '').replace(/\.(zst|gz)$/, ''),
+          detail: existing.length > 0 ? 'replaces the current file if present' : undefined,
+        }));
+    },
+    restore: async (replace: boolean) => {
+      const t0 = performance.now();
+      const files = await restoreJsonFiles(dataDir, reader, section, replace);
+      return {
+        datasets: [{ name: 'json-files', records: files }],
+        seconds: (performance.now() - t0) / 1000,
+      };
+    },
+  };
 }

@@ -1,52 +1,34 @@
-import type pg from 'pg';
-import { readConnectionSettings, requirePostgresSettings } from '../config/env.ts';
+/**
+ * Opening stores for an operation, through the registry (src/stores/registry.ts). Operations see
+ * stores only as the Store interface.
+ */
 import type { StoreName } from '../progress.ts';
-import { openPostgres } from '../stores/postgres/postgres-connection.ts';
-import { openNeo4j, type Neo4jConnection } from '../stores/neo4j/neo4j-connection.ts';
-import { QdrantClient } from '../stores/qdrant/qdrant-client.ts';
+import { openStoreSet, type StoreByName, type StoreSet } from '../stores/registry.ts';
+import type { Store } from '../stores/store.ts';
 
-export interface OpenStores {
-  postgres: pg.Pool;
-  neo4j: Neo4jConnection;
-  qdrant: QdrantClient;
-  close(): Promise<void>;
-}
+/** Every store, open (seed, demo). */
+export type OpenStores = StoreByName & { close(): Promise<void> };
 
-export type SomeStores = Partial<Omit<OpenStores, 'close'>> & { close(): Promise<void> };
+/** The stores a run needs, open. */
+export type SomeStores = StoreSet;
+
+/** Stores an operation works on, by name (only the ones it needs are present). */
+export type StoresByName = Partial<Record<StoreName, Store>>;
 
 /**
  * Connects to the named stores from the guide's environment variables and checks each connection;
  * if one fails, the others are closed and the error names the store.
  */
-export async function openStores(
+export function openStores(
   env: Record<string, string | undefined>,
   names: readonly StoreName[],
 ): Promise<SomeStores> {
-  const settings = readConnectionSettings(env);
-  const opened: SomeStores = {
-    close: async () => {
-      await Promise.allSettled([opened.postgres?.end(), opened.neo4j?.driver.close()]);
-    },
-  };
-  try {
-    if (names.includes('postgres')) opened.postgres = await openPostgres(requirePostgresSettings(env));
-    if (names.includes('neo4j')) opened.neo4j = await openNeo4j(settings.neo4j);
-    if (names.includes('qdrant')) {
-      const qdrant = new QdrantClient(settings.qdrant);
-      await qdrant.version();
-      opened.qdrant = qdrant;
-    }
-    return opened;
-  } catch (error) {
-    await opened.close();
-    throw error;
-  }
+  return openStoreSet(env, names);
 }
 
 /** Connects to all three stores; fails before touching any. */
 export async function openAllStores(
   env: Record<string, string | undefined> = process.env,
 ): Promise<OpenStores> {
-  const stores = await openStores(env, ['postgres', 'neo4j', 'qdrant']);
-  return stores as OpenStores;
+  return (await openStoreSet(env, ['postgres', 'neo4j', 'qdrant'])) as OpenStores;
 }

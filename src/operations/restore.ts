@@ -1,21 +1,25 @@
 /**
- * `--restore ID`: verify the snapshot, refuse non-empty targets unless forced (then take a safety
- * backup of them first), and restore each chosen store all-or-nothing. `--dry-run` returns the plan and
- * writes nothing. A failed store makes the whole run fail; it is never reported as success.
+ * `--restore ID`, as a checklist of phases (pgBackRest's restore is the model):
+ *
+ * 1. select: which targets (stores, the JSON files) the snapshot holds and the user asked for;
+ * 2. verify the snapshot: nothing is touched when a file is damaged;
+ * 3. check targets: refuse the ones that hold data unless `--force`;
+ * 4. plan: what each target's restore would do (`--dry-run` stops here and writes nothing);
+ * 5. safety backup of the targets about to be replaced (`--force`);
+ * 6. apply: restore each target all-or-nothing; a failed target is left as it was and reported, the
+ *    others go on. The summary's outcome says which; the CLI picks the exit code.
  */
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
-import type { StoreSection } from '../repository/manifest.ts';
+import type { StoreSection } from '../model/snapshot.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { SnapshotReader } from '../repository/snapshot-reader.ts';
-import type { PlanStep, StoreRestoreSummary } from '../stores/snapshot-driver.ts';
-import { listUserTables } from '../stores/postgres/postgres-ddl.ts';
-import { planPostgresRestore, restorePostgres } from '../stores/postgres/postgres-restore.ts';
-import { isNeo4jRestoreTargetEmpty, planNeo4jRestore, restoreNeo4j } from '../stores/neo4j/neo4j-restore.ts';
-import { planQdrantRestore, restoreQdrant, snapshotCollections } from '../stores/qdrant/qdrant-restore.ts';
-import type { OpenStores } from './open-stores.ts';
+import type { PlanStep, Store, StoreRestoreSummary } from '../stores/store.ts';
+import { STORE_NAMES, type StoreName } from '../progress.ts';
+import type { StoresByName } from './open-stores.ts';
+import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.ts';
 import { backupStores, type BackupOptions, type BackupSummary, type BackupTarget } from './backup.ts';
-import { existingJsonFiles, restoreJsonFiles } from './json-files.ts';
+import { jsonFilesRestoreTarget } from './json-files.ts';
 import { verifyAndRecord, type VerifySummary } from './verify.ts';
 
 export interface RestoreOptions {
@@ -23,13 +27,13 @@ export interface RestoreOptions {
   snapshot: SnapshotReader;
   /** `--target`: the stores to restore (default: every one the snapshot holds). */
   targets?: readonly BackupTarget[];
-  stores: Partial<Omit<OpenStores, 'close'>>;
+  stores: StoresByName;
   dryRun: boolean;
   force: boolean;
   qdrantSnapshots: boolean;
   dataDir: string;
   /** How to take the safety backup of non-empty targets under --force. */
-  safetyBackup: Omit<BackupOptions, 'targets' | 'stores' | 'repository' | 'reporter' | 'qdrantCollections'>;
+  safetyBackup: Omit<BackupOptions, 'targets' | 'stores' | 'repository' | 'reporter' | 'like'>;
   reporter: ProgressReporter;
   signal?: AbortSignal;
 }
@@ -42,30 +46,32 @@ export interface RestoreSummary {
   plan: Partial<Record<BackupTarget, PlanStep[]>>;
   safetySnapshot?: BackupSummary;
   restored: Partial<Record<BackupTarget, StoreRestoreSummary>>;
+  /** `incomplete`: some targets failed (each left as it was before the restore); see `failures`. */
+  outcome: Outcome;
+  failures: RunFailure[];
   seconds: number;
 }
 
+/** One thing a restore writes: a store with its manifest section, or the JSON data files. */
+interface RestoreTarget {
+  name: BackupTarget;
+  holdsData(): Promise<boolean>;
+  plan(replace: boolean): Promise<PlanStep[]>;
+  restore(replace: boolean): Promise<StoreRestoreSummary>;
+}
+
 export function targetsOf(snapshot: SnapshotReader): BackupTarget[] {
-  const held: BackupTarget[] = [];
-  for (const store of ['postgres', 'neo4j', 'qdrant'] as const)
-    if (snapshot.manifest.stores[store]) held.push(store);
+  const held: BackupTarget[] = STORE_NAMES.filter((store) => snapshot.manifest.stores[store]);
   if (snapshot.manifest.jsonFiles) held.push('json');
   return held;
 }
 
-function need<T>(value: T | undefined, store: string): T {
-  if (value === undefined)
-    throw new AcxError('INTERNAL', `restore of ${store} was asked without an open ${store} connection`);
-  return value;
-}
-
-export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreSummary> {
-  const started = performance.now();
-  const { snapshot, reporter, stores } = options;
-  const manifest = snapshot.manifest;
+/** Phase 1: the targets asked for, each able to check, plan and restore itself. */
+function selectTargets(options: RestoreOptions): RestoreTarget[] {
+  const { snapshot } = options;
   const held = targetsOf(snapshot);
-  const targets = options.targets ? [...options.targets] : held;
-  const missing = targets.filter((t) => !held.includes(t));
+  const names = options.targets ? [...options.targets] : held;
+  const missing = names.filter((t) => !held.includes(t));
   if (missing.length > 0) {
     throw new AcxError(
       'NOT_FOUND',
@@ -73,11 +79,38 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
       { subject: snapshot.id },
     );
   }
-  if (targets.length === 0)
+  if (names.length === 0)
     throw new AcxError('NOT_FOUND', `snapshot ${snapshot.id} holds nothing to restore`, {
       subject: snapshot.id,
     });
+  return names.map((name) => {
+    const jsonFiles = snapshot.manifest.jsonFiles;
+    if (name === 'json' && jsonFiles) return jsonFilesRestoreTarget(options.dataDir, snapshot, jsonFiles);
+    return storeTarget(options, name as StoreName);
+  });
+}
 
+function storeTarget(options: RestoreOptions, name: StoreName): RestoreTarget {
+  const store: Store | undefined = options.stores[name];
+  const section: StoreSection | undefined = options.snapshot.manifest.stores[name];
+  if (!store || !section)
+    throw new AcxError('INTERNAL', `restore of ${name} was asked without an open ${name} connection`);
+  const restoreOptions = (replace: boolean) => ({ replace, nativeSnapshots: options.qdrantSnapshots });
+  return {
+    name,
+    holdsData: () => store.holdsDataFor(section),
+    plan: (replace) => store.planRestore(section, restoreOptions(replace)),
+    restore: (replace) =>
+      store.restore(
+        { snapshot: options.snapshot, section, reporter: options.reporter, signal: options.signal, replace },
+        restoreOptions(replace),
+      ),
+  };
+}
+
+/** Phase 2: a damaged snapshot restores nothing. */
+async function verifyFirst(options: RestoreOptions): Promise<VerifySummary> {
+  const { snapshot, reporter } = options;
   reporter.emit({ type: 'phase', store: 'repository', message: `verifying ${snapshot.id} before restoring` });
   const verification = await verifyAndRecord(options.repository, snapshot, reporter);
   if (!verification.ok) {
@@ -88,175 +121,93 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
       { subject: snapshot.id },
     );
   }
+  return verification;
+}
 
-  // Which targets hold data now; refuse before touching anything unless --force.
-  const section = (t: Exclude<BackupTarget, 'json'>): StoreSection => {
-    const found = manifest.stores[t];
-    if (!found) throw new AcxError('INTERNAL', `snapshot ${snapshot.id} has no ${t} section`);
-    return found;
-  };
+/** Phase 3: the targets that hold data now; refused before anything is touched unless --force. */
+async function checkTargets(options: RestoreOptions, targets: RestoreTarget[]): Promise<BackupTarget[]> {
   const nonEmpty: BackupTarget[] = [];
-  for (const target of targets) {
-    if (target === 'postgres') {
-      const client = await need(stores.postgres, 'postgres').connect();
-      try {
-        if ((await listUserTables(client)).length > 0) nonEmpty.push(target);
-      } finally {
-        client.release();
-      }
-    } else if (target === 'neo4j') {
-      if (!(await isNeo4jRestoreTargetEmpty(need(stores.neo4j, 'neo4j')))) nonEmpty.push(target);
-    } else if (target === 'qdrant') {
-      // The driver's own refusal rule: a collection or alias of the snapshot already exists.
-      try {
-        await planQdrantRestore(need(stores.qdrant, 'qdrant'), section('qdrant'), false);
-      } catch (error) {
-        if (!(error instanceof AcxError && error.code === 'NOT_EMPTY')) throw error;
-        nonEmpty.push(target);
-      }
-    } else if (
-      manifest.jsonFiles &&
-      (await existingJsonFiles(options.dataDir, manifest.jsonFiles)).length > 0
-    ) {
-      nonEmpty.push(target);
-    }
-  }
+  for (const target of targets) if (await target.holdsData()) nonEmpty.push(target.name);
   if (nonEmpty.length > 0 && !options.force) {
     throw new AcxError(
       'NOT_EMPTY',
-      `refusing to restore ${snapshot.id}: ${nonEmpty.join(', ')} already hold data; nothing was changed`,
+      `refusing to restore ${options.snapshot.id}: ${nonEmpty.join(', ')} already hold data; nothing was changed`,
       {
         subject: nonEmpty.join(', '),
         hint: 'restore into empty stores, or add --force: a safety backup of the current data is taken first',
       },
     );
   }
+  return nonEmpty;
+}
 
-  const plan: RestoreSummary['plan'] = {};
-  for (const target of targets) {
-    const replace = options.force;
-    if (target === 'postgres')
-      plan.postgres = await planPostgresRestore(
-        need(stores.postgres, 'postgres'),
-        section('postgres'),
-        replace,
-      );
-    else if (target === 'neo4j')
-      plan.neo4j = await planNeo4jRestore(need(stores.neo4j, 'neo4j'), section('neo4j'), replace);
-    else if (target === 'qdrant')
-      plan.qdrant = await planQdrantRestore(need(stores.qdrant, 'qdrant'), section('qdrant'), replace, {
-        fromNativeSnapshots: options.qdrantSnapshots,
-      });
-    else if (manifest.jsonFiles) {
-      const existing = new Set(await existingJsonFiles(options.dataDir, manifest.jsonFiles));
-      plan.json = manifest.jsonFiles.datasets
-        .flatMap((d) => d.files)
-        .map((f) => ({
-          action: 'load' as const,
-          object: f.replace(/^json\//, '').replace(/\.(zst|gz)$/, ''),
-          detail: existing.size > 0 ? 'replaces the current file if present' : undefined,
-        }));
-    }
-  }
-  const base = {
-    id: snapshot.id,
-    targets,
-    verification: { ok: verification.ok, files: verification.files, problems: verification.problems },
-    plan,
-  };
-  if (options.dryRun)
-    return { ...base, dryRun: true, restored: {}, seconds: (performance.now() - started) / 1000 };
+/** Phase 5: a snapshot of what is about to be replaced (only the objects the restore touches). */
+async function safetyBackup(options: RestoreOptions, nonEmpty: BackupTarget[]): Promise<BackupSummary> {
+  const { reporter } = options;
+  reporter.emit({
+    type: 'phase',
+    store: 'repository',
+    message: `taking a safety backup of ${nonEmpty.join(', ')} before replacing them`,
+  });
+  const summary = await backupStores({
+    ...options.safetyBackup,
+    targets: nonEmpty,
+    stores: options.stores,
+    repository: options.repository,
+    reporter,
+    like: options.snapshot.manifest.stores,
+  });
+  reporter.emit({ type: 'phase', store: 'repository', message: `safety backup ${summary.id} written` });
+  return summary;
+}
 
-  let safetySnapshot: BackupSummary | undefined;
-  if (nonEmpty.length > 0) {
-    reporter.emit({
-      type: 'phase',
-      store: 'repository',
-      message: `taking a safety backup of ${nonEmpty.join(', ')} before replacing them`,
-    });
-    const qdrantCollections = nonEmpty.includes('qdrant')
-      ? snapshotCollections(section('qdrant')).map((c) => c.name)
-      : undefined;
-    const liveCollections: string[] = [];
-    for (const name of qdrantCollections ?? [])
-      if (await need(stores.qdrant, 'qdrant').collectionExists(name)) liveCollections.push(name);
-    safetySnapshot = await backupStores({
-      ...options.safetyBackup,
-      targets: nonEmpty,
-      stores,
-      repository: options.repository,
-      reporter,
-      qdrantCollections: qdrantCollections ? liveCollections : undefined,
-    });
-    reporter.emit({
-      type: 'phase',
-      store: 'repository',
-      message: `safety backup ${safetySnapshot.id} written`,
-    });
-  }
-
+/** Phase 6: each target all-or-nothing; failures are collected, an interruption stops the rest. */
+async function applyRestore(options: RestoreOptions, targets: RestoreTarget[]) {
   const restored: RestoreSummary['restored'] = {};
-  const failures: Array<{ target: BackupTarget; error: unknown }> = [];
+  const failures: RunFailure[] = [];
   for (const target of targets) {
-    // Under --force every target is replaced, also one that only holds schema objects (which a restore would clash with).
-    const ctx = { snapshot, reporter, signal: options.signal, replace: options.force };
     try {
-      if (target === 'postgres')
-        restored.postgres = await restorePostgres(need(stores.postgres, 'postgres'), {
-          ...ctx,
-          section: section('postgres'),
-        });
-      else if (target === 'neo4j')
-        restored.neo4j = await restoreNeo4j(need(stores.neo4j, 'neo4j'), {
-          ...ctx,
-          section: section('neo4j'),
-        });
-      else if (target === 'qdrant')
-        restored.qdrant = await restoreQdrant(
-          need(stores.qdrant, 'qdrant'),
-          { ...ctx, section: section('qdrant') },
-          { fromNativeSnapshots: options.qdrantSnapshots },
-        );
-      else if (manifest.jsonFiles) {
-        const t0 = performance.now();
-        const files = await restoreJsonFiles(options.dataDir, snapshot, manifest.jsonFiles, ctx.replace);
-        restored.json = {
-          datasets: [{ name: 'json-files', records: files }],
-          seconds: (performance.now() - t0) / 1000,
-        };
-      }
+      // Under --force every target is replaced, also one that only holds schema objects (which a restore would clash with).
+      restored[target.name] = await target.restore(options.force);
     } catch (error) {
-      failures.push({ target, error });
-      reporter.emit({
+      failures.push(failureOf(target.name, error));
+      options.reporter.emit({
         type: 'warning',
-        store: target,
-        message: `restore failed (${target} left as it was before the restore): ${(error as Error).message}`,
+        store: target.name,
+        message: `restore failed (${target.name} left as it was before the restore): ${(error as Error).message}`,
       });
       if (error instanceof AcxError && error.code === 'INTERRUPTED') break;
     }
   }
-  const summary: RestoreSummary = {
+  return { restored, failures };
+}
+
+export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreSummary> {
+  const started = performance.now();
+  const targets = selectTargets(options);
+  const verification = await verifyFirst(options);
+  const nonEmpty = await checkTargets(options, targets);
+  const plan: RestoreSummary['plan'] = {};
+  for (const target of targets) plan[target.name] = await target.plan(options.force);
+  const base = {
+    id: options.snapshot.id,
+    targets: targets.map((t) => t.name),
+    verification: { ok: verification.ok, files: verification.files, problems: verification.problems },
+    plan,
+  };
+  const seconds = () => (performance.now() - started) / 1000;
+  if (options.dryRun)
+    return { ...base, dryRun: true, outcome: 'complete', failures: [], restored: {}, seconds: seconds() };
+
+  const safetySnapshot = nonEmpty.length > 0 ? await safetyBackup(options, nonEmpty) : undefined;
+  const { restored, failures } = await applyRestore(options, targets);
+  return {
     ...base,
     dryRun: false,
+    outcome: outcomeOf(failures, targets.length),
+    failures,
     safetySnapshot,
     restored,
-    seconds: (performance.now() - started) / 1000,
+    seconds: seconds(),
   };
-  if (failures.length > 0) {
-    const first = failures[0]?.error;
-    const text = failures.map((f) => `${f.target}: ${(f.error as Error).message}`).join('; ');
-    const restoredList = Object.keys(restored);
-    throw new AcxError(
-      failures.length === targets.length && first instanceof AcxError ? first.code : 'INCOMPLETE',
-      `restore of ${snapshot.id} failed for ${failures.map((f) => f.target).join(', ')}${restoredList.length > 0 ? ` (restored: ${restoredList.join(', ')})` : ''}: ${text}`,
-      {
-        subject: snapshot.id,
-        cause: first,
-        hint: safetySnapshot
-          ? `the data from before the restore is in safety snapshot ${safetySnapshot.id}`
-          : undefined,
-      },
-    );
-  }
-  return summary;
 }

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
-import type { OpenStores } from '../../src/operations/open-stores.ts';
+import type { TestStores } from '../support/stores.ts';
 import { emptyAll, fingerprint, openTestStores, seed } from '../support/stores.ts';
 import { runCli } from '../support/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/acx-data.js', import.meta.url));
-let stores: OpenStores;
+let stores: TestStores;
 let work: string;
 let backupDir: string;
 let dataDir: string;

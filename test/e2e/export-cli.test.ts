@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OpenStores } from '../../src/operations/open-stores.ts';
+import type { TestStores } from '../support/stores.ts';
 import { dtcRecord } from '../../src/seed/dtc.ts';
 import { planCounts } from '../../src/seed/plan.ts';
 import { openTestStores, seed } from '../support/stores.ts';
@@ -25,7 +25,7 @@ import {
 
 const SCALE = 0.05;
 const SEED = 7;
-let stores: OpenStores;
+let stores: TestStores;
 let work: string;
 let full: string;
 

@@ -8,14 +8,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffFingerprints } from '../../src/model/content-hash.ts';
-import type { OpenStores } from '../../src/operations/open-stores.ts';
+import type { TestStores } from '../support/stores.ts';
 import { malformedDtcRecords } from '../../src/seed/dtc.ts';
 import { writeVectorsFile } from '../../src/formats/vectors/vectors-format.ts';
 import { AUTOCOGNITIX_COLLECTION } from '../../src/model/qdrant-model.ts';
 import { runCli } from '../support/cli.ts';
 import { emptySchemas, fingerprint, openTestStores } from '../support/stores.ts';
 
-let stores: OpenStores;
+let stores: TestStores;
 let work: string;
 let malformed: string;
 

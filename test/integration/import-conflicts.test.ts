@@ -15,12 +15,12 @@ import type { ConflictStrategy } from '../../src/model/conflict.ts';
 import { diffFingerprints } from '../../src/model/content-hash.ts';
 import { labelMap } from '../../src/model/labels.ts';
 import { importData, type ImportInput, type ImportSummary } from '../../src/operations/import.ts';
-import type { OpenStores } from '../../src/operations/open-stores.ts';
+import type { TestStores } from '../support/stores.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { AcxError } from '../../src/errors.ts';
 import { emptySchemas, fingerprint, openTestStores } from '../support/stores.ts';
 
-let stores: OpenStores;
+let stores: TestStores;
 let work: string;
 let jsonFile: string;
 let vectorsFile: string;
@@ -213,9 +213,9 @@ async function run(
   return importData({
     inputs,
     stores: {
-      postgres: async () => stores.postgres,
-      neo4j: async () => stores.neo4j,
-      qdrant: async () => stores.qdrant,
+      postgres: async () => stores.set.postgres,
+      neo4j: async () => stores.set.neo4j,
+      qdrant: async () => stores.set.qdrant,
     },
     strategy,
     mode,

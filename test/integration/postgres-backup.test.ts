@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
 import { silentReporter } from '../../src/progress.ts';
-import type { OpenStores } from '../../src/operations/open-stores.ts';
+import type { TestStores } from '../support/stores.ts';
 import {
   backupPostgres,
   findPgDump,
@@ -18,7 +18,7 @@ import { fingerprintPostgres } from '../../src/stores/postgres/postgres-fingerpr
 import { openTestStores, seed } from '../support/stores.ts';
 import { snapshotOneStore, type StoreSnapshot } from '../support/snapshot.ts';
 
-let stores: OpenStores;
+let stores: TestStores;
 let before: Fingerprint;
 
 /** Objects the AutoCognitix schema does not have but a restore must keep: identity, generated column, domain, view, trigger. */

@@ -7,17 +7,17 @@ import { AcxError } from '../../src/errors.ts';
 import { labelMap } from '../../src/model/labels.ts';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
 import { AUTOCOGNITIX_COLLECTION, POINT_TYPES } from '../../src/model/qdrant-model.ts';
-import type { OpenStores } from '../../src/operations/open-stores.ts';
+import type { TestStores } from '../support/stores.ts';
 import { seedStores, type SeedSummary } from '../../src/operations/seed.ts';
 import { SEED_TABLES } from '../../src/seed/postgres-rows.ts';
 import { fingerprint, openTestStores, seed } from '../support/stores.ts';
 
 const SCALE = 0.05;
-let stores: OpenStores;
+let stores: TestStores;
 let summary: SeedSummary;
 let first: Fingerprint;
 
-async function dtcCodesInAllStores(s: OpenStores, dtcLabel = 'DTC') {
+async function dtcCodesInAllStores(s: TestStores, dtcLabel = 'DTC') {
   const pg = (await s.postgres.query<{ code: string }>('SELECT code FROM dtc_codes')).rows.map((r) => r.code);
   const graph = await s.neo4j.driver.executeQuery(
     `MATCH (d:${dtcLabel}) RETURN d.code AS code`,
@@ -151,7 +151,7 @@ describe('seed at a small scale', () => {
 
 describe('determinism and safety', () => {
   it('refuses non-empty stores without --force and leaves them unchanged', async () => {
-    const attempt = seedStores(stores, {
+    const attempt = seedStores(stores.set, {
       scale: SCALE,
       seed: 99,
       force: false,

@@ -1,0 +1,141 @@
+/** Neo4j as a Store (src/stores/store.ts): the one facade operations use. */
+import type { Neo4jSettings } from '../../config/env.ts';
+import type { Fingerprint } from '../../model/content-hash.ts';
+import type { ExportRequest, ExportView, TabularDataset } from '../../model/dataset.ts';
+import type { ImportContext, ImportLedger } from '../../model/import.ts';
+import type { LabelMap } from '../../model/labels.ts';
+import type { SeedSource } from '../../model/seed-source.ts';
+import type { StoreSection } from '../../model/snapshot.ts';
+import type { ProgressReporter } from '../../progress.ts';
+import type {
+  KeyedRecords,
+  RecordDataset,
+  RestoreContext,
+  Store,
+  StoreBackup,
+  StoreCounts,
+  StoreImport,
+  StoreRestoreOptions,
+} from '../store.ts';
+import { backupNeo4j } from './neo4j-backup.ts';
+import { cypherName, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
+import { Neo4jExportSource, neo4jToExport } from './neo4j-export.ts';
+import { fingerprintNeo4j } from './neo4j-fingerprint.ts';
+import { Neo4jImport } from './neo4j-import.ts';
+import { isNeo4jRestoreTargetEmpty, planNeo4jRestore, restoreNeo4j } from './neo4j-restore.ts';
+import { applyNeo4jSchema, countGraph, emptyNeo4j, isNeo4jEmpty } from './neo4j-schema.ts';
+import { seedNeo4j } from './neo4j-seed.ts';
+
+export class Neo4jStore implements Store {
+  readonly name = 'neo4j' as const;
+
+  /** `connection` is the store's own driver: for this folder and for tests, never for operations. */
+  constructor(readonly connection: Neo4jConnection) {}
+
+  static async open(settings: Neo4jSettings): Promise<Neo4jStore> {
+    return new Neo4jStore(await openNeo4j(settings));
+  }
+
+  serverVersion(): Promise<string> {
+    return neo4jVersion(this.connection);
+  }
+
+  close(): Promise<void> {
+    return this.connection.driver.close();
+  }
+
+  isEmpty(): Promise<boolean> {
+    return isNeo4jEmpty(this.connection);
+  }
+
+  empty(): Promise<void> {
+    return emptyNeo4j(this.connection);
+  }
+
+  applySchema(labels: LabelMap): Promise<void> {
+    return applyNeo4jSchema(this.connection, labels);
+  }
+
+  seed(source: SeedSource, reporter: ProgressReporter): Promise<void> {
+    return seedNeo4j(this.connection, source, reporter);
+  }
+
+  /** One read transaction inside the backup itself: nothing to hold before it starts. */
+  async openBackup(): Promise<StoreBackup> {
+    return { write: (ctx) => backupNeo4j(this.connection, ctx), release: async () => undefined };
+  }
+
+  async holdsDataFor(): Promise<boolean> {
+    return !(await isNeo4jRestoreTargetEmpty(this.connection));
+  }
+
+  planRestore(section: StoreSection, options: StoreRestoreOptions) {
+    return planNeo4jRestore(this.connection, section, options.replace);
+  }
+
+  restore(ctx: RestoreContext) {
+    return restoreNeo4j(this.connection, ctx);
+  }
+
+  async openImport(
+    ctx: ImportContext,
+    shared: { labels: LabelMap; ledger: ImportLedger },
+  ): Promise<StoreImport> {
+    const session = new Neo4jImport(this.connection, ctx, shared.labels, shared.ledger);
+    await session.begin();
+    return {
+      write: (dataset, source) =>
+        dataset.target.store === 'neo4j' && dataset.target.kind === 'relationships'
+          ? session.importRelationships(dataset, source)
+          : session.importNodes(dataset, source),
+      finish: async () => session.summary(),
+      commit: () => session.commit(),
+      rollback: () => session.rollback(),
+    };
+  }
+
+  async openExport(request: ExportRequest): Promise<ExportView> {
+    const source = new Neo4jExportSource(this.connection, {
+      dtcLabel: request.labels.label('dtc'),
+      codes: request.codes ? [...request.codes] : undefined,
+    });
+    return {
+      serverVersion: () => source.serverVersion(),
+      tabular: async () => {
+        const out: TabularDataset[] = [];
+        for (const label of await source.labels()) out.push(await source.labelDataset(label));
+        for (const type of await source.relationshipTypes()) out.push(await source.relationshipDataset(type));
+        return out;
+      },
+      graph: () => source.graph(),
+      close: async () => undefined,
+    };
+  }
+
+  fingerprint(labels: LabelMap): Promise<Fingerprint> {
+    return fingerprintNeo4j(this.connection, labels);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return countGraph(this.connection);
+  }
+
+  async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
+    if (dataset.store !== 'neo4j') throw new TypeError(`not a Neo4j dataset: ${dataset.store}`);
+    const key = cypherName(dataset.key);
+    const result = await this.connection.driver.executeQuery(
+      `MATCH (n:${cypherName(dataset.label)}) WHERE toString(n.${key}) IN $keys RETURN toString(n.${key}) AS k, properties(n) AS p`,
+      { keys },
+      { database: this.connection.database, routing: 'READ' },
+    );
+    const found = new Map<string, Record<string, unknown>>();
+    for (const record of result.records) {
+      const properties = record.get('p') as Record<string, unknown>;
+      found.set(
+        record.get('k') as string,
+        Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, neo4jToExport(v)])),
+      );
+    }
+    return { found };
+  }
+}

@@ -1,0 +1,156 @@
+/** PostgreSQL as a Store (src/stores/store.ts): the one facade operations use. */
+import type pg from 'pg';
+import type { PostgresSettings } from '../../config/env.ts';
+import type { ExportRequest, ExportView } from '../../model/dataset.ts';
+import type { Fingerprint } from '../../model/content-hash.ts';
+import type { ImportContext } from '../../model/import.ts';
+import type { SeedSource } from '../../model/seed-source.ts';
+import type { StoreSection } from '../../model/snapshot.ts';
+import type { ProgressReporter } from '../../progress.ts';
+import type {
+  KeyedRecords,
+  RecordDataset,
+  RestoreContext,
+  Store,
+  StoreBackup,
+  StoreBackupOptions,
+  StoreCounts,
+  StoreImport,
+  StoreRestoreOptions,
+} from '../store.ts';
+import { backupPostgres, openPostgresSnapshot } from './postgres-backup.ts';
+import { openPostgres, postgresVersion, quoteIdent } from './postgres-connection.ts';
+import { listUserTables } from './postgres-ddl.ts';
+import { PostgresExportSource } from './postgres-export.ts';
+import { fingerprintPostgres } from './postgres-fingerprint.ts';
+import { PostgresImport } from './postgres-import.ts';
+import { planPostgresRestore, restorePostgres } from './postgres-restore.ts';
+import {
+  applyPostgresSchema,
+  countRows,
+  emptyPostgres,
+  isPostgresEmpty,
+  listPostgresTables,
+} from './postgres-schema.ts';
+import { seedPostgres } from './postgres-seed.ts';
+
+export class PostgresStore implements Store {
+  readonly name = 'postgres' as const;
+
+  /** `pool` is the store's own connection pool: for this folder and for tests, never for operations. */
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly url?: string,
+  ) {}
+
+  static async open(settings: PostgresSettings): Promise<PostgresStore> {
+    return new PostgresStore(await openPostgres(settings), settings.url);
+  }
+
+  async serverVersion(): Promise<string> {
+    return postgresVersion(this.pool);
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  isEmpty(): Promise<boolean> {
+    return isPostgresEmpty(this.pool);
+  }
+
+  empty(): Promise<void> {
+    return emptyPostgres(this.pool);
+  }
+
+  applySchema(): Promise<void> {
+    return applyPostgresSchema(this.pool);
+  }
+
+  seed(source: SeedSource, reporter: ProgressReporter): Promise<void> {
+    return seedPostgres(this.pool, source, reporter);
+  }
+
+  async openBackup(options: StoreBackupOptions): Promise<StoreBackup> {
+    const snapshot = await openPostgresSnapshot(this.pool);
+    return {
+      consistency: {
+        method: 'postgres-exported-snapshot',
+        snapshotId: snapshot.snapshotId,
+        heldFrom: snapshot.openedAt,
+      },
+      write: (ctx) => backupPostgres(snapshot, ctx, { url: this.url ?? '', pgDump: options.pgDump }),
+      release: () => snapshot.release(),
+    };
+  }
+
+  async holdsDataFor(): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      return (await listUserTables(client)).length > 0;
+    } finally {
+      client.release();
+    }
+  }
+
+  planRestore(section: StoreSection, options: StoreRestoreOptions) {
+    return planPostgresRestore(this.pool, section, options.replace);
+  }
+
+  restore(ctx: RestoreContext) {
+    return restorePostgres(this.pool, ctx);
+  }
+
+  async openImport(ctx: ImportContext): Promise<StoreImport> {
+    const session = new PostgresImport(this.pool, ctx);
+    await session.begin();
+    return {
+      write: (dataset) => session.stage(dataset),
+      finish: () => session.apply(),
+      commit: () => session.commit(),
+      rollback: () => session.rollback(),
+    };
+  }
+
+  async openExport(request: ExportRequest): Promise<ExportView> {
+    const source = await PostgresExportSource.open(this.pool, {
+      filter: request.filter,
+      includePii: request.includePii,
+      includeDeleted: request.includeDeleted,
+    });
+    return {
+      serverVersion: () => source.serverVersion(),
+      tabular: async () => {
+        const out = [];
+        for (const table of await source.tableNames()) out.push(await source.table(table, `pg_${table}`));
+        return out;
+      },
+      selectedCodes: () => source.selectedCodes(),
+      dtcCodesFull: () => source.dtcCodesFull(),
+      translations: () => source.translations(),
+      history: () => source.history(),
+      close: () => source.close(),
+    };
+  }
+
+  fingerprint(): Promise<Fingerprint> {
+    return fingerprintPostgres(this.pool);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const tables: Record<string, number> = {};
+    for (const table of await listPostgresTables(this.pool))
+      tables[table] = await countRows(this.pool, table);
+    return { tables };
+  }
+
+  async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
+    if (dataset.store !== 'postgres') throw new TypeError(`not a PostgreSQL dataset: ${dataset.store}`);
+    const key = quoteIdent(dataset.key);
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT * FROM public.${quoteIdent(dataset.table)} WHERE ${key}::text = ANY($1::text[])`,
+      [keys],
+    );
+    return { found: new Map(rows.map((row) => [String(row[dataset.key]), row])) };
+  }
+}

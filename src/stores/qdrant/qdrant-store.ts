@@ -1,0 +1,150 @@
+/** Qdrant as a Store (src/stores/store.ts): the one facade operations use. */
+import type { QdrantSettings } from '../../config/env.ts';
+import { AcxError } from '../../errors.ts';
+import type { Fingerprint } from '../../model/content-hash.ts';
+import type { ExportRequest, ExportView } from '../../model/dataset.ts';
+import type { ImportContext, ImportLedger } from '../../model/import.ts';
+import { POINT_TYPES } from '../../model/qdrant-model.ts';
+import type { SeedSource } from '../../model/seed-source.ts';
+import type { StoreSection } from '../../model/snapshot.ts';
+import type { ProgressReporter } from '../../progress.ts';
+import type {
+  KeyedRecords,
+  RecordDataset,
+  RestoreContext,
+  Store,
+  StoreBackup,
+  StoreBackupOptions,
+  StoreCounts,
+  StoreImport,
+  StoreRestoreOptions,
+} from '../store.ts';
+import { backupQdrant } from './qdrant-backup.ts';
+import { QdrantClient, type QdrantPoint } from './qdrant-client.ts';
+import { qdrantExportCollections } from './qdrant-export.ts';
+import { fingerprintQdrant } from './qdrant-fingerprint.ts';
+import { QdrantImport } from './qdrant-import.ts';
+import { planQdrantRestore, restoreQdrant, snapshotCollections } from './qdrant-restore.ts';
+import { applyQdrantSchema, countPointsByType, emptyQdrant, isQdrantEmpty } from './qdrant-schema.ts';
+import { seedQdrant } from './qdrant-seed.ts';
+
+export class QdrantStore implements Store {
+  readonly name = 'qdrant' as const;
+
+  /** `client` is the store's own HTTP client: for this folder and for tests, never for operations. */
+  constructor(readonly client: QdrantClient) {}
+
+  /** Connects and proves the server answers. */
+  static async open(settings: QdrantSettings): Promise<QdrantStore> {
+    const client = new QdrantClient(settings);
+    await client.version();
+    return new QdrantStore(client);
+  }
+
+  serverVersion(): Promise<string> {
+    return this.client.version();
+  }
+
+  async close(): Promise<void> {}
+
+  isEmpty(): Promise<boolean> {
+    return isQdrantEmpty(this.client);
+  }
+
+  empty(): Promise<void> {
+    return emptyQdrant(this.client);
+  }
+
+  applySchema(): Promise<void> {
+    return applyQdrantSchema(this.client);
+  }
+
+  seed(source: SeedSource, reporter: ProgressReporter): Promise<void> {
+    return seedQdrant(this.client, source, reporter);
+  }
+
+  async openBackup(options: StoreBackupOptions): Promise<StoreBackup> {
+    let collections: string[] | undefined;
+    if (options.like) {
+      collections = [];
+      for (const { name } of snapshotCollections(options.like))
+        if (await this.client.collectionExists(name)) collections.push(name);
+    }
+    return {
+      write: (ctx) =>
+        backupQdrant(this.client, ctx, { nativeSnapshots: options.nativeSnapshots, collections }),
+      release: async () => undefined,
+    };
+  }
+
+  /** The restore's own refusal rule: a collection or alias of the snapshot already exists. */
+  async holdsDataFor(section: StoreSection): Promise<boolean> {
+    try {
+      await planQdrantRestore(this.client, section, false);
+      return false;
+    } catch (error) {
+      if (error instanceof AcxError && error.code === 'NOT_EMPTY') return true;
+      throw error;
+    }
+  }
+
+  planRestore(section: StoreSection, options: StoreRestoreOptions) {
+    return planQdrantRestore(this.client, section, options.replace, {
+      fromNativeSnapshots: options.nativeSnapshots,
+    });
+  }
+
+  restore(ctx: RestoreContext, options: StoreRestoreOptions) {
+    return restoreQdrant(this.client, ctx, { fromNativeSnapshots: options.nativeSnapshots });
+  }
+
+  async openImport(ctx: ImportContext, shared: { ledger: ImportLedger }): Promise<StoreImport> {
+    const session = new QdrantImport(this.client, ctx, shared.ledger);
+    return {
+      write: (dataset) => session.importPoints(dataset),
+      finish: async () => session.summary(),
+      commit: () => session.commit(),
+      rollback: () => session.rollback(),
+    };
+  }
+
+  async openExport(request: ExportRequest): Promise<ExportView> {
+    const codes = request.codes ? [...request.codes] : undefined;
+    return {
+      serverVersion: () => this.client.version(),
+      tabular: async () => [],
+      vectors: (withVectors) => qdrantExportCollections(this.client, { codes, withVectors }),
+      close: async () => undefined,
+    };
+  }
+
+  fingerprint(): Promise<Fingerprint> {
+    return fingerprintQdrant(this.client);
+  }
+
+  async counts(options: { collection: string }): Promise<StoreCounts> {
+    const collections: Record<string, number> = {};
+    for (const name of await this.client.listCollections()) collections[name] = await this.client.count(name);
+    const types =
+      options.collection in collections
+        ? await countPointsByType(this.client, options.collection, POINT_TYPES)
+        : {};
+    return { collections, types };
+  }
+
+  async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
+    if (dataset.store !== 'qdrant') throw new TypeError(`not a Qdrant dataset: ${dataset.store}`);
+    // Point ids are unsigned integers or UUIDs; integers travel as JSON numbers (exact via bigint).
+    const ids = keys.map((k) => (/^\d+$/.test(k) ? BigInt(k) : k));
+    const points = await this.client.request<QdrantPoint[]>(
+      'POST',
+      `/collections/${encodeURIComponent(dataset.collection)}/points`,
+      { body: { ids, with_payload: true, with_vector: true }, subject: dataset.collection },
+    );
+    return {
+      found: new Map(
+        points.map((p) => [String(p.id), { id: p.id, vector: p.vector, payload: p.payload ?? null }]),
+      ),
+    };
+  }
+}
