@@ -5,10 +5,10 @@
  * is behind), so memory does not grow with the graph. Property values keep their Neo4j types through the
  * tagged encoding of `neo4j-values.ts`; nodes and relationships are linked by the source's element ids.
  */
-import type { ManagedTransaction, Transaction } from 'neo4j-driver';
+import type { ManagedTransaction, Result, Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
-import type { DataFileWriter } from '../../model/snapshot.ts';
+import { reportDataset } from '../../model/report-dataset.ts';
+import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { Neo4jConnection } from './neo4j-connection.ts';
 import { encodeNeo4jProperties } from './neo4j-values.ts';
@@ -62,144 +62,151 @@ async function readSchema(tx: Transaction | ManagedTransaction): Promise<Neo4jSc
   return lines;
 }
 
+/** What the backup records of the server, and the counts it shows as progress totals. */
+interface ServerInfo {
+  serverVersion: string;
+  edition: string;
+  database: string;
+  totalNodes: number;
+  totalRels: number;
+}
+
+async function readServerInfo(tx: Transaction, connection: Neo4jConnection): Promise<ServerInfo> {
+  const components = await tx.run(
+    "CALL dbms.components() YIELD name, versions, edition WHERE name = 'Neo4j Kernel' RETURN versions[0] AS version, edition",
+  );
+  const serverVersion = String(components.records[0]?.get('version') ?? 'unknown');
+  const edition = String(components.records[0]?.get('edition') ?? 'unknown');
+  const database = String(
+    (await tx.run('CALL db.info() YIELD name RETURN name')).records[0]?.get('name') ??
+      connection.database ??
+      'neo4j',
+  );
+  // Counts from the count store (instant): progress totals only, the files count what they hold.
+  const totalNodes = count((await tx.run('MATCH (n) RETURN count(n) AS n')).records[0]?.get('n'));
+  const totalRels = count((await tx.run('MATCH ()-[r]->() RETURN count(r) AS n')).records[0]?.get('n'));
+  return { serverVersion, edition, database, totalNodes, totalRels };
+}
+
+/** The files of one backup: the writers still open (aborted on failure) and the datasets written. */
+interface BackupFiles {
+  ctx: BackupContext;
+  open: DataFileWriter[];
+  datasets: DatasetEntry[];
+}
+
+/** Writes one dataset's lines into its file, with progress every PROGRESS_EVERY lines. */
+async function writeDataset(
+  out: BackupFiles,
+  dataset: keyof typeof NEO4J_FILES,
+  total: number | undefined,
+  rows: AsyncIterable<string>,
+): Promise<void> {
+  const { files, reporter, signal } = out.ctx;
+  signal?.throwIfAborted();
+  let path = '';
+  const records = await reportDataset(reporter, 'neo4j', dataset, total, async () => {
+    const writer = await files.createFile(`${NEO4J_FILES[dataset]}.jsonl`, { records: true });
+    out.open.push(writer);
+    path = writer.path;
+    let done = 0;
+    for await (const line of rows) {
+      await writer.writeLine(line);
+      done++;
+      if (done % PROGRESS_EVERY === 0) {
+        signal?.throwIfAborted();
+        reporter.emit({
+          type: 'dataset-progress',
+          store: 'neo4j',
+          dataset,
+          done,
+          ...(total === undefined ? {} : { total }),
+        });
+      }
+    }
+    const entry = await files.closeFile(writer);
+    out.open.splice(out.open.indexOf(writer), 1);
+    return entry.records ?? done;
+  });
+  out.datasets.push({ name: dataset, kind: dataset, records, files: [path] });
+}
+
+async function* schemaLines(schema: Neo4jSchemaLine[]): AsyncGenerator<string> {
+  for (const line of schema) yield JSON.stringify(line);
+}
+
+/** Every node as a line, counting its labels into `labels`. */
+async function* nodeLines(query: Result, labels: Record<string, number>): AsyncGenerator<string> {
+  for await (const record of query) {
+    const nodeLabels = [...(record.get('labels') as string[])].sort();
+    for (const label of nodeLabels) labels[label] = (labels[label] ?? 0) + 1;
+    yield JSON.stringify({
+      id: record.get('id') as string,
+      labels: nodeLabels,
+      properties: encodeNeo4jProperties(record.get('props') as Record<string, unknown>),
+    });
+  }
+}
+
+/** Every relationship as a line, counting its type into `types`. */
+async function* relationshipLines(query: Result, types: Record<string, number>): AsyncGenerator<string> {
+  for await (const record of query) {
+    const type = record.get('type') as string;
+    types[type] = (types[type] ?? 0) + 1;
+    yield JSON.stringify({
+      type,
+      start: record.get('start') as string,
+      end: record.get('end') as string,
+      properties: encodeNeo4jProperties(record.get('props') as Record<string, unknown>),
+    });
+  }
+}
+
+const sortedCounts = (counts: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
 export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContext): Promise<StoreSection> {
-  const { files, reporter, signal } = ctx;
   const session = connection.driver.session({
     database: connection.database,
     defaultAccessMode: 'READ',
     fetchSize: NEO4J_FETCH_SIZE,
   });
-  const open: DataFileWriter[] = [];
-  const datasets: DatasetEntry[] = [];
+  const out: BackupFiles = { ctx, open: [], datasets: [] };
   const labels: Record<string, number> = {};
   const relationshipTypes: Record<string, number> = {};
   let tx: Transaction | undefined;
   try {
+    // One read transaction: every file below sees the same graph.
     tx = session.beginTransaction();
     const readStartedAt = nowIso();
-    const components = await tx.run(
-      "CALL dbms.components() YIELD name, versions, edition WHERE name = 'Neo4j Kernel' RETURN versions[0] AS version, edition",
-    );
-    const serverVersion = String(components.records[0]?.get('version') ?? 'unknown');
-    const edition = String(components.records[0]?.get('edition') ?? 'unknown');
-    const database = String(
-      (await tx.run('CALL db.info() YIELD name RETURN name')).records[0]?.get('name') ??
-        connection.database ??
-        'neo4j',
-    );
-    // Counts from the count store (instant): progress totals only, the files count what they hold.
-    const totalNodes = count((await tx.run('MATCH (n) RETURN count(n) AS n')).records[0]?.get('n'));
-    const totalRels = count((await tx.run('MATCH ()-[r]->() RETURN count(r) AS n')).records[0]?.get('n'));
-
-    const stream = async (
-      dataset: 'schema' | 'nodes' | 'relationships',
-      total: number | undefined,
-      rows: AsyncIterable<string>,
-    ): Promise<void> => {
-      signal?.throwIfAborted();
-      const started = performance.now();
-      reporter.emit({
-        type: 'dataset-start',
-        store: 'neo4j',
-        dataset,
-        ...(total === undefined ? {} : { total }),
-      });
-      const writer = await files.createFile(`${NEO4J_FILES[dataset]}.jsonl`, { records: true });
-      open.push(writer);
-      let done = 0;
-      for await (const line of rows) {
-        await writer.writeLine(line);
-        done++;
-        if (done % PROGRESS_EVERY === 0) {
-          signal?.throwIfAborted();
-          reporter.emit({
-            type: 'dataset-progress',
-            store: 'neo4j',
-            dataset,
-            done,
-            ...(total === undefined ? {} : { total }),
-          });
-        }
-      }
-      const entry = await files.closeFile(writer);
-      open.splice(open.indexOf(writer), 1);
-      const records = entry.records ?? done;
-      datasets.push({ name: dataset, kind: dataset, records, files: [writer.path] });
-      reporter.emit({
-        type: 'dataset-done',
-        store: 'neo4j',
-        dataset,
-        records,
-        seconds: (performance.now() - started) / 1000,
-      });
-    };
-
+    const server = await readServerInfo(tx, connection);
     const schema = await readSchema(tx);
-    await stream(
-      'schema',
-      schema.length,
-      (async function* () {
-        for (const line of schema) yield JSON.stringify(line);
-      })(),
-    );
-
+    await writeDataset(out, 'schema', schema.length, schemaLines(schema));
     const nodeQuery = tx.run(
       'MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props',
     );
-    await stream(
-      'nodes',
-      totalNodes,
-      (async function* () {
-        for await (const record of nodeQuery) {
-          const nodeLabels = [...(record.get('labels') as string[])].sort();
-          for (const label of nodeLabels) labels[label] = (labels[label] ?? 0) + 1;
-          yield JSON.stringify({
-            id: record.get('id') as string,
-            labels: nodeLabels,
-            properties: encodeNeo4jProperties(record.get('props') as Record<string, unknown>),
-          });
-        }
-      })(),
-    );
-
+    await writeDataset(out, 'nodes', server.totalNodes, nodeLines(nodeQuery, labels));
     const relationshipQuery = tx.run(
       'MATCH ()-[r]->() RETURN type(r) AS type, elementId(startNode(r)) AS start, elementId(endNode(r)) AS end, properties(r) AS props',
     );
-    await stream(
-      'relationships',
-      totalRels,
-      (async function* () {
-        for await (const record of relationshipQuery) {
-          const type = record.get('type') as string;
-          relationshipTypes[type] = (relationshipTypes[type] ?? 0) + 1;
-          yield JSON.stringify({
-            type,
-            start: record.get('start') as string,
-            end: record.get('end') as string,
-            properties: encodeNeo4jProperties(record.get('props') as Record<string, unknown>),
-          });
-        }
-      })(),
-    );
-
+    const rels = relationshipLines(relationshipQuery, relationshipTypes);
+    await writeDataset(out, 'relationships', server.totalRels, rels);
     await tx.commit();
     tx = undefined;
-    const sorted = (counts: Record<string, number>) =>
-      Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     return {
-      serverVersion,
-      edition,
-      database,
+      serverVersion: server.serverVersion,
+      edition: server.edition,
+      database: server.database,
       readStartedAt,
       readFinishedAt: nowIso(),
-      datasets,
-      labels: sorted(labels),
-      relationshipTypes: sorted(relationshipTypes),
+      datasets: out.datasets,
+      labels: sortedCounts(labels),
+      relationshipTypes: sortedCounts(relationshipTypes),
     };
   } catch (error) {
-    for (const writer of open) writer.abort();
+    for (const writer of out.open) writer.abort();
     if (tx) await tx.rollback().catch(() => undefined);
-    if (error instanceof AcxError || signal?.aborted) throw error;
+    if (error instanceof AcxError || ctx.signal?.aborted) throw error;
     throw new AcxError('STORE', `Neo4j backup failed: ${(error as Error).message}`, {
       subject: 'neo4j',
       cause: error,

@@ -5,6 +5,7 @@
  * properties for labels without a known key), and the schema
  * (constraints and indexes with their definitions).
  */
+import type { Transaction } from 'neo4j-driver';
 import { canonicalJson, MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import { NODE_KEYS, NODE_KINDS, type LabelMap } from '../../model/labels.ts';
 import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
@@ -32,66 +33,85 @@ export async function fingerprintNeo4j(connection: Neo4jConnection, labels: Labe
   const session = connection.driver.session({ database: connection.database, defaultAccessMode: 'READ' });
   const tx = session.beginTransaction();
   try {
-    const keys = keyPropertiesByLabel(labels);
-    const labelNames = (await tx.run('CALL db.labels() YIELD label RETURN label')).records.map(
-      (r) => r.get('label') as string,
-    );
-    for (const label of labelNames.sort()) {
-      const hash = new MultisetHash();
-      const result = tx.run(
-        `MATCH (n:${cypherName(label)}) RETURN labels(n) AS labels, properties(n) AS props`,
-      );
-      for await (const record of result) {
-        hash.add(
-          canonicalJson({
-            labels: [...(record.get('labels') as string[])].sort(),
-            props: encodeNeo4jProperties(record.get('props')),
-          }),
-        );
-      }
-      out[`neo4j/nodes/${label}`] = { records: hash.count, hash: hash.digest() };
-    }
-    // Nodes without any label (none in the AutoCognitix graph: the dataset appears only when some exist).
-    const unlabelled = new MultisetHash();
-    for await (const record of tx.run('MATCH (n) WHERE size(labels(n)) = 0 RETURN properties(n) AS props')) {
-      unlabelled.add(canonicalJson({ labels: [], props: encodeNeo4jProperties(record.get('props')) }));
-    }
-    if (unlabelled.count > 0)
-      out['neo4j/nodes/(no label)'] = { records: unlabelled.count, hash: unlabelled.digest() };
-    const types = (
-      await tx.run('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t')
-    ).records.map((r) => r.get('t') as string);
-    for (const type of types.sort()) {
-      const hash = new MultisetHash();
-      const query = `MATCH (a)-[r:${cypherName(type)}]->(b) RETURN ${ENDPOINT('a')} AS a, properties(r) AS props, ${ENDPOINT('b')} AS b`;
-      for await (const record of tx.run(query, { keys })) {
-        hash.add(
-          canonicalJson({
-            a: endpoint(record.get('a')),
-            props: encodeNeo4jProperties(record.get('props')),
-            b: endpoint(record.get('b')),
-          }),
-        );
-      }
-      out[`neo4j/relationships/${type}`] = { records: hash.count, hash: hash.digest() };
-    }
-    const schema = new MultisetHash();
-    for (const record of (
-      await tx.run('SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties RETURN *')
-    ).records) {
-      schema.add(canonicalJson({ constraint: record.toObject() }));
-    }
-    const indexes = await tx.run(
-      'SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, indexProvider, options RETURN *',
-    );
-    for (const record of indexes.records) {
-      const index = record.toObject() as Record<string, unknown>;
-      schema.add(canonicalJson({ index: encodeNeo4jValue(index) }));
-    }
-    out['neo4j/schema'] = { records: schema.count, hash: schema.digest() };
+    await fingerprintNodes(tx, out);
+    await fingerprintRelationships(tx, keyPropertiesByLabel(labels), out);
+    await fingerprintSchema(tx, out);
     await tx.commit();
   } finally {
     await session.close();
   }
   return out;
+}
+
+const entryOf = (hash: MultisetHash) => ({ records: hash.count, hash: hash.digest() });
+
+/** One fingerprint per label, and one for nodes without a label when there are some. */
+async function fingerprintNodes(tx: Transaction, out: Fingerprint): Promise<void> {
+  const labelNames = (await tx.run('CALL db.labels() YIELD label RETURN label')).records.map(
+    (r) => r.get('label') as string,
+  );
+  for (const label of labelNames.sort()) {
+    const hash = new MultisetHash();
+    const result = tx.run(
+      `MATCH (n:${cypherName(label)}) RETURN labels(n) AS labels, properties(n) AS props`,
+    );
+    for await (const record of result) {
+      hash.add(
+        canonicalJson({
+          labels: [...(record.get('labels') as string[])].sort(),
+          props: encodeNeo4jProperties(record.get('props')),
+        }),
+      );
+    }
+    out[`neo4j/nodes/${label}`] = entryOf(hash);
+  }
+  // Nodes without any label (none in the AutoCognitix graph: the dataset appears only when some exist).
+  const unlabelled = new MultisetHash();
+  for await (const record of tx.run('MATCH (n) WHERE size(labels(n)) = 0 RETURN properties(n) AS props')) {
+    unlabelled.add(canonicalJson({ labels: [], props: encodeNeo4jProperties(record.get('props')) }));
+  }
+  if (unlabelled.count > 0) out['neo4j/nodes/(no label)'] = entryOf(unlabelled);
+}
+
+/** One fingerprint per relationship type, endpoints named by their key (`keys`: key property by label). */
+async function fingerprintRelationships(
+  tx: Transaction,
+  keys: Record<string, string>,
+  out: Fingerprint,
+): Promise<void> {
+  const types = (
+    await tx.run('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t')
+  ).records.map((r) => r.get('t') as string);
+  for (const type of types.sort()) {
+    const hash = new MultisetHash();
+    const query = `MATCH (a)-[r:${cypherName(type)}]->(b) RETURN ${ENDPOINT('a')} AS a, properties(r) AS props, ${ENDPOINT('b')} AS b`;
+    for await (const record of tx.run(query, { keys })) {
+      hash.add(
+        canonicalJson({
+          a: endpoint(record.get('a')),
+          props: encodeNeo4jProperties(record.get('props')),
+          b: endpoint(record.get('b')),
+        }),
+      );
+    }
+    out[`neo4j/relationships/${type}`] = entryOf(hash);
+  }
+}
+
+/** One fingerprint for every constraint and index with its definition. */
+async function fingerprintSchema(tx: Transaction, out: Fingerprint): Promise<void> {
+  const schema = new MultisetHash();
+  for (const record of (
+    await tx.run('SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties RETURN *')
+  ).records) {
+    schema.add(canonicalJson({ constraint: record.toObject() }));
+  }
+  const indexes = await tx.run(
+    'SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, indexProvider, options RETURN *',
+  );
+  for (const record of indexes.records) {
+    const index = record.toObject() as Record<string, unknown>;
+    schema.add(canonicalJson({ index: encodeNeo4jValue(index) }));
+  }
+  out['neo4j/schema'] = entryOf(schema);
 }
