@@ -85,106 +85,149 @@ export interface ImportSummary {
 /** The fixed order inputs are read in (as the original tool): nodes of every input before vectors. */
 const ORDER: readonly InputFormat[] = INPUT_FORMATS;
 
-export async function importData(options: ImportOptions): Promise<ImportSummary> {
-  const started = performance.now();
-  const { reporter } = options;
-  const rejections: Rejection[] = [];
-  let rejectionsTotal = 0;
+/** Every rejection is reported as it happens; the summary keeps the first REJECTIONS_KEPT. */
+function importContext(options: ImportOptions) {
+  const rejected = { kept: [] as Rejection[], total: 0 };
   const ctx: ImportContext = {
     strategy: options.strategy,
     batchSize: options.batchSize,
     writes: options.mode === 'import',
-    reporter,
+    reporter: options.reporter,
     signal: options.signal,
     reject(rejection) {
-      rejectionsTotal++;
-      if (rejections.length < REJECTIONS_KEPT) rejections.push(rejection);
-      reporter.emit({ type: 'rejected', ...rejection });
+      rejected.total++;
+      if (rejected.kept.length < REJECTIONS_KEPT) rejected.kept.push(rejection);
+      options.reporter.emit({ type: 'rejected', ...rejection });
     },
   };
-  const ledger = new SqliteImportLedger();
-  // One import session per store, opened when the first dataset for it arrives.
-  const sessions = new Map<StoreName, StoreImport>();
-  const sessionFor = async (name: StoreName): Promise<StoreImport> => {
-    let session = sessions.get(name);
+  return { ctx, rejected };
+}
+
+/** One import session per store, opened when the first dataset for it arrives; visited in registry order. */
+class StoreSessions {
+  private readonly sessions = new Map<StoreName, StoreImport>();
+
+  constructor(
+    private readonly options: ImportOptions,
+    private readonly ctx: ImportContext,
+    private readonly ledger: SqliteImportLedger,
+  ) {}
+
+  async for(name: StoreName): Promise<StoreImport> {
+    let session = this.sessions.get(name);
     if (!session) {
-      const store = await options.stores[name]();
-      session = await store.openImport(ctx, { labels: options.labels, ledger });
-      sessions.set(name, session);
+      const store = await this.options.stores[name]();
+      session = await store.openImport(this.ctx, { labels: this.options.labels, ledger: this.ledger });
+      this.sessions.set(name, session);
     }
     return session;
-  };
-  const inOrder = () => STORE_NAMES.flatMap((name) => sessions.get(name) ?? []);
-  const inputs: ImportSummary['inputs'] = [];
-  const rollback = async () => {
-    await Promise.allSettled(inOrder().map((session) => session.rollback()));
-  };
-  try {
-    const ordered = [...options.inputs].sort((a, b) => ORDER.indexOf(a.format) - ORDER.indexOf(b.format));
-    for (const input of ordered) {
-      const source = await OPENERS[input.format](input.path);
-      const entry = { format: input.format, file: input.path, notices: [] as string[] };
-      inputs.push(entry);
-      try {
-        for await (const dataset of source.datasets()) {
-          options.signal?.throwIfAborted();
-          const skipped = notImported(dataset.target);
-          if (skipped) {
-            let n = 0;
-            for await (const _ of dataset.records()) n++;
-            entry.notices.push(
-              `${dataset.file}: ${skipped.object} not imported (${n} records): ${skipped.reason}`,
-            );
-            continue;
-          }
-          await (await sessionFor(dataset.target.store)).write(dataset, source.file);
-        }
-      } finally {
-        await source.close?.();
-      }
-      // Readers add notices while they read (sections without vectors, derived tables): after the datasets.
-      entry.notices.unshift(...source.notices);
-      for (const notice of entry.notices) reporter.emit({ type: 'warning', message: notice });
-    }
+  }
+
+  private inOrder(): Array<[StoreName, StoreImport]> {
+    return STORE_NAMES.flatMap((name) => {
+      const session = this.sessions.get(name);
+      return session ? [[name, session] as [StoreName, StoreImport]] : [];
+    });
+  }
+
+  /** Finishes every session (PostgreSQL checks keys and references here) and reports every dataset. */
+  async finish(): Promise<DatasetResult[]> {
     const datasets: DatasetResult[] = [];
-    for (const [name, session] of STORE_NAMES.flatMap((n) => {
-      const session = sessions.get(n);
-      return session ? [[n, session] as const] : [];
-    })) {
+    for (const [name, session] of this.inOrder()) {
       if (name === 'postgres')
-        reporter.emit({ type: 'phase', store: name, message: 'checking keys and references, applying' });
+        this.options.reporter.emit({
+          type: 'phase',
+          store: name,
+          message: 'checking keys and references, applying',
+        });
       datasets.push(...(await session.finish()));
     }
-    const totals = zeroCounts();
-    for (const d of datasets)
-      for (const k of Object.keys(totals) as (keyof DatasetCounts)[]) totals[k] += d.counts[k];
-    let outcome: ImportSummary['outcome'];
-    if (options.mode !== 'import') {
-      outcome = 'rolled-back';
-      await rollback();
-    } else if (rejectionsTotal > 0 && !options.skipInvalid) {
-      outcome = 'refused';
-      await rollback();
-    } else {
-      for (const session of inOrder()) await session.commit();
-      outcome = 'written';
+    return datasets;
+  }
+
+  async commit(): Promise<void> {
+    for (const [, session] of this.inOrder()) await session.commit();
+  }
+
+  async rollback(): Promise<void> {
+    await Promise.allSettled(this.inOrder().map(([, session]) => session.rollback()));
+  }
+}
+
+/** Reads one input, handing each dataset to its store's session; returns what the summary lists of it. */
+async function readInput(
+  input: ImportInput,
+  sessions: StoreSessions,
+  options: ImportOptions,
+): Promise<ImportSummary['inputs'][number]> {
+  const source = await OPENERS[input.format](input.path);
+  const entry = { format: input.format, file: input.path, notices: [] as string[] };
+  try {
+    for await (const dataset of source.datasets()) {
+      options.signal?.throwIfAborted();
+      const skipped = notImported(dataset.target);
+      if (skipped) {
+        let n = 0;
+        for await (const _ of dataset.records()) n++;
+        entry.notices.push(
+          `${dataset.file}: ${skipped.object} not imported (${n} records): ${skipped.reason}`,
+        );
+        continue;
+      }
+      await (await sessions.for(dataset.target.store)).write(dataset, source.file);
     }
-    if (inputs.length > 0 && datasets.length === 0 && rejectionsTotal === 0)
-      reporter.emit({ type: 'warning', message: 'the inputs hold nothing to import' });
+  } finally {
+    await source.close?.();
+  }
+  // Readers add notices while they read (sections without vectors, derived tables): after the datasets.
+  entry.notices.unshift(...source.notices);
+  for (const notice of entry.notices) options.reporter.emit({ type: 'warning', message: notice });
+  return entry;
+}
+
+function totalsOf(datasets: readonly DatasetResult[]): DatasetCounts {
+  const totals = zeroCounts();
+  for (const d of datasets)
+    for (const k of Object.keys(totals) as (keyof DatasetCounts)[]) totals[k] += d.counts[k];
+  return totals;
+}
+
+/**
+ * Phases: read every input into its stores' sessions (inputs in the fixed order) → finish the sessions →
+ * commit, or roll back (dry run, validation, invalid records without --skip-invalid, any failure).
+ */
+export async function importData(options: ImportOptions): Promise<ImportSummary> {
+  const started = performance.now();
+  const { ctx, rejected } = importContext(options);
+  const ledger = new SqliteImportLedger();
+  const sessions = new StoreSessions(options, ctx, ledger);
+  try {
+    const inputs: ImportSummary['inputs'] = [];
+    const ordered = [...options.inputs].sort((a, b) => ORDER.indexOf(a.format) - ORDER.indexOf(b.format));
+    for (const input of ordered) inputs.push(await readInput(input, sessions, options));
+    const datasets = await sessions.finish();
+    let outcome: ImportSummary['outcome'];
+    if (options.mode !== 'import') outcome = 'rolled-back';
+    else if (rejected.total > 0 && !options.skipInvalid) outcome = 'refused';
+    else outcome = 'written';
+    if (outcome === 'written') await sessions.commit();
+    else await sessions.rollback();
+    if (inputs.length > 0 && datasets.length === 0 && rejected.total === 0)
+      options.reporter.emit({ type: 'warning', message: 'the inputs hold nothing to import' });
     return {
       mode: options.mode,
       strategy: options.strategy,
       skipInvalid: options.skipInvalid,
       inputs,
       datasets,
-      totals,
-      rejections,
-      rejectionsTotal,
+      totals: totalsOf(datasets),
+      rejections: rejected.kept,
+      rejectionsTotal: rejected.total,
       outcome,
       seconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
-    await rollback();
+    await sessions.rollback();
     if (options.signal?.aborted && !(error instanceof AcxError && error.code === 'INTERRUPTED'))
       throw new AcxError('INTERRUPTED', 'import interrupted: nothing was written', { cause: error });
     throw error;
