@@ -10,10 +10,11 @@ import { delimiter, join } from 'node:path';
 import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
+import { reportDataset } from '../../model/report-dataset.ts';
 import type { StoreSection, DatasetEntry } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { postgresVersion, quoteIdent as quote } from './postgres-connection.ts';
-import { copyColumns, listUserTables, postDataDdl, preDataDdl } from './postgres-ddl.ts';
+import { copyColumns, listUserTables, postDataDdl, preDataDdl, type UserTable } from './postgres-ddl.ts';
 
 export interface PostgresSnapshot {
   client: pg.PoolClient;
@@ -144,67 +145,58 @@ async function pgDumpSection(
     .join('\n');
 }
 
-export async function backupPostgres(
-  snapshot: PostgresSnapshot,
-  ctx: BackupContext,
-  options: PostgresBackupOptions,
-): Promise<StoreSection> {
-  const { client, snapshotId } = snapshot;
-  const { reporter, files } = ctx;
-  const readStartedAt = nowIso();
-  const serverVersion = await postgresVersion(client);
-  const serverMajor = Number(/^(\d+)/.exec(serverVersion)?.[1] ?? 0);
-  const pgDump = options.pgDump === 'auto' ? await findPgDump(serverMajor) : undefined;
-  const datasets: DatasetEntry[] = [];
+/** The schema as two scripts: what rows load into (pre-data), and what is cheaper after (post-data). */
+interface SchemaScripts {
+  pre: string;
+  post: string;
+  /** Objects the built-in dump does not rebuild (pg_dump rebuilds everything). */
+  warnings: string[];
+}
 
-  reporter.emit({
-    type: 'phase',
-    store: 'postgres',
-    message: pgDump ? `schema with pg_dump ${pgDump.version}` : 'schema with the built-in catalog dump',
-  });
-  let pre: string;
-  let post: string;
-  const warnings: string[] = [];
-  if (pgDump) {
-    const env = libpqEnvironment(options.url);
-    try {
-      [pre, post] = await Promise.all([
-        pgDumpSection(pgDump.path, env, snapshotId, 'pre-data'),
-        pgDumpSection(pgDump.path, env, snapshotId, 'post-data'),
-      ]);
-    } catch (cause) {
-      throw new AcxError('STORE', `pg_dump failed: ${(cause as Error).message}`, {
-        subject: 'postgres',
-        cause,
-        hint: 'run again with a PATH without pg_dump to use the built-in schema dump',
-      });
-    }
-  } else {
-    // Fully qualified names in every definition, whatever the target's search_path.
-    await client.query('SET LOCAL search_path = pg_catalog');
-    const [p1, p2] = [await preDataDdl(client), await postDataDdl(client)];
-    await client.query('SET LOCAL search_path = DEFAULT');
-    for (const object of p1.unsupported)
-      warnings.push(`${object} is not rebuilt by the built-in schema dump (install pg_dump)`);
-    pre = p1.statements.join('\n\n') + '\n';
-    post = p2.statements.join('\n\n') + '\n';
+/** The schema from `pg_dump` on the backup's exported snapshot. */
+async function pgDumpSchema(pgDump: string, url: string, snapshotId: string): Promise<SchemaScripts> {
+  const env = libpqEnvironment(url);
+  try {
+    const [pre, post] = await Promise.all([
+      pgDumpSection(pgDump, env, snapshotId, 'pre-data'),
+      pgDumpSection(pgDump, env, snapshotId, 'post-data'),
+    ]);
+    return { pre, post, warnings: [] };
+  } catch (cause) {
+    throw new AcxError('STORE', `pg_dump failed: ${(cause as Error).message}`, {
+      subject: 'postgres',
+      cause,
+      hint: 'run again with a PATH without pg_dump to use the built-in schema dump',
+    });
   }
-  for (const warning of warnings) reporter.emit({ type: 'warning', store: 'postgres', message: warning });
-  const prePath = await files.writeLines('postgres/schema-pre.sql', [pre]);
-  const postPath = await files.writeLines('postgres/schema-post.sql', [post]);
-  datasets.push({
-    name: 'schema-pre',
-    kind: 'schema',
-    records: files.entries[prePath]?.records ?? 0,
-    files: [prePath],
-  });
+}
 
-  for (const table of await listUserTables(client)) {
-    const columns = await copyColumns(client, table);
-    const name = `${table.schema}.${table.name}`;
-    reporter.emit({ type: 'dataset-start', store: 'postgres', dataset: name });
-    const started = performance.now();
+/** The schema from the built-in catalog dump, read in the backup's own transaction. */
+async function builtInSchema(client: pg.PoolClient): Promise<SchemaScripts> {
+  // Fully qualified names in every definition, whatever the target's search_path.
+  await client.query('SET LOCAL search_path = pg_catalog');
+  const [p1, p2] = [await preDataDdl(client), await postDataDdl(client)];
+  await client.query('SET LOCAL search_path = DEFAULT');
+  return {
+    pre: p1.statements.join('\n\n') + '\n',
+    post: p2.statements.join('\n\n') + '\n',
+    warnings: p1.unsupported.map((o) => `${o} is not rebuilt by the built-in schema dump (install pg_dump)`),
+  };
+}
+
+/** One table's rows, streamed with `COPY … TO STDOUT` into `postgres/tables/<schema>.<name>.copy`. */
+async function backupTable(
+  client: pg.PoolClient,
+  ctx: BackupContext,
+  table: UserTable,
+): Promise<DatasetEntry> {
+  const { files, reporter } = ctx;
+  const columns = await copyColumns(client, table);
+  const name = `${table.schema}.${table.name}`;
+  let path = '';
+  const records = await reportDataset(reporter, 'postgres', name, undefined, async () => {
     const writer = await files.createFile(`postgres/tables/${name}.copy`, { records: true });
+    path = writer.path;
     try {
       const list = columns.map(quote).join(', ');
       const stream = client.query(copyTo(`COPY ${table.qualified} (${list}) TO STDOUT`));
@@ -216,36 +208,24 @@ export async function backupPostgres(
         cause: error,
       });
     }
-    const entry = await files.closeFile(writer);
-    datasets.push({
-      name,
-      kind: 'table',
-      schema: table.schema,
-      table: table.name,
-      records: entry.records ?? 0,
-      columns,
-      files: [writer.path],
-    });
-    reporter.emit({
-      type: 'dataset-done',
-      store: 'postgres',
-      dataset: name,
-      records: entry.records ?? 0,
-      seconds: (performance.now() - started) / 1000,
-    });
-  }
+    return (await files.closeFile(writer)).records ?? 0;
+  });
+  return { name, kind: 'table', schema: table.schema, table: table.name, records, columns, files: [path] };
+}
 
+/** Every user sequence's position (`last_value`, `is_called`), one JSON line each. */
+async function backupSequences(client: pg.PoolClient, ctx: BackupContext): Promise<DatasetEntry> {
   const sequences = await client.query<{ schema: string; name: string; oid: number }>(
     `SELECT n.nspname AS schema, c.relname AS name, c.oid::int AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2`,
   );
-  const sequenceLines: string[] = [];
+  const lines: string[] = [];
   for (const s of sequences.rows) {
     const { rows } = await client.query<{ last_value: string; is_called: boolean }>(
       `SELECT last_value::text, is_called FROM ${quote(s.schema)}.${quote(s.name)}`,
     );
-    sequenceLines.push(
+    lines.push(
       JSON.stringify({
         schema: s.schema,
         name: s.name,
@@ -254,19 +234,45 @@ export async function backupPostgres(
       }),
     );
   }
-  const sequencesPath = await files.writeLines('postgres/sequences.jsonl', sequenceLines);
-  datasets.push({
-    name: 'sequences',
-    kind: 'sequences',
-    records: sequenceLines.length,
-    files: [sequencesPath],
+  const path = await ctx.files.writeLines('postgres/sequences.jsonl', lines);
+  return { name: 'sequences', kind: 'sequences', records: lines.length, files: [path] };
+}
+
+/** A schema script written as one file, as the dataset `name`. */
+async function writeSchemaFile(ctx: BackupContext, name: string, script: string): Promise<DatasetEntry> {
+  const path = await ctx.files.writeLines(`postgres/${name}.sql`, [script]);
+  return { name, kind: 'schema', records: ctx.files.entries[path]?.records ?? 0, files: [path] };
+}
+
+export async function backupPostgres(
+  snapshot: PostgresSnapshot,
+  ctx: BackupContext,
+  options: PostgresBackupOptions,
+): Promise<StoreSection> {
+  const { client, snapshotId } = snapshot;
+  const { reporter } = ctx;
+  const readStartedAt = nowIso();
+  const serverVersion = await postgresVersion(client);
+  const serverMajor = Number(/^(\d+)/.exec(serverVersion)?.[1] ?? 0);
+  const pgDump = options.pgDump === 'auto' ? await findPgDump(serverMajor) : undefined;
+
+  // 1. The schema, by pg_dump when a compatible one is installed, else by the built-in dump.
+  reporter.emit({
+    type: 'phase',
+    store: 'postgres',
+    message: pgDump ? `schema with pg_dump ${pgDump.version}` : 'schema with the built-in catalog dump',
   });
-  datasets.push({
-    name: 'schema-post',
-    kind: 'schema',
-    records: files.entries[postPath]?.records ?? 0,
-    files: [postPath],
-  });
+  const schema = pgDump
+    ? await pgDumpSchema(pgDump.path, options.url, snapshotId)
+    : await builtInSchema(client);
+  for (const warning of schema.warnings)
+    reporter.emit({ type: 'warning', store: 'postgres', message: warning });
+  const pre = await writeSchemaFile(ctx, 'schema-pre', schema.pre);
+  const post = await writeSchemaFile(ctx, 'schema-post', schema.post);
+  // 2. Every table's rows, then 3. the sequences' positions, all from the same snapshot.
+  const tables: DatasetEntry[] = [];
+  for (const table of await listUserTables(client)) tables.push(await backupTable(client, ctx, table));
+  const sequences = await backupSequences(client, ctx);
 
   const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
   return {
@@ -276,7 +282,7 @@ export async function backupPostgres(
     snapshot: snapshotId,
     readStartedAt,
     readFinishedAt: nowIso(),
-    datasets,
-    ...(warnings.length > 0 ? { warnings } : {}),
+    datasets: [pre, ...tables, sequences, post],
+    ...(schema.warnings.length > 0 ? { warnings: schema.warnings } : {}),
   };
 }

@@ -8,12 +8,17 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import { quoteIdent } from './postgres-connection.ts';
 
-const escapeText = (text: string): string =>
+/** Escapes text for one field of COPY's text format (backslash, newline, carriage return, tab). */
+export const escapeCopyText = (text: string): string =>
   text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+
+/** One element of an array literal (`{"a","b\\"c"}`), double-quoted with its quotes and backslashes escaped. */
+export const quoteArrayElement = (text: string): string =>
+  `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 function arrayElement(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
-  return `"${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return quoteArrayElement(String(value));
 }
 
 /** One value in COPY text format (without the field-level escaping for arrays' inner quoting). */
@@ -23,9 +28,9 @@ export function encodeCopyValue(value: unknown, jsonColumn: boolean): string {
   if (Buffer.isBuffer(value)) return `\\\\x${value.toString('hex')}`;
   if (typeof value === 'boolean') return value ? 't' : 'f';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'string') return escapeText(value);
-  if (Array.isArray(value) && !jsonColumn) return escapeText(`{${value.map(arrayElement).join(',')}}`);
-  return escapeText(JSON.stringify(value));
+  if (typeof value === 'string') return escapeCopyText(value);
+  if (Array.isArray(value) && !jsonColumn) return escapeCopyText(`{${value.map(arrayElement).join(',')}}`);
+  return escapeCopyText(JSON.stringify(value));
 }
 
 export interface CopyTarget {

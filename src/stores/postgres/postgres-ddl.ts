@@ -27,112 +27,148 @@ async function rows<T extends pg.QueryResultRow>(client: pg.ClientBase, sql: str
   return (await client.query<T>(sql)).rows;
 }
 
-export async function preDataDdl(client: pg.ClientBase): Promise<DdlScript> {
-  const statements: string[] = [];
-  const unsupported: string[] = [];
+/** One part of the pre-data script: the statements for one kind of object, in creation order. */
+type DdlSection = (client: pg.ClientBase) => Promise<string[]>;
 
-  for (const s of await rows<{ name: string }>(
-    client,
-    `SELECT n.nspname AS name FROM pg_namespace n WHERE ${USER_SCHEMA_FILTER} AND n.nspname <> 'public' AND ${NOT_FROM_EXTENSION('n.oid', 'pg_namespace')} ORDER BY 1`,
-  )) {
-    statements.push(`CREATE SCHEMA IF NOT EXISTS ${q(s.name)};`);
-  }
-  for (const e of await rows<{ name: string; schema: string }>(
-    client,
-    `SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1`,
-  )) {
-    statements.push(`CREATE EXTENSION IF NOT EXISTS ${q(e.name)} WITH SCHEMA ${q(e.schema)};`);
-  }
-  for (const t of await rows<{ schema: string; name: string; labels: string[] }>(
-    client,
-    `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
-       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
-      WHERE ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')} GROUP BY 1, 2 ORDER BY 1, 2`,
-  )) {
-    statements.push(`CREATE TYPE ${q(t.schema)}.${q(t.name)} AS ENUM (${t.labels.map(literal).join(', ')});`);
-  }
-  for (const d of await rows<{
-    schema: string;
-    name: string;
-    base: string;
-    notnull: boolean;
-    def: string | null;
-    checks: string[] | null;
-  }>(
-    client,
-    `SELECT n.nspname AS schema, t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base, t.typnotnull AS notnull, t.typdefault AS def,
-            (SELECT array_agg(pg_get_constraintdef(c.oid)::text) FROM pg_constraint c WHERE c.contypid = t.oid) AS checks
-       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-      WHERE t.typtype = 'd' AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')} ORDER BY 1, 2`,
-  )) {
+const schemas: DdlSection = async (client) =>
+  (
+    await rows<{ name: string }>(
+      client,
+      `SELECT n.nspname AS name FROM pg_namespace n WHERE ${USER_SCHEMA_FILTER} AND n.nspname <> 'public' AND ${NOT_FROM_EXTENSION('n.oid', 'pg_namespace')} ORDER BY 1`,
+    )
+  ).map((s) => `CREATE SCHEMA IF NOT EXISTS ${q(s.name)};`);
+
+const extensions: DdlSection = async (client) =>
+  (
+    await rows<{ name: string; schema: string }>(
+      client,
+      `SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1`,
+    )
+  ).map((e) => `CREATE EXTENSION IF NOT EXISTS ${q(e.name)} WITH SCHEMA ${q(e.schema)};`);
+
+const enumTypes: DdlSection = async (client) =>
+  (
+    await rows<{ schema: string; name: string; labels: string[] }>(
+      client,
+      `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+        WHERE ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')} GROUP BY 1, 2 ORDER BY 1, 2`,
+    )
+  ).map((t) => `CREATE TYPE ${q(t.schema)}.${q(t.name)} AS ENUM (${t.labels.map(literal).join(', ')});`);
+
+const domains: DdlSection = async (client) =>
+  (
+    await rows<{
+      schema: string;
+      name: string;
+      base: string;
+      notnull: boolean;
+      def: string | null;
+      checks: string[] | null;
+    }>(
+      client,
+      `SELECT n.nspname AS schema, t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base, t.typnotnull AS notnull, t.typdefault AS def,
+              (SELECT array_agg(pg_get_constraintdef(c.oid)::text) FROM pg_constraint c WHERE c.contypid = t.oid) AS checks
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype = 'd' AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')} ORDER BY 1, 2`,
+    )
+  ).map((d) => {
     const parts = [`CREATE DOMAIN ${q(d.schema)}.${q(d.name)} AS ${d.base}`];
     if (d.def !== null) parts.push(`DEFAULT ${d.def}`);
     if (d.notnull) parts.push('NOT NULL');
     for (const check of d.checks ?? []) parts.push(check);
-    statements.push(parts.join(' ') + ';');
-  }
-  for (const t of await rows<{ name: string }>(
-    client,
-    `SELECT format('%I.%I', n.nspname, t.typname) AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-      WHERE t.typtype IN ('c', 'r', 'm') AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
-        AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')}`,
-  )) {
-    unsupported.push(`type ${t.name}`);
-  }
-  for (const f of await rows<{ def: string }>(
-    client,
-    `SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE ${USER_SCHEMA_FILTER} AND p.prokind IN ('f', 'p') AND ${NOT_FROM_EXTENSION('p.oid', 'pg_proc')} ORDER BY n.nspname, p.proname, p.oid`,
-  )) {
-    statements.push(`${f.def.trimEnd()};`);
-  }
-  // Sequences other than identity columns' (those come with their column).
-  for (const s of await rows<{
-    name: string;
-    type: string;
-    start: string;
-    inc: string;
-    min: string;
-    max: string;
-    cache: string;
-    cycle: boolean;
-  }>(
-    client,
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name, format_type(s.seqtypid, NULL) AS type, s.seqstart AS start, s.seqincrement AS inc,
-            s.seqmin AS min, s.seqmax AS max, s.seqcache AS cache, s.seqcycle AS cycle
-       FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('c.oid', 'pg_class')}
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i') ORDER BY 1`,
-  )) {
-    statements.push(
+    return parts.join(' ') + ';';
+  });
+
+/** Composite, range and multirange types: found and named, not rebuilt. */
+const unsupportedTypes: DdlSection = async (client) =>
+  (
+    await rows<{ name: string }>(
+      client,
+      `SELECT format('%I.%I', n.nspname, t.typname) AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype IN ('c', 'r', 'm') AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+          AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('t.oid', 'pg_type')}`,
+    )
+  ).map((t) => `type ${t.name}`);
+
+const functions: DdlSection = async (client) =>
+  (
+    await rows<{ def: string }>(
+      client,
+      `SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE ${USER_SCHEMA_FILTER} AND p.prokind IN ('f', 'p') AND ${NOT_FROM_EXTENSION('p.oid', 'pg_proc')} ORDER BY n.nspname, p.proname, p.oid`,
+    )
+  ).map((f) => `${f.def.trimEnd()};`);
+
+/** Sequences other than identity columns' (those come with their column). */
+const sequences: DdlSection = async (client) =>
+  (
+    await rows<{
+      name: string;
+      type: string;
+      start: string;
+      inc: string;
+      min: string;
+      max: string;
+      cache: string;
+      cycle: boolean;
+    }>(
+      client,
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name, format_type(s.seqtypid, NULL) AS type, s.seqstart AS start, s.seqincrement AS inc,
+              s.seqmin AS min, s.seqmax AS max, s.seqcache AS cache, s.seqcycle AS cycle
+         FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('c.oid', 'pg_class')}
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i') ORDER BY 1`,
+    )
+  ).map(
+    (s) =>
       `CREATE SEQUENCE ${s.name} AS ${s.type} START WITH ${s.start} INCREMENT BY ${s.inc} MINVALUE ${s.min} MAXVALUE ${s.max} CACHE ${s.cache}${s.cycle ? ' CYCLE' : ''};`,
-    );
-  }
+  );
+
+const tables: DdlSection = async (client) => {
+  const statements: string[] = [];
   for (const table of await listUserTables(client))
     statements.push(await createTableStatement(client, table));
-  for (const o of await rows<{ seq: string; col: string; tbl: string }>(
-    client,
-    `SELECT format('%I.%I', sn.nspname, s.relname) AS seq, format('%I.%I', tn.nspname, t.relname) AS tbl, quote_ident(a.attname) AS col
-       FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
-       JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
-       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
-      WHERE d.deptype = 'a' AND d.classid = 'pg_class'::regclass AND ${USER_SCHEMA_FILTER.replace(/n\.nspname/g, 'sn.nspname')} ORDER BY 1`,
-  )) {
-    statements.push(`ALTER SEQUENCE ${o.seq} OWNED BY ${o.tbl}.${o.col};`);
-  }
-  for (const v of await rows<{ name: string; def: string; kind: string }>(
-    client,
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name, pg_get_viewdef(c.oid) AS def, c.relkind AS kind
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('c.oid', 'pg_class')} ORDER BY c.oid`,
-  )) {
+  return statements;
+};
+
+/** Serial columns' sequences belong to their column (dropped with it). */
+const sequenceOwners: DdlSection = async (client) =>
+  (
+    await rows<{ seq: string; col: string; tbl: string }>(
+      client,
+      `SELECT format('%I.%I', sn.nspname, s.relname) AS seq, format('%I.%I', tn.nspname, t.relname) AS tbl, quote_ident(a.attname) AS col
+         FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+         JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+        WHERE d.deptype = 'a' AND d.classid = 'pg_class'::regclass AND ${USER_SCHEMA_FILTER.replace(/n\.nspname/g, 'sn.nspname')} ORDER BY 1`,
+    )
+  ).map((o) => `ALTER SEQUENCE ${o.seq} OWNED BY ${o.tbl}.${o.col};`);
+
+/** Views and materialized views (those empty: post-data refreshes the ones that were populated). */
+const views: DdlSection = async (client) =>
+  (
+    await rows<{ name: string; def: string; kind: string }>(
+      client,
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name, pg_get_viewdef(c.oid) AS def, c.relkind AS kind
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA_FILTER} AND ${NOT_FROM_EXTENSION('c.oid', 'pg_class')} ORDER BY c.oid`,
+    )
+  ).map((v) => {
     const def = v.def.trim().replace(/;$/, '');
-    statements.push(
-      v.kind === 'm'
-        ? `CREATE MATERIALIZED VIEW ${v.name} AS ${def} WITH NO DATA;`
-        : `CREATE VIEW ${v.name} AS ${def};`,
-    );
-  }
+    return v.kind === 'm'
+      ? `CREATE MATERIALIZED VIEW ${v.name} AS ${def} WITH NO DATA;`
+      : `CREATE VIEW ${v.name} AS ${def};`;
+  });
+
+/** What rows are loaded into, in dependency order: each section may use the ones before it. */
+export async function preDataDdl(client: pg.ClientBase): Promise<DdlScript> {
+  const statements: string[] = [];
+  for (const section of [schemas, extensions, enumTypes, domains])
+    statements.push(...(await section(client)));
+  const unsupported = await unsupportedTypes(client);
+  for (const section of [functions, sequences, tables, sequenceOwners, views])
+    statements.push(...(await section(client)));
   return { statements, unsupported };
 }
 

@@ -7,11 +7,13 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
+import { reportDataset } from '../../model/report-dataset.ts';
 import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import type { PlanStep, RestoreContext, StoreRestoreSummary } from '../snapshot-driver.ts';
 import { quoteIdent } from './postgres-connection.ts';
 import { listUserTables } from './postgres-ddl.ts';
 import { dropUserObjects } from './postgres-schema.ts';
+import { throwIfAborted } from '../../model/abort.ts';
 
 interface TableDataset extends DatasetEntry {
   schema: string;
@@ -81,82 +83,20 @@ export async function restorePostgres(pool: pg.Pool, ctx: RestoreContext): Promi
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const existing = await currentTables(client);
-    if (existing.length > 0 && !ctx.replace) {
-      const rows = existing.reduce((sum, t) => sum + t.rows, 0);
-      throw new AcxError(
-        'NOT_EMPTY',
-        `PostgreSQL database is not empty (${existing.length} tables, ${rows} rows)`,
-        {
-          subject: 'postgres',
-          hint: 'restore into an empty database, or use --force (a safety backup of the target is taken first)',
-        },
-      );
-    }
-    if (ctx.replace) {
-      reporter.emit({
-        type: 'phase',
-        store: 'postgres',
-        message: `dropping ${existing.length} existing tables (--force)`,
-      });
-      await dropUserObjects(client);
-    }
+    // 1. The target is empty, or its user objects are dropped under --force (in the same transaction).
+    await prepareTarget(client, ctx);
+    // 2. Types, tables, sequences, functions and views.
     reporter.emit({ type: 'phase', store: 'postgres', message: 'creating schema' });
     await runScript(client, await snapshot.text(fileOf(section, 'schema-pre')), 'schema-pre');
-
+    // 3. Every table's rows, with COPY.
     const restored: StoreRestoreSummary['datasets'] = [];
     for (const dataset of section.datasets.filter(isTable)) {
-      ctx.signal?.throwIfAborted();
-      const tableStarted = performance.now();
-      reporter.emit({
-        type: 'dataset-start',
-        store: 'postgres',
-        dataset: dataset.name,
-        total: dataset.records,
-      });
-      const target = `${quoteIdent(dataset.schema)}.${quoteIdent(dataset.table)}`;
-      const copy = client.query(
-        copyFrom(`COPY ${target} (${dataset.columns.map(quoteIdent).join(', ')}) FROM STDIN`),
-      );
-      try {
-        await pipeline(snapshot.stream(dataset.files[0] ?? ''), copy);
-      } catch (error) {
-        throw new AcxError('STORE', `cannot load table ${dataset.name}: ${(error as Error).message}`, {
-          subject: dataset.name,
-          cause: error,
-        });
-      }
-      if (copy.rowCount !== dataset.records) {
-        throw new AcxError(
-          'INTEGRITY',
-          `table ${dataset.name}: loaded ${copy.rowCount} rows, the snapshot lists ${dataset.records}`,
-          { subject: dataset.name },
-        );
-      }
-      restored.push({ name: dataset.name, records: copy.rowCount });
-      reporter.emit({
-        type: 'dataset-done',
-        store: 'postgres',
-        dataset: dataset.name,
-        records: copy.rowCount,
-        seconds: (performance.now() - tableStarted) / 1000,
-      });
+      throwIfAborted(ctx.signal, 'PostgreSQL restore', dataset.name);
+      restored.push({ name: dataset.name, records: await loadTable(client, ctx, dataset) });
     }
-
-    let sequences = 0;
-    for await (const line of snapshot.lines(fileOf(section, 'sequences'))) {
-      if (!line) continue;
-      const s = JSON.parse(line) as { schema: string; name: string; last_value: string; is_called: boolean };
-      await client.query(`SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint, $4)`, [
-        s.schema,
-        s.name,
-        s.last_value,
-        s.is_called,
-      ]);
-      sequences++;
-    }
-    restored.push({ name: 'sequences', records: sequences });
-
+    // 4. The sequences' positions.
+    restored.push({ name: 'sequences', records: await restoreSequences(client, ctx) });
+    // 5. Constraints, indexes and triggers, once the rows are in.
     reporter.emit({ type: 'phase', store: 'postgres', message: 'creating constraints and indexes' });
     await runScript(client, await snapshot.text(fileOf(section, 'schema-post')), 'schema-post');
     await client.query('COMMIT');
@@ -169,6 +109,73 @@ export async function restorePostgres(pool: pg.Pool, ctx: RestoreContext): Promi
     // The pg_dump script changes session settings (search_path): never hand this connection back.
     client.release(true);
   }
+}
+
+/** Refuses a target that holds tables (NOT_EMPTY), or drops its user objects when the restore replaces. */
+async function prepareTarget(client: pg.PoolClient, ctx: RestoreContext): Promise<void> {
+  const existing = await currentTables(client);
+  if (existing.length > 0 && !ctx.replace) {
+    const rows = existing.reduce((sum, t) => sum + t.rows, 0);
+    throw new AcxError(
+      'NOT_EMPTY',
+      `PostgreSQL database is not empty (${existing.length} tables, ${rows} rows)`,
+      {
+        subject: 'postgres',
+        hint: 'restore into an empty database, or use --force (a safety backup of the target is taken first)',
+      },
+    );
+  }
+  if (ctx.replace) {
+    ctx.reporter.emit({
+      type: 'phase',
+      store: 'postgres',
+      message: `dropping ${existing.length} existing tables (--force)`,
+    });
+    await dropUserObjects(client);
+  }
+}
+
+/** Streams one table's COPY file into it; INTEGRITY unless it loads as many rows as the snapshot lists. */
+async function loadTable(client: pg.PoolClient, ctx: RestoreContext, dataset: TableDataset): Promise<number> {
+  return reportDataset(ctx.reporter, 'postgres', dataset.name, dataset.records, async () => {
+    const target = `${quoteIdent(dataset.schema)}.${quoteIdent(dataset.table)}`;
+    const copy = client.query(
+      copyFrom(`COPY ${target} (${dataset.columns.map(quoteIdent).join(', ')}) FROM STDIN`),
+    );
+    try {
+      await pipeline(ctx.snapshot.stream(dataset.files[0] ?? ''), copy);
+    } catch (error) {
+      throw new AcxError('STORE', `cannot load table ${dataset.name}: ${(error as Error).message}`, {
+        subject: dataset.name,
+        cause: error,
+      });
+    }
+    if (copy.rowCount !== dataset.records) {
+      throw new AcxError(
+        'INTEGRITY',
+        `table ${dataset.name}: loaded ${copy.rowCount} rows, the snapshot lists ${dataset.records}`,
+        { subject: dataset.name },
+      );
+    }
+    return copy.rowCount;
+  });
+}
+
+/** Sets every saved sequence to its saved position; returns how many. */
+async function restoreSequences(client: pg.PoolClient, ctx: RestoreContext): Promise<number> {
+  let sequences = 0;
+  for await (const line of ctx.snapshot.lines(fileOf(ctx.section, 'sequences'))) {
+    if (!line) continue;
+    const s = JSON.parse(line) as { schema: string; name: string; last_value: string; is_called: boolean };
+    await client.query(`SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint, $4)`, [
+      s.schema,
+      s.name,
+      s.last_value,
+      s.is_called,
+    ]);
+    sequences++;
+  }
+  return sequences;
 }
 
 async function runScript(client: pg.ClientBase, sql: string, name: string): Promise<void> {

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { isoToEpochNanos } from '../../model/conflict.ts';
 import { parseExactJson, stringifyExactJson } from '../../model/exact-json.ts';
+import { escapeCopyText, quoteArrayElement } from './postgres-copy.ts';
 
 export interface PgColumn {
   name: string;
@@ -27,9 +28,6 @@ export interface PgColumn {
 
 export type Converted = { text: string } | { problem: string };
 
-const escapeText = (text: string): string =>
-  text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
-
 const INT_RANGE: Record<string, [bigint, bigint]> = {
   int2: [-32768n, 32767n],
   int4: [-2147483648n, 2147483647n],
@@ -43,103 +41,113 @@ const TIME = /^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}(:?\d{2})?|Z)?$/i;
 const describe = (v: unknown) =>
   typeof v === 'string' ? JSON.stringify(v.length > 60 ? v.slice(0, 57) + '…' : v) : String(v);
 
-/** A scalar (non-array) value as PostgreSQL input text, or a problem. */
-function scalarText(
-  value: unknown,
-  typname: string,
-  category: string,
-  col: PgColumn,
-  typed: boolean,
-): Converted {
-  const bad = (what: string): Converted => ({ problem: `${describe(value)} is not ${what}` });
-  if (typname in INT_RANGE) {
-    let n: bigint;
-    if (typeof value === 'bigint') n = value;
-    else if (typeof value === 'number' && Number.isInteger(value)) n = BigInt(value);
-    else if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) n = BigInt(value.trim());
-    else return bad('an integer');
-    const [lo, hi] = INT_RANGE[typname] as [bigint, bigint];
-    if (n < lo || n > hi) return { problem: `${n} is out of range for ${typname}` };
-    return { text: n.toString() };
+/** What a scalar conversion knows besides the value: the type, the column and how to say "not a …". */
+interface ScalarContext {
+  typname: string;
+  col: PgColumn;
+  typed: boolean;
+  bad(what: string): Converted;
+}
+
+type Scalar = (value: unknown, c: ScalarContext) => Converted;
+
+const integerText: Scalar = (value, { typname, bad }) => {
+  let n: bigint;
+  if (typeof value === 'bigint') n = value;
+  else if (typeof value === 'number' && Number.isInteger(value)) n = BigInt(value);
+  else if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) n = BigInt(value.trim());
+  else return bad('an integer');
+  const [lo, hi] = INT_RANGE[typname] as [bigint, bigint];
+  if (n < lo || n > hi) return { problem: `${n} is out of range for ${typname}` };
+  return { text: n.toString() };
+};
+
+const floatText: Scalar = (value, { bad }) => {
+  if (typeof value === 'number') return { text: Number.isNaN(value) ? 'NaN' : String(value) };
+  if (
+    typeof value === 'string' &&
+    (DECIMAL.test(value.trim()) || /^[+-]?(NaN|Infinity|inf)$/i.test(value.trim()))
+  )
+    return { text: value.trim() };
+  return bad('a number');
+};
+
+const numericText: Scalar = (value, { bad }) => {
+  if (typeof value === 'number' && Number.isFinite(value)) return { text: String(value) };
+  if (typeof value === 'bigint') return { text: value.toString() };
+  if (typeof value === 'string' && (DECIMAL.test(value.trim()) || value.trim() === 'NaN'))
+    return { text: value.trim() };
+  return bad('a decimal number');
+};
+
+const booleanText: Scalar = (value, { bad }) => {
+  if (typeof value === 'boolean') return { text: value ? 't' : 'f' };
+  if (typeof value === 'number' && (value === 0 || value === 1)) return { text: value ? 't' : 'f' };
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (['t', 'true', '1', 'yes', 'y'].includes(v)) return { text: 't' };
+    if (['f', 'false', '0', 'no', 'n'].includes(v)) return { text: 'f' };
   }
-  if (typname === 'float4' || typname === 'float8') {
-    if (typeof value === 'number') return { text: Number.isNaN(value) ? 'NaN' : String(value) };
+  return bad('a boolean');
+};
+
+const uuidText: Scalar = (value, { bad }) =>
+  typeof value === 'string' && UUID.test(value.trim()) ? { text: value.trim().toLowerCase() } : bad('a UUID');
+
+const jsonText: Scalar = (value, { typed, bad }) => {
+  if (typed || typeof value !== 'string') return { text: stringifyExactJson(value) };
+  try {
+    return { text: stringifyExactJson(parseExactJson(value)) };
+  } catch {
+    return bad('JSON');
+  }
+};
+
+const byteaText: Scalar = (value, { bad }) => {
+  if (Buffer.isBuffer(value)) return { text: `\\x${value.toString('hex')}` };
+  if (typeof value === 'string') {
+    if (/^\\x([0-9a-f]{2})*$/i.test(value)) return { text: value };
+    if (/^[A-Za-z0-9+/]*={0,2}$/.test(value) && value.length % 4 === 0)
+      return { text: `\\x${Buffer.from(value, 'base64').toString('hex')}` };
+  }
+  return bad('bytes (base64 or \\x hex)');
+};
+
+const timestampText: Scalar = (value, { bad }) =>
+  typeof value === 'string' && isoToEpochNanos(value) !== null
+    ? { text: value.trim() }
+    : bad('an ISO 8601 timestamp');
+
+const dateText: Scalar = (value, { bad }) =>
+  typeof value === 'string' && DATE.test(value.trim()) && isoToEpochNanos(value) !== null
+    ? { text: value.trim() }
+    : bad('a date (YYYY-MM-DD)');
+
+const timeText: Scalar = (value, { bad }) =>
+  typeof value === 'string' && TIME.test(value.trim()) ? { text: value.trim() } : bad('a time of day');
+
+const inetText: Scalar = (value, { bad }) => {
+  if (typeof value === 'string') {
+    const [address, bits, extra] = value.trim().split('/');
+    const family = isIP(address ?? '');
+    const max = family === 4 ? 32 : 128;
     if (
-      typeof value === 'string' &&
-      (DECIMAL.test(value.trim()) || /^[+-]?(NaN|Infinity|inf)$/i.test(value.trim()))
+      family !== 0 &&
+      extra === undefined &&
+      (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max))
     )
       return { text: value.trim() };
-    return bad('a number');
   }
-  if (typname === 'numeric') {
-    if (typeof value === 'number' && Number.isFinite(value)) return { text: String(value) };
-    if (typeof value === 'bigint') return { text: value.toString() };
-    if (typeof value === 'string' && (DECIMAL.test(value.trim()) || value.trim() === 'NaN'))
-      return { text: value.trim() };
-    return bad('a decimal number');
-  }
-  if (category === 'B') {
-    if (typeof value === 'boolean') return { text: value ? 't' : 'f' };
-    if (typeof value === 'number' && (value === 0 || value === 1)) return { text: value ? 't' : 'f' };
-    if (typeof value === 'string') {
-      const v = value.trim().toLowerCase();
-      if (['t', 'true', '1', 'yes', 'y'].includes(v)) return { text: 't' };
-      if (['f', 'false', '0', 'no', 'n'].includes(v)) return { text: 'f' };
-    }
-    return bad('a boolean');
-  }
-  if (typname === 'uuid') {
-    if (typeof value === 'string' && UUID.test(value.trim())) return { text: value.trim().toLowerCase() };
-    return bad('a UUID');
-  }
-  if (typname === 'json' || typname === 'jsonb') {
-    if (typed || typeof value !== 'string') return { text: stringifyExactJson(value) };
-    try {
-      return { text: stringifyExactJson(parseExactJson(value)) };
-    } catch {
-      return bad('JSON');
-    }
-  }
-  if (typname === 'bytea') {
-    if (Buffer.isBuffer(value)) return { text: `\\x${value.toString('hex')}` };
-    if (typeof value === 'string') {
-      if (/^\\x([0-9a-f]{2})*$/i.test(value)) return { text: value };
-      if (/^[A-Za-z0-9+/]*={0,2}$/.test(value) && value.length % 4 === 0)
-        return { text: `\\x${Buffer.from(value, 'base64').toString('hex')}` };
-    }
-    return bad('bytes (base64 or \\x hex)');
-  }
-  if (typname === 'timestamptz' || typname === 'timestamp') {
-    if (typeof value === 'string' && isoToEpochNanos(value) !== null) return { text: value.trim() };
-    return bad('an ISO 8601 timestamp');
-  }
-  if (typname === 'date') {
-    if (typeof value === 'string' && DATE.test(value.trim()) && isoToEpochNanos(value) !== null)
-      return { text: value.trim() };
-    return bad('a date (YYYY-MM-DD)');
-  }
-  if (typname === 'time' || typname === 'timetz') {
-    if (typeof value === 'string' && TIME.test(value.trim())) return { text: value.trim() };
-    return bad('a time of day');
-  }
-  if (typname === 'inet' || typname === 'cidr') {
-    if (typeof value === 'string') {
-      const [address, bits, extra] = value.trim().split('/');
-      const family = isIP(address ?? '');
-      const max = family === 4 ? 32 : 128;
-      if (
-        family !== 0 &&
-        extra === undefined &&
-        (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max))
-      )
-        return { text: value.trim() };
-    }
-    return bad('an IP address');
-  }
-  if (category === 'E') {
-    if (typeof value === 'string' && (col.enumLabels ?? []).includes(value)) return { text: value };
-    return { problem: `${describe(value)} is not one of ${(col.enumLabels ?? []).join(', ')}` };
-  }
+  return bad('an IP address');
+};
+
+const enumText: Scalar = (value, { col }) =>
+  typeof value === 'string' && (col.enumLabels ?? []).includes(value)
+    ? { text: value }
+    : { problem: `${describe(value)} is not one of ${(col.enumLabels ?? []).join(', ')}` };
+
+/** Any other type (text, varchar, citext …): text as it is, numbers and booleans spelled, objects as JSON. */
+const plainText: Scalar = (value, { bad }) => {
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
@@ -150,6 +158,48 @@ function scalarText(
   if (text.includes('\u0000'))
     return { problem: 'text holds a NUL character, which PostgreSQL cannot store' };
   return { text };
+};
+
+/** Numeric types by typname: checked before the boolean category. */
+const NUMBERS = new Map<string, Scalar>([
+  ['int2', integerText],
+  ['int4', integerText],
+  ['int8', integerText],
+  ['float4', floatText],
+  ['float8', floatText],
+  ['numeric', numericText],
+]);
+
+/** The other types with a checked text form, by typname: checked after the boolean category. */
+const OTHERS = new Map<string, Scalar>([
+  ['uuid', uuidText],
+  ['json', jsonText],
+  ['jsonb', jsonText],
+  ['bytea', byteaText],
+  ['timestamptz', timestampText],
+  ['timestamp', timestampText],
+  ['date', dateText],
+  ['time', timeText],
+  ['timetz', timeText],
+  ['inet', inetText],
+  ['cidr', inetText],
+]);
+
+/** A scalar (non-array) value as PostgreSQL input text, or a problem. */
+function scalarText(
+  value: unknown,
+  typname: string,
+  category: string,
+  col: PgColumn,
+  typed: boolean,
+): Converted {
+  const bad = (what: string): Converted => ({ problem: `${describe(value)} is not ${what}` });
+  const convert =
+    NUMBERS.get(typname) ??
+    (category === 'B' ? booleanText : undefined) ??
+    OTHERS.get(typname) ??
+    (category === 'E' ? enumText : plainText);
+  return convert(value, { typname, col, typed, bad });
 }
 
 function arrayLiteral(elements: unknown[], col: PgColumn, typed: boolean): Converted {
@@ -163,7 +213,7 @@ function arrayLiteral(elements: unknown[], col: PgColumn, typed: boolean): Conve
     if (Array.isArray(e)) return { problem: 'nested arrays are not supported' };
     const c = scalarText(e, element.typname, element.category, { ...col, maxLength: undefined }, typed);
     if ('problem' in c) return { problem: `element ${c.problem}` };
-    parts.push(`"${c.text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+    parts.push(quoteArrayElement(c.text));
   }
   return { text: `{${parts.join(',')}}` };
 }
@@ -197,5 +247,5 @@ export function pgCopyText(value: unknown, col: PgColumn, typed: boolean): Conve
   if ('problem' in converted) return converted;
   if (col.maxLength !== undefined && col.category === 'S' && [...converted.text].length > col.maxLength)
     return { problem: `is longer than ${col.maxLength} characters (${col.type})` };
-  return { text: escapeText(converted.text) };
+  return { text: escapeCopyText(converted.text) };
 }
