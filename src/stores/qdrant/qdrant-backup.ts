@@ -16,8 +16,9 @@
  *   no records, so `records` is 0; `snapshotName` and `checksum` are the server's.
  */
 import { AcxError } from '../../errors.ts';
-import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
-import type { DataFileWriter } from '../../model/snapshot.ts';
+import { throwIfAborted } from '../../model/abort.ts';
+import { reportDataset } from '../../model/report-dataset.ts';
+import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { QdrantAlias, QdrantClient } from './qdrant-client.ts';
 import { stringifyQdrantJson } from './qdrant-json.ts';
@@ -81,10 +82,8 @@ async function writeWith<T>(
   }
 }
 
-function checkAborted(signal: AbortSignal | undefined, subject: string): void {
-  if (signal?.aborted)
-    throw new AcxError('INTERRUPTED', `Qdrant backup of ${subject} interrupted`, { subject });
-}
+const checkAborted = (signal: AbortSignal | undefined, name: string): void =>
+  throwIfAborted(signal, `Qdrant backup of ${name}`, name);
 
 export async function backupQdrant(
   client: QdrantClient,
@@ -132,6 +131,19 @@ async function backupCollection(
   name: string,
   aliases: QdrantAlias[],
 ): Promise<DatasetEntry[]> {
+  const out = [await backupConfiguration(client, ctx, name, aliases)];
+  out.push(await backupPoints(client, ctx, options, name));
+  if (options.nativeSnapshots) out.push(await backupNativeSnapshot(client, ctx, name));
+  return out;
+}
+
+/** The collection's configuration, payload indexes and aliases: `collection.json`. */
+async function backupConfiguration(
+  client: QdrantClient,
+  ctx: BackupContext,
+  name: string,
+  aliases: QdrantAlias[],
+): Promise<DatasetEntry> {
   const info = await client.getCollection(name);
   const config = (info.config ?? {}) as Record<string, unknown>;
   const params = (config.params ?? {}) as Record<string, unknown>;
@@ -148,49 +160,49 @@ async function backupCollection(
     payload_schema: payloadSchemaOf(info),
     aliases: aliases.map((a) => a.alias_name).sort(),
   };
-  const collectionFile = await ctx.files.writeLines(qdrantPaths.collection(name), [
-    stringifyQdrantJson(saved),
-  ]);
-  const out: DatasetEntry[] = [
-    { name, kind: 'collection', records: 1, files: [collectionFile], aliases: saved.aliases },
-  ];
+  const file = await ctx.files.writeLines(qdrantPaths.collection(name), [stringifyQdrantJson(saved)]);
+  return { name, kind: 'collection', records: 1, files: [file], aliases: saved.aliases };
+}
 
-  // Points: one ordered scroll, one page in memory at a time.
+/** Every point, by one ordered scroll with one page in memory at a time: `points.jsonl`. */
+async function backupPoints(
+  client: QdrantClient,
+  ctx: BackupContext,
+  options: QdrantBackupOptions,
+  name: string,
+): Promise<DatasetEntry> {
   const dataset = `${name}/points`;
   const pointsCountAtStart = await client.count(name);
-  const started = performance.now();
-  ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset, total: pointsCountAtStart });
-  const writer = await ctx.files.createFile(qdrantPaths.points(name), { records: true });
-  const records = await writeWith(ctx, writer, async (w) => {
-    let n = 0;
-    for await (const page of client.scrollAll(name, {
-      pageSize: options.pageSize ?? 256,
-      withVector: true,
-      signal: ctx.signal,
-    })) {
-      let text = '';
-      for (const p of page) {
-        text += stringifyQdrantJson({ id: p.id, vector: p.vector ?? {}, payload: p.payload ?? null }) + '\n';
-      }
-      await w.write(text);
-      n += page.length;
-      ctx.reporter.emit({
-        type: 'dataset-progress',
-        store: 'qdrant',
-        dataset,
-        done: n,
-        total: pointsCountAtStart,
+  const writer = { path: '' };
+  const records = await reportDataset(ctx.reporter, 'qdrant', dataset, pointsCountAtStart, async () => {
+    const file = await ctx.files.createFile(qdrantPaths.points(name), { records: true });
+    writer.path = file.path;
+    return writeWith(ctx, file, async (w) => {
+      let n = 0;
+      const pages = client.scrollAll(name, {
+        pageSize: options.pageSize ?? 256,
+        withVector: true,
+        signal: ctx.signal,
       });
-      checkAborted(ctx.signal, name);
-    }
-    return n;
-  });
-  ctx.reporter.emit({
-    type: 'dataset-done',
-    store: 'qdrant',
-    dataset,
-    records,
-    seconds: (performance.now() - started) / 1000,
+      for await (const page of pages) {
+        let text = '';
+        for (const p of page) {
+          text +=
+            stringifyQdrantJson({ id: p.id, vector: p.vector ?? {}, payload: p.payload ?? null }) + '\n';
+        }
+        await w.write(text);
+        n += page.length;
+        ctx.reporter.emit({
+          type: 'dataset-progress',
+          store: 'qdrant',
+          dataset,
+          done: n,
+          total: pointsCountAtStart,
+        });
+        checkAborted(ctx.signal, name);
+      }
+      return n;
+    });
   });
   if (records !== pointsCountAtStart) {
     ctx.reporter.emit({
@@ -199,10 +211,7 @@ async function backupCollection(
       message: `collection ${name} changed during the backup: ${pointsCountAtStart} points when it started, ${records} read`,
     });
   }
-  out.push({ name: dataset, kind: 'points', records, files: [writer.path], pointsCountAtStart });
-
-  if (options.nativeSnapshots) out.push(await backupNativeSnapshot(client, ctx, name));
-  return out;
+  return { name: dataset, kind: 'points', records, files: [writer.path], pointsCountAtStart };
 }
 
 /** Creates a server-side snapshot, streams it into the backup, then deletes it on the server. */

@@ -31,7 +31,7 @@ import {
 } from '../../model/import.ts';
 import type { PointId, QdrantClient, QdrantPoint } from './qdrant-client.ts';
 import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
-import { createCollectionBody, fieldSchemaOf } from './qdrant-restore.ts';
+import { createCollectionBody, fieldSchemaOf } from './qdrant-collection-body.ts';
 import { isJsonObject } from '../../model/exact-json.ts';
 
 type Obj = Record<string, unknown>;
@@ -115,6 +115,38 @@ function timestampOf(record: Obj): bigint | null {
   return typeof v === 'string' ? isoToEpochNanos(v) : null;
 }
 
+/** INVALID_INPUT unless every vector of the file's is one of the collection's, of its size and distance. */
+function checkVectorsFit(
+  file: string,
+  collection: string,
+  fileSpecs: Map<string, VectorSpec> | undefined,
+  target: Map<string, VectorSpec>,
+): void {
+  for (const [name, spec] of fileSpecs ?? []) {
+    const mine = target.get(name);
+    const label = name === '' ? 'vectors' : `vector "${name}"`;
+    if (!mine)
+      throw new AcxError('INVALID_INPUT', `${file}: collection ${collection} has no ${label}`, {
+        subject: file,
+        hint: `its vectors: ${[...target.keys()].map((n) => n || '(unnamed)').join(', ')}`,
+      });
+    if (!spec.sparse && (mine.size !== spec.size || mine.distance !== spec.distance))
+      throw new AcxError(
+        'INVALID_INPUT',
+        `${file}: the file's ${label} are ${spec.size}-dimensional ${spec.distance}, collection ${collection} takes ${mine.size}-dimensional ${mine.distance}`,
+        { subject: file },
+      );
+  }
+}
+
+/** A record that passed the checks: its point id, vector and payload. */
+interface ValidPoint {
+  record: InputRecord;
+  id: PointId;
+  vector: unknown;
+  payload: Obj;
+}
+
 export class QdrantImport {
   private undoDir: string | undefined;
   private readonly created: string[] = [];
@@ -145,21 +177,7 @@ export class QdrantImport {
         throw new AcxError('STORE', `Qdrant collection ${collection} reports no vector parameters`, {
           subject: collection,
         });
-      for (const [name, spec] of fileSpecs ?? []) {
-        const mine = target.get(name);
-        const label = name === '' ? 'vectors' : `vector "${name}"`;
-        if (!mine)
-          throw new AcxError('INVALID_INPUT', `${ds.file}: collection ${collection} has no ${label}`, {
-            subject: ds.file,
-            hint: `its vectors: ${[...target.keys()].map((n) => n || '(unnamed)').join(', ')}`,
-          });
-        if (!spec.sparse && (mine.size !== spec.size || mine.distance !== spec.distance))
-          throw new AcxError(
-            'INVALID_INPUT',
-            `${ds.file}: the file's ${label} are ${spec.size}-dimensional ${spec.distance}, collection ${collection} takes ${mine.size}-dimensional ${mine.distance}`,
-            { subject: ds.file },
-          );
-      }
+      checkVectorsFit(ds.file, collection, fileSpecs, target);
       return target;
     }
     if (!fileSpecs || !isJsonObject(config?.config))
@@ -177,18 +195,21 @@ export class QdrantImport {
       message: `${this.ctx.writes ? 'creating' : 'would create'} collection ${collection}`,
     });
     if (!this.ctx.writes) this.wouldCreate.add(collection);
-    else {
-      this.created.push(collection);
-      await this.client.createCollection(collection, createCollectionBody(config.config));
-      const schema = isJsonObject(config.payload_schema) ? config.payload_schema : {};
-      for (const [field, index] of Object.entries(schema))
-        await this.client.createPayloadIndex(
-          collection,
-          field,
-          fieldSchemaOf(index as { data_type: string; params?: unknown }),
-        );
-    }
+    else await this.createCollection(collection, config.config, config.payload_schema);
     return fileSpecs;
+  }
+
+  /** Creates a collection the input describes (configuration and payload indexes); rollback deletes it. */
+  private async createCollection(collection: string, config: Obj, payloadSchema: unknown): Promise<void> {
+    this.created.push(collection);
+    await this.client.createCollection(collection, createCollectionBody(config));
+    const schema = isJsonObject(payloadSchema) ? payloadSchema : {};
+    for (const [field, index] of Object.entries(schema))
+      await this.client.createPayloadIndex(
+        collection,
+        field,
+        fieldSchemaOf(index as { data_type: string; params?: unknown }),
+      );
   }
 
   async importPoints(ds: InputDataset): Promise<void> {
@@ -204,6 +225,7 @@ export class QdrantImport {
     this.results.push(datasetDone(this.ctx, result, done, secondsSince(started)));
   }
 
+  /** One batch: the valid points are read back from the collection, decided on, and written. */
   private async importBatch(
     ds: InputDataset,
     collection: string,
@@ -211,9 +233,48 @@ export class QdrantImport {
     records: InputRecord[],
     counts: DatasetCounts,
   ): Promise<void> {
+    const valid = this.checkPoints(ds, collection, specs, records, counts);
+    if (valid.length === 0) return;
+    const stored = await this.readStored(collection, valid);
+    const writes: QdrantPoint[] = [];
+    const undo: string[] = [];
+    for (const v of valid) {
+      const old = stored.get(idKey(v.id));
+      const existing = old ? { ...(old.payload ?? {}), [VECTOR]: old.vector } : null;
+      const incoming = { ...v.payload, [VECTOR]: v.vector };
+      const fields = [...Object.keys(v.payload), VECTOR];
+      const decision = resolveConflict(this.ctx.strategy, existing, incoming, fields, timestampOf);
+      if (decision.action === 'skip') {
+        counts.skipped++;
+        continue;
+      }
+      const { [VECTOR]: vector, ...payload } = decision.values;
+      writes.push({ id: v.id, vector, payload });
+      undo.push(stringifyQdrantJson(old ? { c: collection, restore: old } : { c: collection, remove: v.id }));
+      if (decision.action === 'insert') counts.inserted++;
+      else counts.updated++;
+    }
+    if (writes.length === 0 || !this.ctx.writes) return;
+    // The undo entries reach the disk before the points they undo are written.
+    await appendFile(await this.undoFile(), undo.join('\n') + '\n');
+    await this.client.upsertJson(
+      collection,
+      writes.map((p) => stringifyQdrantJson(p)),
+      this.ctx.signal,
+    );
+  }
+
+  /** The batch's valid points; every other record is rejected (reported), duplicates of the input too. */
+  private checkPoints(
+    ds: InputDataset,
+    collection: string,
+    specs: Map<string, VectorSpec>,
+    records: InputRecord[],
+    counts: DatasetCounts,
+  ): ValidPoint[] {
     const reject = (line: number, reason: string, field?: string) =>
       rejectRecord(this.ctx, counts, 'qdrant', ds, line, [{ field, reason }]);
-    const valid: { record: InputRecord; id: PointId; vector: unknown; payload: Obj }[] = [];
+    const valid: ValidPoint[] = [];
     // One ledger transaction per batch (a SQLite transaction per record would be ~40× slower).
     this.ledger.batch(() => {
       for (const record of records) {
@@ -240,54 +301,28 @@ export class QdrantImport {
         valid.push({ record, id: id as PointId, vector, payload: isJsonObject(payload) ? payload : {} });
       }
     });
-    if (valid.length === 0) return;
+    return valid;
+  }
+
+  /** The stored versions of the batch's points, by `idKey` (none in a collection a dry run would create). */
+  private async readStored(collection: string, valid: ValidPoint[]): Promise<Map<string, QdrantPoint>> {
     const stored = new Map<string, QdrantPoint>();
-    if (!this.wouldCreate.has(collection)) {
-      const found = await this.client.request<QdrantPoint[]>(
-        'POST',
-        `/collections/${encodeURIComponent(collection)}/points`,
-        {
-          // Under skip only existence matters: no payloads or vectors are fetched (they are never written back).
-          body: {
-            ids: valid.map((v) => v.id),
-            with_payload: this.ctx.strategy !== 'skip',
-            with_vector: this.ctx.strategy !== 'skip',
-          },
-          subject: collection,
+    if (this.wouldCreate.has(collection)) return stored;
+    const found = await this.client.request<QdrantPoint[]>(
+      'POST',
+      `/collections/${encodeURIComponent(collection)}/points`,
+      {
+        // Under skip only existence matters: no payloads or vectors are fetched (they are never written back).
+        body: {
+          ids: valid.map((v) => v.id),
+          with_payload: this.ctx.strategy !== 'skip',
+          with_vector: this.ctx.strategy !== 'skip',
         },
-      );
-      for (const p of found) stored.set(idKey(p.id), p);
-    }
-    const writes: QdrantPoint[] = [];
-    const undo: string[] = [];
-    for (const v of valid) {
-      const old = stored.get(idKey(v.id));
-      const existing = old ? { ...(old.payload ?? {}), [VECTOR]: old.vector } : null;
-      const incoming = { ...v.payload, [VECTOR]: v.vector };
-      const decision = resolveConflict(
-        this.ctx.strategy,
-        existing,
-        incoming,
-        [...Object.keys(v.payload), VECTOR],
-        timestampOf,
-      );
-      if (decision.action === 'skip') {
-        counts.skipped++;
-        continue;
-      }
-      const { [VECTOR]: vector, ...payload } = decision.values;
-      writes.push({ id: v.id, vector, payload });
-      undo.push(stringifyQdrantJson(old ? { c: collection, restore: old } : { c: collection, remove: v.id }));
-      if (decision.action === 'insert') counts.inserted++;
-      else counts.updated++;
-    }
-    if (writes.length === 0 || !this.ctx.writes) return;
-    await appendFile(await this.undoFile(), undo.join('\n') + '\n');
-    await this.client.upsertJson(
-      collection,
-      writes.map((p) => stringifyQdrantJson(p)),
-      this.ctx.signal,
+        subject: collection,
+      },
     );
+    for (const p of found) stored.set(idKey(p.id), p);
+    return stored;
   }
 
   summary(): DatasetResult[] {

@@ -12,15 +12,24 @@
  *
  * All or nothing per store: when anything fails, the collections this restore created are deleted and
  * the error is rethrown naming the collection.
+ *
+ * `qdrant-restore-target.ts` inspects and clears the target; `qdrant-collection-body.ts` turns a saved
+ * configuration into the requests that recreate the collection.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcxError } from '../../errors.ts';
+import { throwIfAborted } from '../../model/abort.ts';
+import { isJsonObject } from '../../model/exact-json.ts';
+import { reportDataset } from '../../model/report-dataset.ts';
 import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import type { PlanStep, RestoreContext, RestoredDataset, StoreRestoreSummary } from '../snapshot-driver.ts';
-import type { AliasAction, QdrantAlias, QdrantClient } from './qdrant-client.ts';
+import type { AliasAction, QdrantClient } from './qdrant-client.ts';
 import { parseQdrantJson } from './qdrant-json.ts';
 import type { SavedCollection } from './qdrant-backup.ts';
-import { isJsonObject } from '../../model/exact-json.ts';
+import { createCollectionBody, fanOutOf, fieldSchemaOf, strictModeOf } from './qdrant-collection-body.ts';
+import { deleteColliding, inspectTarget, refuse } from './qdrant-restore-target.ts';
+
+export { createCollectionBody, fanOutOf, fieldSchemaOf, strictModeOf } from './qdrant-collection-body.ts';
 
 export interface QdrantRestoreOptions {
   /** Recover collections that have a `native.snapshot` by uploading it (`--qdrant-snapshots`). */
@@ -71,166 +80,6 @@ export function snapshotCollections(section: StoreSection): SnapshotCollection[]
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-// ------------------------------------------------------------------------------ configuration
-
-type Obj = Record<string, unknown>;
-
-function dropNulls(value: unknown): Obj | undefined {
-  if (!isJsonObject(value)) return undefined;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
-}
-
-function pick(value: Obj, keys: readonly string[]): Obj {
-  const out: Obj = {};
-  for (const k of keys) if (value[k] !== null && value[k] !== undefined) out[k] = value[k];
-  return out;
-}
-
-const mapValues = (value: Obj, f: (v: Obj) => Obj): Obj =>
-  Object.fromEntries(Object.entries(value).map(([k, v]) => [k, f(isJsonObject(v) ? v : {})]));
-
-/** `VectorParams` fields `PUT /collections/{name}` takes. */
-const VECTOR_KEYS = [
-  'size',
-  'distance',
-  'hnsw_config',
-  'quantization_config',
-  'on_disk',
-  'memory',
-  'datatype',
-  'multivector_config',
-] as const;
-
-function vectorParams(v: Obj): Obj {
-  const out = pick(v, VECTOR_KEYS);
-  if (out.hnsw_config) out.hnsw_config = dropNulls(out.hnsw_config);
-  return out;
-}
-
-function sparseParams(v: Obj): Obj {
-  const out = pick(v, ['index', 'modifier']);
-  if (out.index) out.index = dropNulls(out.index);
-  return out;
-}
-
-/** A single unnamed vector (`{size, distance}`) rather than a map of named ones. */
-const isSingleVector = (vectors: Obj): boolean =>
-  typeof vectors.size === 'number' && typeof vectors.distance === 'string';
-
-/**
- * Translates `GET /collections/{name}` → `config` into a `CreateCollection` body (only fields that
- * schema has; nulls, which mean "the server's default", are left out). Strict mode is left out here
- * and applied after the points are loaded (`strictModeOf`), so its limits cannot refuse the restore's
- * own upserts; read fan-out is not settable at creation (`fanOutOf`).
- */
-export function createCollectionBody(config: Obj): Obj {
-  const params = isJsonObject(config.params) ? config.params : {};
-  const body: Obj = {};
-  if (isJsonObject(params.vectors)) {
-    body.vectors = isSingleVector(params.vectors)
-      ? vectorParams(params.vectors)
-      : mapValues(params.vectors, vectorParams);
-  }
-  if (isJsonObject(params.sparse_vectors))
-    body.sparse_vectors = mapValues(params.sparse_vectors, sparseParams);
-  Object.assign(
-    body,
-    pick(params, ['shard_number', 'replication_factor', 'write_consistency_factor', 'on_disk_payload']),
-  );
-  if (isJsonObject(params.payload)) body.payload = dropNulls(params.payload);
-  if (params.sharding_method !== undefined && params.sharding_method !== null) {
-    if (params.sharding_method !== 'auto') body.sharding_method = params.sharding_method;
-  }
-  const hnsw = dropNulls(config.hnsw_config);
-  if (hnsw) body.hnsw_config = hnsw;
-  const optimizers = dropNulls(config.optimizer_config);
-  if (optimizers) body.optimizers_config = optimizers;
-  const wal = dropNulls(config.wal_config);
-  if (wal) body.wal_config = wal;
-  if (config.quantization_config !== undefined && config.quantization_config !== null)
-    body.quantization_config = config.quantization_config;
-  if (isJsonObject(config.metadata)) body.metadata = config.metadata;
-  return body;
-}
-
-/** The saved strict mode as an `UpdateCollection` body, or undefined when it is the default (off). */
-export function strictModeOf(config: Obj): Obj | undefined {
-  const strict = dropNulls(config.strict_mode_config);
-  if (!strict || Object.keys(strict).length === 0) return undefined;
-  if (Object.keys(strict).length === 1 && strict.enabled === false) return undefined;
-  return { strict_mode_config: strict };
-}
-
-/** Read fan-out settings (not part of `CreateCollection`) as an `UpdateCollection` body, if any. */
-export function fanOutOf(config: Obj): Obj | undefined {
-  const params = isJsonObject(config.params) ? config.params : {};
-  const fanOut = pick(params, ['read_fan_out_factor', 'read_fan_out_delay_ms']);
-  return Object.keys(fanOut).length > 0 ? { params: fanOut } : undefined;
-}
-
-/** A payload index's `field_schema` from its saved `{data_type, params?}`. */
-export function fieldSchemaOf(index: { data_type: string; params?: unknown }): unknown {
-  return index.params === undefined || index.params === null ? index.data_type : index.params;
-}
-
-// ------------------------------------------------------------------------------------- target
-
-interface TargetState {
-  /** Collections of the snapshot the target already has, with their point counts. */
-  existing: { name: string; points: number }[];
-  /** Aliases of the target that a name of the snapshot collides with (deleted under replace). */
-  aliases: QdrantAlias[];
-  /** Alias names of the snapshot that are collections of the target (never replaced). */
-  blocked: string[];
-  /** Collections of the target the snapshot does not touch. */
-  untouched: string[];
-}
-
-async function inspectTarget(client: QdrantClient, collections: SnapshotCollection[]): Promise<TargetState> {
-  const present = await client.listCollections();
-  const aliases = await client.listAliases();
-  const ours = new Set(collections.map((c) => c.name));
-  const existing: TargetState['existing'] = [];
-  for (const name of present.filter((n) => ours.has(n)))
-    existing.push({ name, points: await client.count(name) });
-  const created = new Set([...ours, ...collections.flatMap((c) => c.aliases)]);
-  return {
-    existing,
-    // An alias on a collection that is itself replaced goes with it; any other colliding alias is listed.
-    aliases: aliases.filter((a) => created.has(a.alias_name) && !ours.has(a.collection_name)),
-    blocked: collections.flatMap((c) => c.aliases).filter((a) => present.includes(a) && !ours.has(a)),
-    untouched: present.filter((n) => !ours.has(n)),
-  };
-}
-
-function refuse(state: TargetState, replace: boolean): void {
-  if (state.blocked.length > 0) {
-    throw new AcxError(
-      'NOT_EMPTY',
-      `Qdrant: the snapshot's alias ${state.blocked[0]} is the name of an existing collection the snapshot does not restore`,
-      { subject: state.blocked[0], hint: 'delete or rename that collection first' },
-    );
-  }
-  if (replace) return;
-  const first = state.existing[0];
-  if (first) {
-    const names = state.existing.map((e) => `${e.name} (${e.points} points)`).join(', ');
-    throw new AcxError('NOT_EMPTY', `Qdrant already has the snapshot's collections: ${names}`, {
-      subject: first.name,
-      hint: 'restore with --force to replace them (a safety backup is taken first), or delete them',
-    });
-  }
-  const alias = state.aliases[0];
-  if (alias) {
-    throw new AcxError(
-      'NOT_EMPTY',
-      `Qdrant already has the alias ${alias.alias_name} (on ${alias.collection_name}), which the snapshot creates`,
-      { subject: alias.alias_name, hint: 'restore with --force to replace it, or delete the alias' },
-    );
-  }
-}
-
-/** What a restore of this section would do (`--dry-run`); refuses like the restore would. */
 export async function planQdrantRestore(
   client: QdrantClient,
   section: StoreSection,
@@ -266,10 +115,8 @@ export async function planQdrantRestore(
 
 // ------------------------------------------------------------------------------------ restore
 
-function checkAborted(signal: AbortSignal | undefined, subject: string): void {
-  if (signal?.aborted)
-    throw new AcxError('INTERRUPTED', `Qdrant restore of ${subject} interrupted`, { subject });
-}
+const checkAborted = (signal: AbortSignal | undefined, name: string): void =>
+  throwIfAborted(signal, `Qdrant restore of ${name}`, name);
 
 export async function restoreQdrant(
   client: QdrantClient,
@@ -280,23 +127,7 @@ export async function restoreQdrant(
   const collections = snapshotCollections(ctx.section);
   const state = await inspectTarget(client, collections);
   refuse(state, ctx.replace);
-  if (ctx.replace) {
-    if (state.aliases.length > 0) {
-      ctx.reporter.emit({
-        type: 'phase',
-        store: 'qdrant',
-        message: `deleting aliases ${state.aliases.map((a) => a.alias_name).join(', ')}`,
-      });
-      await client.updateAliases(
-        state.aliases.map((a) => ({ delete_alias: { alias_name: a.alias_name } })),
-        state.aliases[0]!.alias_name,
-      );
-    }
-    for (const e of state.existing) {
-      ctx.reporter.emit({ type: 'phase', store: 'qdrant', message: `deleting collection ${e.name}` });
-      await client.deleteCollection(e.name);
-    }
-  }
+  if (ctx.replace) await deleteColliding(client, ctx, state);
 
   const created: string[] = [];
   const datasets: RestoredDataset[] = [];
@@ -341,8 +172,7 @@ async function restoreCollection(
   created: string[],
 ): Promise<RestoredDataset[]> {
   const saved = await readSaved(ctx, c);
-  const config = saved.config;
-  const params = isJsonObject(config.params) ? config.params : {};
+  const params = isJsonObject(saved.config.params) ? saved.config.params : {};
   if (params.sharding_method === 'custom') {
     throw new AcxError(
       'STORE',
@@ -352,55 +182,16 @@ async function restoreCollection(
       },
     );
   }
-  const out: RestoredDataset[] = [{ name: c.name, records: 1 }];
+  // 1. The collection and its points: from the server snapshot, or created and loaded.
   const native = options.fromNativeSnapshots && c.nativeFile !== undefined;
-  let points: number;
-  if (native) {
-    ctx.reporter.emit({
-      type: 'phase',
-      store: 'qdrant',
-      message: `uploading the server snapshot of ${c.name}`,
-    });
-    const dataset = `${c.name}/native`;
-    const t0 = performance.now();
-    ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset, total: c.records });
-    created.push(c.name);
-    const stored = ctx.snapshot.entry(c.nativeFile!);
-    const file = { stream: ctx.snapshot.storedStream(c.nativeFile!), bytes: stored.bytes };
-    await client.uploadSnapshot(c.name, file, {
-      checksum: stored.sha256,
-      priority: 'snapshot',
-      signal: ctx.signal,
-    });
-    points = await client.count(c.name);
-    ctx.reporter.emit({
-      type: 'dataset-done',
-      store: 'qdrant',
-      dataset,
-      records: points,
-      seconds: (performance.now() - t0) / 1000,
-    });
-    if (points !== c.records) {
-      ctx.reporter.emit({
-        type: 'warning',
-        store: 'qdrant',
-        message: `collection ${c.name}: the server snapshot holds ${points} points, the scroll of the same backup ${c.records} (written to during the backup?)`,
-      });
-    }
-    out.push({ name: dataset, records: points });
-  } else {
-    ctx.reporter.emit({ type: 'phase', store: 'qdrant', message: `creating collection ${c.name}` });
-    await client.createCollection(c.name, createCollectionBody(config));
-    created.push(c.name);
-    for (const [field, index] of Object.entries(saved.payload_schema ?? {}))
-      await client.createPayloadIndex(c.name, field, fieldSchemaOf(index));
-    points = c.pointsFile ? await loadPoints(client, ctx, options, c) : 0;
-    out.push({ name: `${c.name}/points`, records: points });
+  const loaded = native
+    ? await uploadNative(client, ctx, c, created)
+    : await createAndLoad(client, ctx, options, c, saved, created);
+  // 2. Read fan-out and strict mode (a server snapshot brings its own), then the aliases.
+  if (!native) {
+    for (const update of [fanOutOf(saved.config), strictModeOf(saved.config)])
+      if (update) await client.updateCollection(c.name, update);
   }
-  const fanOut = fanOutOf(config);
-  if (fanOut && !native) await client.updateCollection(c.name, fanOut);
-  const strict = strictModeOf(config);
-  if (strict && !native) await client.updateCollection(c.name, strict);
   const aliases = saved.aliases ?? [];
   if (aliases.length > 0) {
     const actions: AliasAction[] = aliases.map((alias_name) => ({
@@ -408,6 +199,7 @@ async function restoreCollection(
     }));
     await client.updateAliases(actions, c.name);
   }
+  // 3. Ready (green), holding the points the snapshot lists.
   await waitUntilReady(client, c.name, ctx.signal, options.readyTimeoutMs ?? 3_600_000);
   if (!native) {
     const count = await client.count(c.name);
@@ -419,7 +211,59 @@ async function restoreCollection(
       );
     }
   }
-  return out;
+  return [{ name: c.name, records: 1 }, loaded];
+}
+
+/** Recovers a collection by uploading its server snapshot; warns when it holds another point count. */
+async function uploadNative(
+  client: QdrantClient,
+  ctx: RestoreContext,
+  c: SnapshotCollection,
+  created: string[],
+): Promise<RestoredDataset> {
+  ctx.reporter.emit({
+    type: 'phase',
+    store: 'qdrant',
+    message: `uploading the server snapshot of ${c.name}`,
+  });
+  const dataset = `${c.name}/native`;
+  const points = await reportDataset(ctx.reporter, 'qdrant', dataset, c.records, async () => {
+    created.push(c.name);
+    const stored = ctx.snapshot.entry(c.nativeFile!);
+    const file = { stream: ctx.snapshot.storedStream(c.nativeFile!), bytes: stored.bytes };
+    await client.uploadSnapshot(c.name, file, {
+      checksum: stored.sha256,
+      priority: 'snapshot',
+      signal: ctx.signal,
+    });
+    return client.count(c.name);
+  });
+  if (points !== c.records) {
+    ctx.reporter.emit({
+      type: 'warning',
+      store: 'qdrant',
+      message: `collection ${c.name}: the server snapshot holds ${points} points, the scroll of the same backup ${c.records} (written to during the backup?)`,
+    });
+  }
+  return { name: dataset, records: points };
+}
+
+/** Creates the collection with its saved configuration and payload indexes, then loads its points. */
+async function createAndLoad(
+  client: QdrantClient,
+  ctx: RestoreContext,
+  options: QdrantRestoreOptions,
+  c: SnapshotCollection,
+  saved: SavedCollection,
+  created: string[],
+): Promise<RestoredDataset> {
+  ctx.reporter.emit({ type: 'phase', store: 'qdrant', message: `creating collection ${c.name}` });
+  await client.createCollection(c.name, createCollectionBody(saved.config));
+  created.push(c.name);
+  for (const [field, index] of Object.entries(saved.payload_schema ?? {}))
+    await client.createPayloadIndex(c.name, field, fieldSchemaOf(index));
+  const points = c.pointsFile ? await loadPoints(client, ctx, options, c) : 0;
+  return { name: `${c.name}/points`, records: points };
 }
 
 /**
@@ -436,56 +280,49 @@ async function loadPoints(
   const dataset = `${c.name}/points`;
   const batchSize = options.batchSize ?? 256;
   const maxInFlight = Math.max(1, options.inFlight ?? 2);
-  const t0 = performance.now();
-  ctx.reporter.emit({ type: 'dataset-start', store: 'qdrant', dataset, total: c.records });
-  const pending = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  let done = 0;
-  let read = 0;
-  const send = async (batch: string[]): Promise<void> => {
-    const request: Promise<void> = client.upsertJson(c.name, batch, ctx.signal).then(
-      () => {
-        done += batch.length;
-        ctx.reporter.emit({ type: 'dataset-progress', store: 'qdrant', dataset, done, total: c.records });
-      },
-      (error: unknown) => {
-        failure ??= { error };
-      },
-    );
-    pending.add(request);
-    void request.finally(() => pending.delete(request));
-    while (pending.size >= maxInFlight) await Promise.race(pending);
-    if (failure) throw failure.error;
-    checkAborted(ctx.signal, c.name);
-  };
-  try {
-    let batch: string[] = [];
-    for await (const line of ctx.snapshot.lines(c.pointsFile!)) {
-      read++;
-      if (!line.startsWith('{') || !line.endsWith('}')) {
-        throw new AcxError('INTEGRITY', `${c.pointsFile} line ${read} is not a JSON object`, {
-          subject: c.name,
-        });
+  return reportDataset(ctx.reporter, 'qdrant', dataset, c.records, async () => {
+    const pending = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let done = 0;
+    let read = 0;
+    const send = async (batch: string[]): Promise<void> => {
+      const request: Promise<void> = client.upsertJson(c.name, batch, ctx.signal).then(
+        () => {
+          done += batch.length;
+          ctx.reporter.emit({ type: 'dataset-progress', store: 'qdrant', dataset, done, total: c.records });
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      pending.add(request);
+      void request.finally(() => pending.delete(request));
+      while (pending.size >= maxInFlight) await Promise.race(pending);
+      if (failure) throw failure.error;
+      checkAborted(ctx.signal, c.name);
+    };
+    try {
+      let batch: string[] = [];
+      for await (const line of ctx.snapshot.lines(c.pointsFile!)) {
+        read++;
+        if (!line.startsWith('{') || !line.endsWith('}')) {
+          throw new AcxError('INTEGRITY', `${c.pointsFile} line ${read} is not a JSON object`, {
+            subject: c.name,
+          });
+        }
+        batch.push(line);
+        if (batch.length >= batchSize) {
+          await send(batch);
+          batch = [];
+        }
       }
-      batch.push(line);
-      if (batch.length >= batchSize) {
-        await send(batch);
-        batch = [];
-      }
+      if (batch.length > 0) await send(batch);
+    } finally {
+      await Promise.all(pending);
     }
-    if (batch.length > 0) await send(batch);
-  } finally {
-    await Promise.all(pending);
-  }
-  if (failure) throw failure.error;
-  ctx.reporter.emit({
-    type: 'dataset-done',
-    store: 'qdrant',
-    dataset,
-    records: done,
-    seconds: (performance.now() - t0) / 1000,
+    if (failure) throw failure.error;
+    return done;
   });
-  return done;
 }
 
 /**
