@@ -10,22 +10,17 @@
  * node): it is never created twice. Endpoints are found by their input id (a node imported earlier in
  * the same input) or by label and key; one that is neither in the input nor in the store rejects the
  * relationship.
+ *
+ * `neo4j-import-records.ts` checks each record; this file decides and writes, batch by batch.
  */
 import neo4j, { type Session, type Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
-import {
-  RELATIONSHIP_ENDPOINT_FIELDS,
-  type InputDataset,
-  type InputField,
-  type InputRecord,
-} from '../../model/input.ts';
+import type { InputDataset, InputField, InputRecord } from '../../model/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
-import { dtcRecordProblems } from '../../model/dtc-rules.ts';
 import type { LabelMap } from '../../model/labels.ts';
 import {
   datasetDone,
   forEachBatch,
-  rejectRecord,
   secondsSince,
   zeroCounts,
   type DatasetCounts,
@@ -35,11 +30,16 @@ import {
 } from '../../model/import.ts';
 import { cypherName, groupBy, type Neo4jConnection } from './neo4j-connection.ts';
 import { keyPropertiesByLabel } from './neo4j-fingerprint.ts';
-import { neo4jPropertyValue } from './neo4j-input-values.ts';
-import { decodeNeo4jValue, encodeNeo4jValue } from './neo4j-values.ts';
-
-const NODE_META = new Set(['_element_id', '_labels']);
-const REL_META = new Set<string>(['_element_id', '_type', ...RELATIONSHIP_ENDPOINT_FIELDS]);
+import {
+  describeKey,
+  keyText,
+  Neo4jRecordChecks,
+  NODE_META,
+  REL_META,
+  rejectOne,
+  type PendingNode,
+  type PendingRel,
+} from './neo4j-import-records.ts';
 
 /** Epoch nanoseconds of a record's `updated_at` (a DateTime, or ISO text), or null. */
 function timestampOf(record: Record<string, unknown>): bigint | null {
@@ -50,40 +50,12 @@ function timestampOf(record: Record<string, unknown>): bigint | null {
   return null;
 }
 
-const keyText = (value: unknown) => JSON.stringify(encodeNeo4jValue(value));
-const describeKey = (value: unknown) => (typeof value === 'string' ? value : String(value));
-
-interface PendingNode {
-  record: InputRecord;
-  labels: string[];
-  keyLabel: string;
-  keyProperty: string;
-  key: unknown;
-  props: Record<string, unknown>;
-}
-
-interface Endpoint {
-  label: string;
-  property: string;
-  /** Values the key may have (the text, and the integer when the text is one). */
-  candidates: unknown[];
-  describe: string;
-}
-
-interface PendingRel {
-  record: InputRecord;
-  type: string;
-  start: Endpoint;
-  end: Endpoint;
-  props: Record<string, unknown>;
-}
-
 export class Neo4jImport {
   private session: Session | undefined;
   private tx: Transaction | undefined;
   private readonly keys: Record<string, string>;
-  private readonly dtcLabel: string;
   private readonly results: DatasetResult[] = [];
+  private readonly checks: Neo4jRecordChecks;
 
   constructor(
     private readonly connection: Neo4jConnection,
@@ -92,7 +64,7 @@ export class Neo4jImport {
     private readonly ledger: ImportLedger,
   ) {
     this.keys = keyPropertiesByLabel(labels);
-    this.dtcLabel = labels.label('dtc');
+    this.checks = new Neo4jRecordChecks(ctx, this.keys, labels.label('dtc'), ledger);
   }
 
   async begin(): Promise<void> {
@@ -120,16 +92,6 @@ export class Neo4jImport {
   private forgetFinishedResults(): void {
     const results = (this.tx as unknown as { _results?: unknown[] } | undefined)?._results;
     if (Array.isArray(results)) results.length = 0;
-  }
-
-  private rejectOne(
-    ds: InputDataset,
-    counts: DatasetCounts,
-    line: number,
-    reason: string,
-    field?: string,
-  ): void {
-    rejectRecord(this.ctx, counts, 'neo4j', ds, line, [{ field, reason }]);
   }
 
   /**
@@ -173,11 +135,12 @@ export class Neo4jImport {
       NODE_META,
       defaultLabel ?? '(labels per node)',
       (record, fields, counts) => {
-        const node = this.checkNode(ds, record, defaultLabel, fields, counts);
+        const node = this.checks.checkNode(ds, record, defaultLabel, fields, counts);
         if (!node) return undefined;
         const first = this.ledger.firstSeen(`node:${node.keyLabel}`, keyText(node.key), record.line);
         if (first !== null) {
-          this.rejectOne(
+          rejectOne(
+            this.ctx,
             ds,
             counts,
             record.line,
@@ -199,60 +162,6 @@ export class Neo4jImport {
     );
   }
 
-  private checkNode(
-    ds: InputDataset,
-    record: InputRecord,
-    defaultLabel: string | null,
-    fields: Map<string, InputField>,
-    counts: DatasetCounts,
-  ): PendingNode | undefined {
-    const problems = [...(record.problems ?? [])];
-    let labels = record.values._labels;
-    if (labels === null || labels === undefined) labels = defaultLabel ? [defaultLabel] : [];
-    if (typeof labels === 'string') labels = [labels];
-    if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l === '')) {
-      this.rejectOne(
-        ds,
-        counts,
-        record.line,
-        `_labels must be a list of label names, got ${JSON.stringify(labels)}`,
-        '_labels',
-      );
-      return undefined;
-    }
-    const list = [...new Set(labels as string[])].sort();
-    if (defaultLabel && !list.includes(defaultLabel)) list.push(defaultLabel);
-    const keyLabel = list.filter((l) => this.keys[l] !== undefined).sort()[0];
-    if (!keyLabel) {
-      this.rejectOne(
-        ds,
-        counts,
-        record.line,
-        `no label with a key among ${list.join(', ') || '(none)'} (known: ${Object.keys(this.keys).join(', ')})`,
-        '_labels',
-      );
-      return undefined;
-    }
-    const keyProperty = this.keys[keyLabel] as string;
-    const props = propertiesOf(record, NODE_META, fields, problems);
-    const key = props[keyProperty];
-    if (key === undefined)
-      problems.push({ field: keyProperty, reason: `${keyLabel} node without its key ${keyProperty}` });
-    if (keyLabel === this.dtcLabel && problems.length === 0) {
-      const carried = new Set(Object.keys(props));
-      problems.push(
-        ...dtcRecordProblems(record.values, carried).filter(
-          (p) => p.field === 'code' || carried.has(p.field),
-        ),
-      );
-    }
-    if (problems.length > 0) {
-      rejectRecord(this.ctx, counts, 'neo4j', ds, record.line, problems);
-      return undefined;
-    }
-    return { record, labels: list, keyLabel, keyProperty, key, props };
-  }
-
   private async writeNodes(
     pending: PendingNode[],
     fields: readonly string[],
@@ -272,14 +181,10 @@ export class Neo4jImport {
       const updates: { key: unknown; props: Record<string, unknown> }[] = [];
       for (const n of nodes) {
         const stored = existing.get(keyText(n.key)) ?? null;
-        const decision = resolveConflict(this.ctx.strategy, stored, n.props, fields, timestampOf);
-        if (decision.action === 'insert') {
+        const decision = this.decide(stored, n.props, fields, counts);
+        if (decision.action === 'insert')
           inserts.push({ key: n.labels.map(cypherName).join(':'), row: n.props });
-          counts.inserted++;
-        } else if (decision.action === 'update') {
-          updates.push({ key: n.key, props: withoutNulls(decision.values) });
-          counts.updated++;
-        } else counts.skipped++;
+        else if (decision.action === 'update') updates.push({ key: n.key, props: decision.values });
       }
       for (const [labelSet, rows] of groupBy(inserts))
         await this.run(`UNWIND $rows AS r CREATE (n:${labelSet}) SET n = r`, { rows });
@@ -301,7 +206,7 @@ export class Neo4jImport {
       REL_META,
       datasetType ?? '(type per edge)',
       (record, fields, counts) => {
-        const rel = this.checkRelationship(ds, record, datasetType, fields, source, counts);
+        const rel = this.checks.checkRelationship(ds, record, datasetType, fields, source, counts);
         if (!rel) return undefined;
         const identity = JSON.stringify([
           rel.start.label,
@@ -311,7 +216,8 @@ export class Neo4jImport {
         ]);
         const first = this.ledger.firstSeen(`rel:${rel.type}`, identity, record.line);
         if (first !== null) {
-          this.rejectOne(
+          rejectOne(
+            this.ctx,
             ds,
             counts,
             record.line,
@@ -323,60 +229,6 @@ export class Neo4jImport {
       },
       (pending, propFields, counts) => this.writeRelationships(ds, pending, propFields, counts),
     );
-  }
-
-  private endpoint(record: InputRecord, side: 'start' | 'end', source: string): Endpoint | string {
-    const id = record.values[`${side}_id`];
-    if (id !== null && id !== undefined) {
-      const ref = this.ledger.findNode(source, String(id));
-      if (ref) {
-        const key = decodeNeo4jValue(JSON.parse(ref.key));
-        return {
-          label: ref.label,
-          property: ref.keyProperty,
-          candidates: [key],
-          describe: `${ref.label} ${ref.keyProperty}=${describeKey(key)}`,
-        };
-      }
-    }
-    const label = record.values[`${side}_label`];
-    const key = record.values[`${side}_key`];
-    if (typeof label === 'string' && label !== '' && key !== null && key !== undefined) {
-      const property = this.keys[label];
-      if (!property)
-        return `${side} node label ${label} has no key (known: ${Object.keys(this.keys).join(', ')})`;
-      const text = typeof key === 'bigint' ? key.toString() : String(key);
-      const candidates: unknown[] = [text];
-      if (/^[+-]?\d+$/.test(text)) candidates.push(neo4j.int(text));
-      return { label, property, candidates, describe: `${label} ${property}=${text}` };
-    }
-    if (id !== null && id !== undefined)
-      return `${side} node ${String(id)} is not among the input's nodes, and the record has no ${side}_label/${side}_key`;
-    return `no ${side} node: neither ${side}_id nor ${side}_label and ${side}_key`;
-  }
-
-  private checkRelationship(
-    ds: InputDataset,
-    record: InputRecord,
-    datasetType: string | null,
-    fields: Map<string, InputField>,
-    source: string,
-    counts: DatasetCounts,
-  ): PendingRel | undefined {
-    const problems = [...(record.problems ?? [])];
-    const type = datasetType ?? record.values._type;
-    if (typeof type !== 'string' || type === '')
-      problems.push({ field: '_type', reason: 'relationship without a type' });
-    const start = this.endpoint(record, 'start', source);
-    const end = this.endpoint(record, 'end', source);
-    if (typeof start === 'string') problems.push({ field: 'start', reason: start });
-    if (typeof end === 'string') problems.push({ field: 'end', reason: end });
-    const props = propertiesOf(record, REL_META, fields, problems);
-    if (problems.length > 0 || typeof start === 'string' || typeof end === 'string') {
-      rejectRecord(this.ctx, counts, 'neo4j', ds, record.line, problems);
-      return undefined;
-    }
-    return { record, type: type as string, start, end, props };
   }
 
   private async writeRelationships(
@@ -391,58 +243,89 @@ export class Neo4jImport {
         row: r,
       })),
     );
-    for (const rels of groups.values()) {
-      const { type, start, end } = rels[0] as PendingRel;
-      const match = `MATCH (a:${cypherName(start.label)}) WHERE a.${cypherName(start.property)} IN r.a
+    for (const rels of groups.values()) await this.writeRelationshipGroup(ds, rels, fields, counts);
+  }
+
+  /** Relationships of one type between the same endpoint labels: one read, then one write per action. */
+  private async writeRelationshipGroup(
+    ds: InputDataset,
+    rels: PendingRel[],
+    fields: readonly string[],
+    counts: DatasetCounts,
+  ): Promise<void> {
+    const { type, start, end } = rels[0] as PendingRel;
+    const match = `MATCH (a:${cypherName(start.label)}) WHERE a.${cypherName(start.property)} IN r.a
                      MATCH (b:${cypherName(end.label)}) WHERE b.${cypherName(end.property)} IN r.b`;
-      const rows = rels.map((r, i) => ({ i, a: r.start.candidates, b: r.end.candidates }));
-      const found = await this.run(
-        `UNWIND $rows AS r ${match} OPTIONAL MATCH (a)-[x:${cypherName(type)}]->(b) RETURN r.i AS i, properties(x) AS props`,
-        { rows },
-      );
-      const existing = new Map<number, Record<string, unknown> | null>();
-      for (const rec of found.records) {
-        const i = Number(rec.get('i'));
-        if (!existing.has(i) || existing.get(i) === null)
-          existing.set(i, rec.get('props') as Record<string, unknown> | null);
-      }
-      const inserts: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
-      const updates: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
-      rels.forEach((r, i) => {
-        if (!existing.has(i)) {
-          this.rejectOne(
-            ds,
-            counts,
-            r.record.line,
-            `${type}: ${r.start.describe} → ${r.end.describe}: an endpoint is neither in the input nor in the store`,
-          );
-          return;
-        }
-        const decision = resolveConflict(
-          this.ctx.strategy,
-          existing.get(i) ?? null,
-          r.props,
-          fields,
-          timestampOf,
+    const existing = await this.storedRelationships(rels, match, type);
+    const inserts: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
+    const updates: { a: unknown[]; b: unknown[]; props: Record<string, unknown> }[] = [];
+    rels.forEach((r, i) => {
+      if (!existing.has(i)) {
+        rejectOne(
+          this.ctx,
+          ds,
+          counts,
+          r.record.line,
+          `${type}: ${r.start.describe} → ${r.end.describe}: an endpoint is neither in the input nor in the store`,
         );
-        const row = { a: r.start.candidates, b: r.end.candidates };
-        if (decision.action === 'insert') {
-          inserts.push({ ...row, props: r.props });
-          counts.inserted++;
-        } else if (decision.action === 'update') {
-          updates.push({ ...row, props: withoutNulls(decision.values) });
-          counts.updated++;
-        } else counts.skipped++;
+        return;
+      }
+      const decision = this.decide(existing.get(i) ?? null, r.props, fields, counts);
+      const row = { a: r.start.candidates, b: r.end.candidates };
+      if (decision.action === 'insert') inserts.push({ ...row, props: r.props });
+      else if (decision.action === 'update') updates.push({ ...row, props: decision.values });
+    });
+    if (inserts.length > 0)
+      await this.run(`UNWIND $rows AS r ${match} CREATE (a)-[x:${cypherName(type)}]->(b) SET x = r.props`, {
+        rows: inserts,
       });
-      if (inserts.length > 0)
-        await this.run(`UNWIND $rows AS r ${match} CREATE (a)-[x:${cypherName(type)}]->(b) SET x = r.props`, {
-          rows: inserts,
-        });
-      if (updates.length > 0)
-        await this.run(`UNWIND $rows AS r ${match} MATCH (a)-[x:${cypherName(type)}]->(b) SET x = r.props`, {
-          rows: updates,
-        });
+    if (updates.length > 0)
+      await this.run(`UNWIND $rows AS r ${match} MATCH (a)-[x:${cypherName(type)}]->(b) SET x = r.props`, {
+        rows: updates,
+      });
+  }
+
+  /**
+   * By index into `rels`: the stored relationship's properties, null when both endpoints exist but
+   * the relationship does not, absent when an endpoint is missing.
+   */
+  private async storedRelationships(
+    rels: PendingRel[],
+    match: string,
+    type: string,
+  ): Promise<Map<number, Record<string, unknown> | null>> {
+    const rows = rels.map((r, i) => ({ i, a: r.start.candidates, b: r.end.candidates }));
+    const found = await this.run(
+      `UNWIND $rows AS r ${match} OPTIONAL MATCH (a)-[x:${cypherName(type)}]->(b) RETURN r.i AS i, properties(x) AS props`,
+      { rows },
+    );
+    const existing = new Map<number, Record<string, unknown> | null>();
+    for (const rec of found.records) {
+      const i = Number(rec.get('i'));
+      if (!existing.has(i) || existing.get(i) === null)
+        existing.set(i, rec.get('props') as Record<string, unknown> | null);
     }
+    return existing;
+  }
+
+  /** The strategy's decision for one record against its stored version, counted; updates without nulls. */
+  private decide(
+    stored: Record<string, unknown> | null,
+    props: Record<string, unknown>,
+    fields: readonly string[],
+    counts: DatasetCounts,
+  ): { action: 'insert' } | { action: 'update'; values: Record<string, unknown> } | { action: 'skip' } {
+    const decision = resolveConflict(this.ctx.strategy, stored, props, fields, timestampOf);
+    if (decision.action === 'insert') {
+      counts.inserted++;
+      return { action: 'insert' };
+    }
+    if (decision.action === 'update') {
+      counts.updated++;
+      return { action: 'update', values: withoutNulls(decision.values) };
+    }
+    counts.skipped++;
+    return { action: 'skip' };
   }
 
   summary(): DatasetResult[] {
@@ -464,23 +347,6 @@ export class Neo4jImport {
     await this.session?.close();
     this.session = undefined;
   }
-}
-
-/** A record's property values (all but `meta`) as driver values; what does not convert goes to `problems`. */
-function propertiesOf(
-  record: InputRecord,
-  meta: ReadonlySet<string>,
-  fields: ReadonlyMap<string, InputField>,
-  problems: { field: string; reason: string }[],
-): Record<string, unknown> {
-  const props: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(record.values)) {
-    if (meta.has(name) || problems.some((p) => p.field === name)) continue;
-    const converted = neo4jPropertyValue(raw, fields.get(name));
-    if ('problem' in converted) problems.push({ field: name, reason: `${name}: ${converted.problem}` });
-    else if (converted.value !== null) props[name] = converted.value;
-  }
-  return props;
 }
 
 function withoutNulls(values: Record<string, unknown>): Record<string, unknown> {

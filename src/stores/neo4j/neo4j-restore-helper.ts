@@ -9,6 +9,7 @@ import { throwIfAborted } from '../../model/abort.ts';
 import type { RestoreContext } from '../snapshot-driver.ts';
 import type { Neo4jSchemaLine } from './neo4j-backup.ts';
 import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
+import { detachDeleteInBatches, dropStatement } from './neo4j-schema.ts';
 
 export const HELPER_LABEL = '__AcxRestore';
 export const HELPER_PROPERTY = '__acx_id';
@@ -18,7 +19,7 @@ export const HELPER_CONSTRAINT = '__acx_restore_id';
 export const H = cypherName(HELPER_LABEL);
 export const HP = cypherName(HELPER_PROPERTY);
 
-/** Nodes per transaction when the helper is removed, or when a failed restore is undone. */
+/** Nodes per transaction when the helper is removed. */
 const FINALIZE_ROWS = 10_000;
 
 /** How far a restore got: what undoing it has to remove. */
@@ -59,7 +60,7 @@ export async function createHelperConstraint(r: RestoreRun): Promise<void> {
 export async function removeHelper(r: RestoreRun): Promise<void> {
   r.checkAbort();
   r.ctx.reporter.emit({ type: 'phase', store: 'neo4j', message: 'removing the restore helper label' });
-  await r.run(`DROP CONSTRAINT ${cypherName(HELPER_CONSTRAINT)} IF EXISTS`);
+  await r.run(dropStatement('constraint', HELPER_CONSTRAINT));
   for (;;) {
     r.checkAbort();
     const result = await r.session.executeWrite((tx) =>
@@ -82,17 +83,12 @@ export async function undo(
   phase: Phase,
   createdSchema: Neo4jSchemaLine[],
 ): Promise<void> {
-  const session = connection.driver.session({ database: connection.database });
-  try {
-    // While every created node still carries the helper label, delete only those; later, all nodes.
-    const match = phase === 'nodes' || phase === 'relationships' ? `MATCH (n:${H})` : 'MATCH (n)';
-    await session.run(`${match} CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF ${FINALIZE_ROWS} ROWS`);
-  } finally {
-    await session.close();
-  }
+  // While every created node still carries the helper label, delete only those; later, all nodes.
+  await detachDeleteInBatches(
+    connection,
+    phase === 'nodes' || phase === 'relationships' ? `MATCH (n:${H})` : 'MATCH (n)',
+  );
   const run = (query: string) => connection.driver.executeQuery(query, {}, { database: connection.database });
-  await run(`DROP CONSTRAINT ${cypherName(HELPER_CONSTRAINT)} IF EXISTS`);
-  for (const s of createdSchema) {
-    await run(`DROP ${s.kind === 'constraint' ? 'CONSTRAINT' : 'INDEX'} ${cypherName(s.name)} IF EXISTS`);
-  }
+  await run(dropStatement('constraint', HELPER_CONSTRAINT));
+  for (const s of createdSchema) await run(dropStatement(s.kind, s.name));
 }

@@ -52,20 +52,28 @@ export async function isNeo4jEmpty(connection: Neo4jConnection): Promise<boolean
 
 /** Deletes every node and relationship (in batches), then every constraint and index. */
 export async function emptyNeo4j(connection: Neo4jConnection): Promise<void> {
+  await detachDeleteInBatches(connection, 'MATCH (n)');
+  const run = (q: string) => connection.driver.executeQuery(q, {}, { database: connection.database });
+  for (const record of (await run('SHOW CONSTRAINTS YIELD name RETURN name')).records) {
+    await run(dropStatement('constraint', record.get('name') as string));
+  }
+  const indexes = await run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name");
+  for (const record of indexes.records) await run(dropStatement('index', record.get('name') as string));
+}
+
+/** Deletes the nodes `match` binds to `n` (`MATCH (n:Label)`), with their relationships, 10 000 per transaction. */
+export async function detachDeleteInBatches(connection: Neo4jConnection, match: string): Promise<void> {
   const session = connection.driver.session({ database: connection.database });
   try {
-    await session.run('MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS');
+    await session.run(`${match} CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS`);
   } finally {
     await session.close();
   }
-  const run = (q: string) => connection.driver.executeQuery(q, {}, { database: connection.database });
-  for (const record of (await run('SHOW CONSTRAINTS YIELD name RETURN name')).records) {
-    await run(`DROP CONSTRAINT ${cypherName(record.get('name') as string)} IF EXISTS`);
-  }
-  const indexes = await run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name");
-  for (const record of indexes.records)
-    await run(`DROP INDEX ${cypherName(record.get('name') as string)} IF EXISTS`);
 }
+
+/** `DROP CONSTRAINT name IF EXISTS` or `DROP INDEX name IF EXISTS`. */
+export const dropStatement = (kind: 'constraint' | 'index', name: string): string =>
+  `DROP ${kind === 'constraint' ? 'CONSTRAINT' : 'INDEX'} ${cypherName(name)} IF EXISTS`;
 
 /** Node counts per label and relationship counts per type (from the count store: instant). */
 export async function countGraph(

@@ -37,39 +37,43 @@ export function encodeNeo4jValue(value: unknown): unknown {
   }
   if (neo4j.isLocalDateTime(value)) return { $localdatetime: value.toString() };
   if (neo4j.isLocalTime(value)) return { $localtime: value.toString() };
-  if (neo4j.isTime(value)) {
-    const t = value as unknown as {
-      hour: unknown;
-      minute: unknown;
-      second: unknown;
-      nanosecond: unknown;
-      timeZoneOffsetSeconds: unknown;
-    };
-    return {
-      $time: {
-        hour: Number(str(t.hour)),
-        minute: Number(str(t.minute)),
-        second: Number(str(t.second)),
-        nanosecond: Number(str(t.nanosecond)),
-        offset: Number(str(t.timeZoneOffsetSeconds)),
-      },
-    };
-  }
-  if (neo4j.isDuration(value)) {
-    const d = value as unknown as { months: unknown; days: unknown; seconds: unknown; nanoseconds: unknown };
-    return {
-      $duration: {
-        months: str(d.months),
-        days: str(d.days),
-        seconds: str(d.seconds),
-        nanoseconds: str(d.nanoseconds),
-      },
-    };
-  }
+  if (neo4j.isTime(value)) return encodeTime(value);
+  if (neo4j.isDuration(value)) return encodeDuration(value);
   if (typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Tagged).map(([k, v]) => [k, encodeNeo4jValue(v)]));
   }
   throw new Error(`unsupported Neo4j value of type ${typeof value}`);
+}
+
+function encodeTime(value: unknown): Tagged {
+  const t = value as {
+    hour: unknown;
+    minute: unknown;
+    second: unknown;
+    nanosecond: unknown;
+    timeZoneOffsetSeconds: unknown;
+  };
+  return {
+    $time: {
+      hour: Number(str(t.hour)),
+      minute: Number(str(t.minute)),
+      second: Number(str(t.second)),
+      nanosecond: Number(str(t.nanosecond)),
+      offset: Number(str(t.timeZoneOffsetSeconds)),
+    },
+  };
+}
+
+function encodeDuration(value: unknown): Tagged {
+  const d = value as { months: unknown; days: unknown; seconds: unknown; nanoseconds: unknown };
+  return {
+    $duration: {
+      months: str(d.months),
+      days: str(d.days),
+      seconds: str(d.seconds),
+      nanoseconds: str(d.nanoseconds),
+    },
+  };
 }
 
 function localPart(value: unknown): string {
