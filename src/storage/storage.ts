@@ -136,6 +136,17 @@ export interface Storage {
    */
   localPath?(key: string): string;
 
+  /**
+   * Optional, for drivers whose unfinished writes can outlive their writer (local: the temp file of a
+   * process killed during a put, and the directories made for it; later S3: incomplete multipart
+   * uploads). Removes those under the "directory" `prefix` (ending in '/'): no other operation lists
+   * or deletes them, so without this a prefix whose objects were all deleted can still hold bytes.
+   * Objects are not touched. Only for a caller that knows no write under `prefix` is in progress (it
+   * holds a lock, or it wrote there itself and its writes have settled): a put in progress would fail.
+   * Drivers that leave nothing behind omit it.
+   */
+  deleteAbandoned?(prefix: string, options?: OperationOptions): Promise<void>;
+
   /** Releases the driver's resources. Idempotent; other operations afterwards reject ('invalid-request'). */
   close(): Promise<void>;
 }

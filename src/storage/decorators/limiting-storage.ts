@@ -77,6 +77,7 @@ export class LimitingStorage implements Storage {
   readonly location: string;
   readonly capabilities: StorageCapabilities;
   readonly localPath?: (key: string) => string;
+  readonly deleteAbandoned?: (prefix: string, options?: OperationOptions) => Promise<void>;
   private readonly semaphore: Semaphore;
 
   constructor(
@@ -88,6 +89,10 @@ export class LimitingStorage implements Storage {
     this.location = inner.location;
     this.capabilities = inner.capabilities;
     if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
+    if (inner.deleteAbandoned) {
+      this.deleteAbandoned = (prefix, options = {}) =>
+        this.semaphore.run(() => inner.deleteAbandoned!(prefix, options), options.signal);
+    }
   }
 
   put(key: string, data: PutData, options: PutOptions = {}): Promise<ObjectInfo> {

@@ -59,6 +59,7 @@ export class RetryingStorage implements Storage {
   readonly location: string;
   readonly capabilities: StorageCapabilities;
   readonly localPath?: (key: string) => string;
+  readonly deleteAbandoned?: (prefix: string, options?: OperationOptions) => Promise<void>;
 
   constructor(
     readonly inner: Storage,
@@ -68,6 +69,10 @@ export class RetryingStorage implements Storage {
     this.location = inner.location;
     this.capabilities = inner.capabilities;
     if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
+    if (inner.deleteAbandoned) {
+      this.deleteAbandoned = (prefix, options = {}) =>
+        this.retry(() => inner.deleteAbandoned!(prefix, options), options.signal);
+    }
   }
 
   put(key: string, data: PutData, options: PutOptions = {}): Promise<ObjectInfo> {

@@ -2,7 +2,7 @@
  * File-system work of the local driver: errno → reason, sorted walks that skip temp files, full writes
  * and directory fsync. No key rules here (../storage-keys.ts) and no Storage semantics (local-storage.ts).
  */
-import { open, readdir, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { StorageErrorReason } from '../storage.ts';
@@ -170,4 +170,24 @@ export async function pruneEmptyDirectories(directory: string, root: string): Pr
       return; // not empty (or already gone, or not ours to remove): stop climbing
     }
   }
+}
+
+/**
+ * Removes the temp files under `directory`, at any depth, then the directories left empty (`directory`
+ * included). Files that are objects stay, and so do their directories. Symbolic links are not followed.
+ */
+export async function removeTempFiles(directory: string): Promise<void> {
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(directory, { withFileTypes: true });
+  } catch (error) {
+    if (isMissing(error)) return;
+    throw error;
+  }
+  for (const dirent of dirents) {
+    const path = join(directory, dirent.name);
+    if (dirent.isDirectory()) await removeTempFiles(path);
+    else if (dirent.name.startsWith(RESERVED_SEGMENT_PREFIX)) await rm(path, { force: true });
+  }
+  await rmdir(directory).catch(() => undefined); // not empty: objects remain
 }

@@ -32,6 +32,7 @@ import {
   isMissing,
   pruneEmptyDirectories,
   reasonOfErrno,
+  removeTempFiles,
   statIfExists,
   subdirectories,
   syncDirectory,
@@ -185,6 +186,19 @@ export class LocalStorage implements Storage {
       throw this.translate(error, 'delete', key);
     }
     await pruneEmptyDirectories(dirname(path), this.root);
+  }
+
+  /** See Storage.deleteAbandoned: the temp files of killed puts under `prefix`, and emptied directories. */
+  async deleteAbandoned(prefix: string, options: OperationOptions = {}): Promise<void> {
+    if (this.closed)
+      throw new StorageError('the storage is closed', this.context('delete', prefix, 'invalid-request'));
+    assertPrefix(prefix, { location: this.location, operation: 'delete' });
+    if (!prefix.endsWith('/'))
+      throw new StorageError('a prefix must end with "/"', this.context('delete', prefix, 'invalid-request'));
+    options.signal?.throwIfAborted();
+    const directory = join(this.root, ...prefix.split('/').filter((segment) => segment !== ''));
+    await this.io('delete', prefix, () => removeTempFiles(directory));
+    await pruneEmptyDirectories(dirname(directory), this.root);
   }
 
   async close(): Promise<void> {
