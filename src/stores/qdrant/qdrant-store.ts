@@ -28,6 +28,8 @@ import { planQdrantRestore, restoreQdrant, snapshotCollections } from './qdrant-
 import { applyQdrantSchema, countPointsByType, emptyQdrant, isQdrantEmpty } from './qdrant-schema.ts';
 import { seedQdrant } from './qdrant-seed.ts';
 
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
 export class QdrantStore implements Store {
   readonly name = 'qdrant' as const;
 
@@ -134,8 +136,12 @@ export class QdrantStore implements Store {
 
   async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
     if (dataset.store !== 'qdrant') throw new TypeError(`not a Qdrant dataset: ${dataset.store}`);
-    // Point ids are unsigned integers or UUIDs; integers travel as JSON numbers (exact via bigint).
-    const ids = keys.map((k) => (/^\d+$/.test(k) ? BigInt(k) : k));
+    // Point ids are unsigned integers or UUIDs (integers travel as JSON numbers, exact via bigint); a key
+    // that is neither names no point, and Qdrant would refuse the whole request for it.
+    const ids = keys.flatMap((k): Array<bigint | string> =>
+      /^\d+$/.test(k) ? [BigInt(k)] : UUID.test(k) ? [k.toLowerCase()] : [],
+    );
+    if (ids.length === 0) return { found: new Map() };
     const points = await this.client.request<QdrantPoint[]>(
       'POST',
       `/collections/${encodeURIComponent(dataset.collection)}/points`,
