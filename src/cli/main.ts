@@ -2,19 +2,12 @@
 import { CommanderError } from 'commander';
 import { AcxError, EXIT_CODES, exitCodeOf, redactSecrets } from '../errors.ts';
 import { loadDotEnv } from '../config/env.ts';
+import { errorDocument } from './output/error-document.ts';
+import { wasResultPrinted } from './output/global-options.ts';
 import { buildProgram } from './program.ts';
 
-function report(error: unknown): number {
-  if (error instanceof CommanderError) {
-    if (
-      error.code === 'commander.helpDisplayed' ||
-      error.code === 'commander.version' ||
-      error.code === 'commander.help'
-    )
-      return 0;
-    process.stderr.write(`acx-data: ${error.message.replace(/^error: /, '')}\n(see acx-data --help)\n`);
-    return EXIT_CODES.usage;
-  }
+/** The one-line message (and hint) on stderr; returns the exit code. */
+function reportOnStderr(error: unknown): number {
   if (error instanceof AcxError) {
     const subject = error.subject ? ` [${error.subject}]` : '';
     process.stderr.write(`acx-data: ${error.code}${subject}: ${redactSecrets(error.message)}\n`);
@@ -28,6 +21,31 @@ function report(error: unknown): number {
   return exitCodeOf(error);
 }
 
+const printDocument = (error: unknown) =>
+  process.stdout.write(JSON.stringify(errorDocument(error), null, 2) + '\n');
+
+/**
+ * Reports the error that ended a run. Under `--format json` a run that printed no result yet also
+ * prints `{"outcome": "failed", "error": …}` on stdout, so stdout always carries one document.
+ */
+function report(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    )
+      return 0;
+    const message = error.message.replace(/^error: /, '');
+    process.stderr.write(`acx-data: ${message}\n(see acx-data --help)\n`);
+    if (json) printDocument(new AcxError('USAGE', message, { hint: 'see acx-data --help' }));
+    return EXIT_CODES.usage;
+  }
+  const exitCode = reportOnStderr(error);
+  if (json && !wasResultPrinted()) printDocument(error);
+  return exitCode;
+}
+
 // Output piped into a reader that stops early (`acx-data --help | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
@@ -38,11 +56,12 @@ for (const stream of [process.stdout, process.stderr]) {
 
 async function main(argv: string[]): Promise<number> {
   loadDotEnv();
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
     return 0;
   } catch (error) {
-    return report(error);
+    return report(error, program.opts<{ format?: string }>().format === 'json');
   }
 }
 

@@ -1,4 +1,9 @@
-/** Every command and global flag of `acx-data`, in one place. */
+/**
+ * Every command and global flag of `acx-data`, in one place. The command files only declare and check
+ * flags; each action imports its handler (src/cli/handlers/) when it runs, so building the program, and
+ * `--help` or `--version`, load no database driver, format library or compressor
+ * (test/unit/cli-startup.test.ts).
+ */
 import { Command, Option } from 'commander';
 import { ERROR_CATALOG, EXIT_CODES } from '../errors.ts';
 import { registerSeedCommand } from './commands/seed-command.ts';

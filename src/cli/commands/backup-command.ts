@@ -1,33 +1,18 @@
 /**
  * `acx-data backup`: the guide's backup_data.py — back up (default), `--list`, `--verify ID`,
- * `--cleanup`, `--restore ID`. Validates flags, opens what the mode needs, calls one operation and
- * prints its summary.
+ * `--cleanup`, `--restore ID`. Declares the flags, checks them, picks the mode and hands the run to
+ * that mode's handler (src/cli/handlers/backup/), loaded only when it runs: `--help` loads no driver.
  */
 import { join, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { AcxError } from '../../errors.ts';
-import type { StoreName } from '../../progress.ts';
-import { COMPRESSIONS, type Compression } from '../../repository/compression.ts';
-import { Repository } from '../../repository/repository.ts';
+import type { BackupTarget } from '../../operations/backup.ts';
+import type { Compression } from '../../repository/compression.ts';
 import type { RetentionPolicy } from '../../repository/retention.ts';
-import { BACKUP_TARGETS, backupStores, type BackupTarget } from '../../operations/backup.ts';
-import { cleanupSnapshots } from '../../operations/cleanup.ts';
-import { openStores } from '../../operations/open-stores.ts';
-import { restoreSnapshot, targetsOf } from '../../operations/restore.ts';
-import { verifyAndRecord } from '../../operations/verify.ts';
-import { readPostgresSettings } from '../../config/env.ts';
-import { createReporter } from '../output/reporters.ts';
-import { onInterrupt } from '../interrupt.ts';
-import { globalOptions, printResult } from '../output/global-options.ts';
-import {
-  formatBackup,
-  formatCleanup,
-  formatList,
-  formatRestore,
-  formatVerify,
-} from '../output/backup-text.ts';
+import { BACKUP_TARGET_CHOICES, COMPRESSION_CHOICES } from '../choices.ts';
+import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 
-interface BackupFlags {
+export interface BackupFlags {
   all: boolean;
   postgres: boolean;
   neo4j: boolean;
@@ -41,7 +26,7 @@ interface BackupFlags {
   keepWeekly?: string;
   keepMonthly?: string;
   restore?: string;
-  target?: string[];
+  target?: BackupTarget[];
   dryRun: boolean;
   force: boolean;
   backupDir: string;
@@ -53,6 +38,40 @@ interface BackupFlags {
   postHook?: string;
 }
 
+export type BackupMode = 'list' | 'verify' | 'cleanup' | 'restore' | 'backup';
+
+/** One run of `acx-data backup`, its flags checked: what every mode's handler is given. */
+export interface BackupRun {
+  mode: BackupMode;
+  flags: BackupFlags;
+  global: GlobalOptions;
+  /** `--backup-dir`, absolute. */
+  backupDir: string;
+  /** The `--keep*` rules (each undefined when not given). */
+  retention: RetentionPolicy;
+}
+
+/** Each mode's handler, imported when that mode runs. */
+const HANDLERS: Record<BackupMode, () => Promise<(run: BackupRun) => Promise<void>>> = {
+  list: async () => (await import('../handlers/backup/list-handler.ts')).handleList,
+  verify: async () => (await import('../handlers/backup/verify-handler.ts')).handleVerify,
+  cleanup: async () => (await import('../handlers/backup/cleanup-handler.ts')).handleCleanup,
+  restore: async () => (await import('../handlers/backup/restore-handler.ts')).handleRestore,
+  backup: async () => (await import('../handlers/backup/backup-handler.ts')).handleBackup,
+};
+
+/**
+ * A repeatable option's parser that keeps the choices check: commander's own check is replaced by any
+ * argParser, so `--target nope` would otherwise pass (and a plain backup run).
+ */
+function collectChoice<T extends string>(choices: readonly T[]) {
+  return (value: string, previous: T[] | undefined): T[] => {
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    return [...(previous ?? []), choice];
+  };
+}
+
 function count(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -61,19 +80,43 @@ function count(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-function chosenTargets(flags: BackupFlags): BackupTarget[] {
-  const named = BACKUP_TARGETS.filter((t) => flags[t]);
-  return flags.all || named.length === 0 ? [...BACKUP_TARGETS] : named;
+/** The mode the flags ask for; at most one of `--restore`, `--verify`, `--list`, `--cleanup`. */
+function modeOf(flags: BackupFlags): BackupMode {
+  const modes: Array<[BackupMode, string]> = [];
+  if (flags.restore !== undefined) modes.push(['restore', '--restore']);
+  if (flags.verify !== undefined) modes.push(['verify', '--verify']);
+  if (flags.list) modes.push(['list', '--list']);
+  if (flags.cleanup) modes.push(['cleanup', '--cleanup']);
+  if (modes.length > 1) throw new AcxError('USAGE', `choose one of ${modes.map(([, f]) => f).join(', ')}`);
+  return modes[0]?.[0] ?? 'backup';
 }
 
-/** Directories under the data directory that hold no application data: backups (default and chosen) and exports. */
-function notDataDirs(dataDir: string, backupDir: string): string[] {
-  return [backupDir, join(dataDir, 'backups'), join(dataDir, 'exports')];
+function checkFlags(flags: BackupFlags, global: GlobalOptions): BackupRun {
+  return {
+    mode: modeOf(flags),
+    flags,
+    global,
+    backupDir: resolve(flags.backupDir),
+    retention: {
+      keep: count('--keep', flags.keep),
+      daily: count('--keep-daily', flags.keepDaily),
+      weekly: count('--keep-weekly', flags.keepWeekly),
+      monthly: count('--keep-monthly', flags.keepMonthly),
+    },
+  };
 }
 
-function storesFor(targets: readonly BackupTarget[]): StoreName[] {
-  return targets.filter((t): t is StoreName => t !== 'json');
-}
+const EXAMPLES = `
+Examples (as in the operators' guide):
+  acx-data backup --all                       full backup of all databases and the JSON data files
+  acx-data backup --postgres                  PostgreSQL only
+  acx-data backup --list
+  acx-data backup --verify full_20240201_120000
+  acx-data backup --cleanup --keep 5
+  acx-data backup --cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12
+  acx-data backup --restore full_20240201_120000
+  acx-data backup --restore full_20240201_120000 --target postgres
+  acx-data backup --restore full_20240201_120000 --dry-run`;
 
 export function registerBackupCommand(program: Command): void {
   program
@@ -100,8 +143,8 @@ export function registerBackupCommand(program: Command): void {
     .option('--restore <id>', 'restore a snapshot (an id, or a path relative to --backup-dir)')
     .addOption(
       new Option('--target <store>', 'with --restore: only this store (repeatable)')
-        .choices(BACKUP_TARGETS)
-        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+        .choices(BACKUP_TARGET_CHOICES)
+        .argParser(collectChoice(BACKUP_TARGET_CHOICES)),
     )
     .option('--dry-run', 'with --restore or --cleanup: print what would happen and change nothing', false)
     .option(
@@ -113,7 +156,7 @@ export function registerBackupCommand(program: Command): void {
     .option('--data-dir <dir>', "the application's data directory (for --json)", 'data')
     .addOption(
       new Option('--compression <kind>', 'compression of new snapshots')
-        .choices(COMPRESSIONS)
+        .choices(COMPRESSION_CHOICES)
         .default('zstd'),
     )
     .option('--no-pg-dump', 'use the built-in PostgreSQL schema dump even when pg_dump is installed')
@@ -127,133 +170,10 @@ export function registerBackupCommand(program: Command): void {
       '--post-hook <cmd>',
       'run this shell command after the stores are read, even if the backup failed',
     )
-    .addHelpText(
-      'after',
-      `
-Examples (as in the operators' guide):
-  acx-data backup --all                       full backup of all databases and the JSON data files
-  acx-data backup --postgres                  PostgreSQL only
-  acx-data backup --list
-  acx-data backup --verify full_20240201_120000
-  acx-data backup --cleanup --keep 5
-  acx-data backup --cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12
-  acx-data backup --restore full_20240201_120000
-  acx-data backup --restore full_20240201_120000 --target postgres
-  acx-data backup --restore full_20240201_120000 --dry-run`,
-    )
+    .addHelpText('after', EXAMPLES)
     .action(async (flags: BackupFlags, command: Command) => {
-      const global = globalOptions(command);
-      const modes = [
-        flags.restore !== undefined && '--restore',
-        flags.verify !== undefined && '--verify',
-        flags.list && '--list',
-        flags.cleanup && '--cleanup',
-      ].filter(Boolean);
-      if (modes.length > 1) throw new AcxError('USAGE', `choose one of ${modes.join(', ')}`);
-      const retention: RetentionPolicy = {
-        keep: count('--keep', flags.keep),
-        daily: count('--keep-daily', flags.keepDaily),
-        weekly: count('--keep-weekly', flags.keepWeekly),
-        monthly: count('--keep-monthly', flags.keepMonthly),
-      };
-      const backupDir = resolve(flags.backupDir);
-      const reporter = createReporter(global);
-      const interrupt = onInterrupt();
-      try {
-        if (flags.list) {
-          // A backup directory that does not exist yet simply holds no snapshots.
-          const repository = await Repository.open(backupDir, { create: false }).catch(() => undefined);
-          const listing = repository
-            ? await repository.list()
-            : { snapshots: [], incomplete: [], damaged: [] };
-          printResult(
-            global,
-            listing,
-            formatList(listing.snapshots, listing.incomplete, listing.damaged, backupDir),
-          );
-        } else if (flags.verify !== undefined) {
-          const repository = await Repository.open(backupDir, { create: false });
-          const summary = await verifyAndRecord(repository, await repository.open(flags.verify), reporter);
-          reporter.close();
-          printResult(global, summary, formatVerify(summary));
-          if (!summary.ok)
-            throw new AcxError(
-              'INTEGRITY',
-              `snapshot ${summary.id} failed verification (${summary.problems.length} problems)`,
-              { subject: summary.id },
-            );
-        } else if (flags.cleanup) {
-          const repository = await Repository.open(backupDir, { create: false });
-          const summary = await cleanupSnapshots(repository, retention, flags.dryRun, reporter);
-          printResult(global, summary, formatCleanup(summary));
-        } else if (flags.restore !== undefined) {
-          const repository = await Repository.open(backupDir, { create: false });
-          const snapshot = await repository.open(flags.restore);
-          const targets = (flags.target as BackupTarget[] | undefined) ?? targetsOf(snapshot);
-          const stores = await openStores(process.env, storesFor(targets));
-          try {
-            const summary = await restoreSnapshot({
-              repository,
-              snapshot,
-              targets,
-              stores,
-              dryRun: flags.dryRun,
-              force: flags.force,
-              qdrantSnapshots: flags.qdrantSnapshots,
-              dataDir: flags.dataDir,
-              reporter,
-              signal: interrupt.signal,
-              safetyBackup: {
-                compression: flags.compression,
-                postgresUrl: readPostgresSettings()?.url,
-                pgDump: flags.pgDump ? 'auto' : 'never',
-                qdrantSnapshots: false,
-                dataDir: flags.dataDir,
-                excludedDirs: notDataDirs(flags.dataDir, backupDir),
-                lock: true,
-              },
-            });
-            reporter.close();
-            printResult(global, summary, formatRestore(summary));
-          } catch (error) {
-            throw interrupt.explain(
-              error,
-              'each store is either fully restored or as it was before its restore',
-            );
-          } finally {
-            await stores.close();
-          }
-        } else {
-          const targets = chosenTargets(flags);
-          const stores = await openStores(process.env, storesFor(targets));
-          try {
-            const repository = await Repository.open(backupDir, { create: true });
-            const summary = await backupStores({
-              targets,
-              stores,
-              repository,
-              compression: flags.compression,
-              postgresUrl: readPostgresSettings()?.url,
-              pgDump: flags.pgDump ? 'auto' : 'never',
-              qdrantSnapshots: flags.qdrantSnapshots,
-              dataDir: flags.dataDir,
-              excludedDirs: notDataDirs(flags.dataDir, backupDir),
-              preHook: flags.preHook,
-              postHook: flags.postHook,
-              reporter,
-              signal: interrupt.signal,
-            });
-            reporter.close();
-            printResult(global, summary, formatBackup(summary));
-          } catch (error) {
-            throw interrupt.explain(error, 'no snapshot was written');
-          } finally {
-            await stores.close();
-          }
-        }
-      } finally {
-        reporter.close();
-        interrupt.dispose();
-      }
+      const run = checkFlags(flags, globalOptions(command));
+      const handle = await HANDLERS[run.mode]();
+      await handle(run);
     });
 }

@@ -1,37 +1,20 @@
 /**
  * `acx-data export`: the guide's export_data.py — the same format flags, filters and output folder.
+ * Declares the flags and checks the filter; the export itself is src/cli/handlers/export-handler.ts,
+ * loaded only when it runs.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AcxError } from '../../errors.ts';
-import type { StoreName } from '../../progress.ts';
-import { labelMap, type LabelScheme } from '../../model/labels.ts';
+import type { LabelScheme } from '../../model/labels.ts';
 import { parseCategories, parseFilterTime, type DtcFilter } from '../../model/dtc-filter.ts';
-import {
-  EXPORT_FORMATS,
-  FORMAT_STORES,
-  exportData,
-  type ExportFormat,
-  type ExportSummary,
-} from '../../operations/export.ts';
-import { openStores } from '../../operations/open-stores.ts';
-import { createReporter } from '../output/reporters.ts';
-import { globalOptions, printResult } from '../output/global-options.ts';
-import { errorForOutcome } from '../output/outcome-exit.ts';
-import { formatBytes, formatTable } from '../output/format.ts';
-import { onInterrupt } from '../interrupt.ts';
+import type { ExportFormat } from '../../operations/export.ts';
+import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import { labelSchemeOption } from '../options.ts';
 
-interface ExportFlags {
+/** One boolean per format (`--csv`, `--excel`, …), and the filters. */
+export interface ExportFlags extends Record<ExportFormat, boolean> {
   all: boolean;
-  csv: boolean;
-  excel: boolean;
-  json: boolean;
-  sqlite: boolean;
-  graphml: boolean;
-  qdrant: boolean;
-  translations: boolean;
-  history: boolean;
   category?: string;
   manufacturer?: string;
   translated: boolean;
@@ -63,17 +46,11 @@ function parseFilter(flags: ExportFlags): DtcFilter {
   return filter;
 }
 
-function formatSummary(s: ExportSummary): string {
-  const rows: Array<Array<string | number>> = [['file', 'records', 'size']];
-  for (const f of s.files)
-    if (f.path !== 'manifest.json') rows.push([f.path, f.records, formatBytes(f.bytes)]);
-  return [
-    `Export ${s.id} written to ${s.dir}`,
-    '',
-    formatTable(rows, [1, 2]),
-    '',
-    `Done in ${s.seconds.toFixed(1)} s.`,
-  ].join('\n');
+/** One run of `acx-data export`, its filter checked. */
+export interface ExportRun {
+  flags: ExportFlags;
+  global: GlobalOptions;
+  filter: DtcFilter;
 }
 
 export function registerExportCommand(program: Command): void {
@@ -124,41 +101,8 @@ Examples (as in the operators' guide):
   acx-data export --all --output-dir /path/to/exports`,
     )
     .action(async (flags: ExportFlags, command: Command) => {
-      const global = globalOptions(command);
-      const named = EXPORT_FORMATS.filter((f) => flags[f]);
-      const formats: ExportFormat[] = flags.all || named.length === 0 ? [...EXPORT_FORMATS] : named;
-      const filter = parseFilter(flags);
-      const needed = new Set<StoreName>(formats.flatMap((f) => FORMAT_STORES[f]));
-      if (Object.keys(filter).length > 0) needed.add('postgres');
-      const stores = await openStores(process.env, [...needed]);
-      const reporter = createReporter(global);
-      const interrupt = onInterrupt();
-      let summary: ExportSummary;
-      try {
-        summary = await exportData({
-          formats,
-          outputDir: resolve(flags.outputDir),
-          filter,
-          includePii: flags.includePii,
-          includeDeleted: flags.includeDeleted,
-          labels: labelMap(flags.labelScheme),
-          stores,
-          reporter,
-          signal: interrupt.signal,
-        });
-        reporter.close();
-        printResult(global, summary, formatSummary(summary));
-      } catch (error) {
-        throw interrupt.explain(error, 'the unfinished export folder was removed');
-      } finally {
-        reporter.close();
-        interrupt.dispose();
-        await stores.close();
-      }
-      const failed = summary.failures.map((f) => f.item);
-      const error = errorForOutcome(summary, `export ${summary.id} finished without ${failed.join(', ')}`, {
-        subject: summary.dir,
-      });
-      if (error) throw error;
+      const run: ExportRun = { flags, global: globalOptions(command), filter: parseFilter(flags) };
+      const { handleExport } = await import('../handlers/export-handler.ts');
+      await handleExport(run);
     });
 }

@@ -18,8 +18,16 @@ export function globalOptions(command: Command): GlobalOptions {
   };
 }
 
+let resultPrinted = false;
+
+/** Whether this run has printed its result (the CLI prints no error document after one). */
+export function wasResultPrinted(): boolean {
+  return resultPrinted;
+}
+
 /** Results go to stdout: a text summary, or one JSON document with `--format json`. */
 export function printResult(options: GlobalOptions, value: unknown, text: string): void {
+  resultPrinted = true;
   if (options.format === 'json')
     process.stdout.write(
       JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n',

@@ -1,0 +1,46 @@
+/** `acx-data backup` (no mode flag): one new snapshot of the chosen stores and the JSON data files. */
+import { BACKUP_TARGETS, backupStores, type BackupTarget } from '../../../operations/backup.ts';
+import { openStores } from '../../../operations/open-stores.ts';
+import { Repository } from '../../../repository/repository.ts';
+import type { BackupFlags, BackupRun } from '../../commands/backup-command.ts';
+import { onInterrupt } from '../../interrupt.ts';
+import { formatBackup } from '../../output/backup-text.ts';
+import { printResult } from '../../output/global-options.ts';
+import { createReporter } from '../../output/reporters.ts';
+import { snapshotSettings, storesFor } from './backup-settings.ts';
+
+/** The named targets, in BACKUP_TARGETS order; every one with --all or when none is named. */
+function chosenTargets(flags: BackupFlags): BackupTarget[] {
+  const named = BACKUP_TARGETS.filter((t) => flags[t]);
+  return flags.all || named.length === 0 ? [...BACKUP_TARGETS] : named;
+}
+
+export async function handleBackup(run: BackupRun): Promise<void> {
+  const { flags, global } = run;
+  const targets = chosenTargets(flags);
+  const stores = await openStores(process.env, storesFor(targets));
+  const reporter = createReporter(global);
+  const interrupt = onInterrupt();
+  try {
+    const repository = await Repository.open(run.backupDir, { create: true });
+    const summary = await backupStores({
+      ...snapshotSettings(run),
+      targets,
+      stores,
+      repository,
+      qdrantSnapshots: flags.qdrantSnapshots,
+      preHook: flags.preHook,
+      postHook: flags.postHook,
+      reporter,
+      signal: interrupt.signal,
+    });
+    reporter.close();
+    printResult(global, summary, formatBackup(summary));
+  } catch (error) {
+    throw interrupt.explain(error, 'no snapshot was written');
+  } finally {
+    reporter.close();
+    interrupt.dispose();
+    await stores.close();
+  }
+}

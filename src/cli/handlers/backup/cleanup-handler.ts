@@ -1,0 +1,19 @@
+/** `acx-data backup --cleanup`: deletes the snapshots the `--keep*` rules do not keep. */
+import { cleanupSnapshots } from '../../../operations/cleanup.ts';
+import { Repository } from '../../../repository/repository.ts';
+import type { BackupRun } from '../../commands/backup-command.ts';
+import { formatCleanup } from '../../output/backup-text.ts';
+import { printResult } from '../../output/global-options.ts';
+import { createReporter } from '../../output/reporters.ts';
+
+export async function handleCleanup({ flags, global, backupDir, retention }: BackupRun): Promise<void> {
+  const repository = await Repository.open(backupDir, { create: false });
+  const reporter = createReporter(global);
+  try {
+    const summary = await cleanupSnapshots(repository, retention, flags.dryRun, reporter);
+    reporter.close();
+    printResult(global, summary, formatCleanup(summary));
+  } finally {
+    reporter.close();
+  }
+}

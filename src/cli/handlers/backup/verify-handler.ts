@@ -1,0 +1,26 @@
+/** `acx-data backup --verify ID`: re-hashes and decodes every file of a snapshot and records the result. */
+import { AcxError } from '../../../errors.ts';
+import { verifyAndRecord } from '../../../operations/verify.ts';
+import { Repository } from '../../../repository/repository.ts';
+import type { BackupRun } from '../../commands/backup-command.ts';
+import { formatVerify } from '../../output/backup-text.ts';
+import { printResult } from '../../output/global-options.ts';
+import { createReporter } from '../../output/reporters.ts';
+
+export async function handleVerify({ flags, global, backupDir }: BackupRun): Promise<void> {
+  const repository = await Repository.open(backupDir, { create: false });
+  const reporter = createReporter(global);
+  try {
+    const summary = await verifyAndRecord(repository, await repository.open(flags.verify!), reporter);
+    reporter.close();
+    printResult(global, summary, formatVerify(summary));
+    if (!summary.ok)
+      throw new AcxError(
+        'INTEGRITY',
+        `snapshot ${summary.id} failed verification (${summary.problems.length} problems)`,
+        { subject: summary.id },
+      );
+  } finally {
+    reporter.close();
+  }
+}
