@@ -15,6 +15,8 @@ export type ProgressEvent =
   | { type: 'dataset-progress'; store: ProgressSource; dataset: string; done: number; total?: number }
   | { type: 'dataset-done'; store: ProgressSource; dataset: string; records: number; seconds: number }
   | { type: 'warning'; store?: ProgressSource; message: string }
+  /** A transient fault (lost connection, 429, 503, …): the call is sent again after `delayMs`. */
+  | { type: 'retry'; store?: ProgressSource; message: string; attempt: number; delayMs: number }
   /** An invalid input record (import): never written. */
   | {
       type: 'rejected';

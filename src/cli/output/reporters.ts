@@ -34,6 +34,7 @@ function lineReporter(verbose: boolean): ClosableReporter {
     emit(event: ProgressEvent) {
       if (event.type === 'phase') say(`[${event.store ?? 'acx-data'}] ${event.message}`);
       else if (event.type === 'warning') say(`[${event.store ?? 'acx-data'}] warning: ${event.message}`);
+      else if (event.type === 'retry') say(`[${event.store ?? 'acx-data'}] ${event.message}`);
       else if (event.type === 'rejected') say(rejectedLine(event));
       else if (event.type === 'dataset-done')
         say(`[${event.store}] ${event.dataset}: ${event.records} records in ${event.seconds.toFixed(1)} s`);
@@ -74,6 +75,7 @@ function barReporter(): ClosableReporter {
       else if (event.type === 'warning')
         multi.log(`[${event.store ?? 'acx-data'}] warning: ${event.message}\n`);
       else if (event.type === 'rejected') multi.log(`${rejectedLine(event)}\n`);
+      else if (event.type === 'retry') multi.log(`[${event.store ?? 'acx-data'}] ${event.message}\n`);
     },
     close: () => multi.stop(),
   };

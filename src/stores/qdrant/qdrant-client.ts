@@ -6,7 +6,19 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { AcxError, redactSecrets } from '../../errors.ts';
 import type { QdrantSettings } from '../../config/env.ts';
+import {
+  NOT_REPLAYABLE,
+  sendWithRetry,
+  TransientFault,
+  type BodyFactory,
+  type QdrantHttpOptions,
+  type Replay,
+  type RequestBody,
+  type SendInit,
+} from './qdrant-http.ts';
 import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
+
+export type { QdrantHttpOptions, QdrantRetryInfo } from './qdrant-http.ts';
 
 export type PointId = number | bigint | string;
 
@@ -48,15 +60,39 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The object the request is about, named in errors. */
   subject?: string;
+  /** Overrides the safety `replayOf(method, path)` derives (see qdrant-http.ts). */
+  replay?: Replay;
+  /** A status that, answered to a retried attempt, means an earlier attempt did the work. */
+  doneIfRetried?: number;
+}
+
+const NOT_QDRANT_HINT = 'is QDRANT_URL a Qdrant server? (check QDRANT_URL or QDRANT_HOST/QDRANT_PORT)';
+
+/**
+ * Whether a call can be sent twice with the same effect: reads (GET, scroll, count, retrieve by id),
+ * upserts and deletes of points by id, collection settings (PATCH sets absolute values) and payload
+ * indexes (creating an existing one with the same schema succeeds). Everything else — alias actions,
+ * snapshot creation — is sent once, retried only when it certainly never reached the server.
+ */
+export function replayOf(method: string, path: string): Replay {
+  if (method === 'GET' || method === 'HEAD') return 'idempotent';
+  if (/\/points\/(scroll|count|search|query|delete)$/.test(path) || /\/points$/.test(path))
+    return method === 'POST' || method === 'PUT' ? 'idempotent' : 'once';
+  if (/^\/collections\/[^/]+\/index$/.test(path) && method === 'PUT') return 'idempotent';
+  if (/^\/collections\/[^/]+$/.test(path) && method === 'PATCH') return 'idempotent';
+  return 'once';
 }
 
 export class QdrantClient {
   readonly url: string;
   private readonly apiKey: string | undefined;
+  private readonly http: QdrantHttpOptions;
 
-  constructor(settings: QdrantSettings) {
+  /** `http` bounds the retries of transient faults and reports them (`onRetry`). */
+  constructor(settings: QdrantSettings, http: QdrantHttpOptions = {}) {
     this.url = settings.url;
     this.apiKey = settings.apiKey;
+    this.http = http;
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -68,55 +104,88 @@ export class QdrantClient {
     const body =
       options.rawBody ?? (options.body === undefined ? undefined : stringifyQdrantJson(options.body));
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.send(url, { method, headers, signal: options.signal, body });
+    const response = await this.send(url, {
+      method,
+      headers,
+      signal: options.signal,
+      body: body === undefined ? undefined : () => body,
+      replay: options.replay ?? replayOf(method, path),
+      doneIfRetried: options.doneIfRetried,
+    });
     return this.result<T>(response, method, path, options.subject);
   }
 
-  /** `fetch` with connection failures (and aborts) turned into AcxError. */
-  private async send(url: URL | string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+  /**
+   * The one place every call goes through: transient faults retried where safe (qdrant-http.ts),
+   * connection failures (and aborts) turned into AcxError.
+   */
+  private async send(url: URL | string, init: SendInit): Promise<Response> {
     try {
-      return await fetch(url, init);
-    } catch (cause) {
+      return await sendWithRetry(url, init, this.http);
+    } catch (error) {
       if (init.signal?.aborted) {
         throw new AcxError('INTERRUPTED', 'interrupted while talking to Qdrant', {
           subject: 'qdrant',
-          cause,
+          cause: error,
         });
       }
-      throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, {
-        subject: 'qdrant',
-        cause,
-        hint: 'check QDRANT_URL (or QDRANT_HOST/QDRANT_PORT) and that Qdrant is running',
-      });
+      const cause = error instanceof TransientFault ? (error.cause ?? error) : error;
+      const timedOut = error instanceof TransientFault && error.reason.startsWith('timeout');
+      throw new AcxError(
+        'CONNECTION',
+        timedOut
+          ? `Qdrant at ${redactSecrets(this.url)} did not answer: ${error.reason}`
+          : `cannot reach Qdrant at ${redactSecrets(this.url)}`,
+        {
+          subject: 'qdrant',
+          cause,
+          hint: 'check QDRANT_URL (or QDRANT_HOST/QDRANT_PORT) and that Qdrant is running',
+        },
+      );
     }
   }
 
   /** Reads a JSON answer: its `result`, or an AcxError naming the subject. */
   private async result<T>(response: Response, method: string, path: string, subject?: string): Promise<T> {
     const text = await response.text();
-    const parsed =
-      text === '' ? undefined : (safeParse(text) as { result?: T; status?: unknown } | undefined);
+    const parsed = text === '' ? undefined : safeParse(text);
+    const answer = isObject(parsed) ? (parsed as { result?: T; status?: unknown }) : undefined;
     if (!response.ok) {
-      const status = parsed?.status as { error?: string } | string | undefined;
+      const status = answer?.status as { error?: string } | string | undefined;
       const detail = typeof status === 'object' && status?.error ? status.error : text.slice(0, 300);
-      const code = response.status === 401 || response.status === 403 ? 'CONNECTION' : 'STORE';
+      const denied = response.status === 401 || response.status === 403;
+      // An answer without Qdrant's JSON envelope comes from something else (a web server, a proxy).
+      const foreign = !denied && answer === undefined;
       throw new AcxError(
-        code,
+        denied || foreign ? 'CONNECTION' : 'STORE',
         `Qdrant ${method} ${path} failed (${response.status}): ${redactSecrets(detail)}`,
         {
           subject: subject ?? 'qdrant',
-          hint: response.status === 401 || response.status === 403 ? 'check QDRANT_API_KEY' : undefined,
+          hint: denied ? 'check QDRANT_API_KEY' : foreign ? NOT_QDRANT_HINT : undefined,
         },
       );
     }
-    return parsed?.result as T;
+    if (answer === undefined) throw this.notQdrant(method, path, response.status, text);
+    return answer.result as T;
+  }
+
+  private notQdrant(method: string, path: string, status: number, text: string): AcxError {
+    const sample = text.trim() === '' ? 'an empty body' : JSON.stringify(text.trim().slice(0, 80));
+    return new AcxError(
+      'CONNECTION',
+      `${redactSecrets(this.url)} answered ${method} ${path} (${status}) with ${redactSecrets(sample)}, not Qdrant's JSON`,
+      { subject: 'qdrant', hint: NOT_QDRANT_HINT },
+    );
   }
 
   /** Server title and version from `GET /`. */
   async version(): Promise<string> {
     const response = await this.rawGet('/');
-    const info = parseQdrantJson(await response.text()) as { version?: string };
-    return info.version ?? 'unknown';
+    const text = await response.text();
+    const info = safeParse(text);
+    if (!response.ok || !isObject(info) || typeof (info as { version?: unknown }).version !== 'string')
+      throw this.notQdrant('GET', '/', response.status, text);
+    return (info as { version: string }).version;
   }
 
   async listCollections(): Promise<string[]> {
@@ -135,12 +204,26 @@ export class QdrantClient {
     return this.request('GET', `/collections/${enc(name)}`, { subject: name });
   }
 
+  /**
+   * Retried: a retried attempt answered 409 "already exists" means an earlier attempt, whose answer
+   * was lost, created it (callers create only what they found missing).
+   */
   async createCollection(name: string, config: unknown): Promise<void> {
-    await this.request('PUT', `/collections/${enc(name)}`, { body: config, subject: name });
+    await this.request('PUT', `/collections/${enc(name)}`, {
+      body: config,
+      subject: name,
+      replay: 'idempotent',
+      doneIfRetried: 409,
+    });
   }
 
+  /** Retried: a retried attempt answered 404 means an earlier attempt deleted it. */
   async deleteCollection(name: string): Promise<void> {
-    await this.request('DELETE', `/collections/${enc(name)}`, { subject: name });
+    await this.request('DELETE', `/collections/${enc(name)}`, {
+      subject: name,
+      replay: 'idempotent',
+      doneIfRetried: 404,
+    });
   }
 
   async createPayloadIndex(name: string, fieldName: string, fieldSchema: unknown): Promise<void> {
@@ -185,13 +268,20 @@ export class QdrantClient {
     await this.request('DELETE', `/collections/${enc(name)}/snapshots/${enc(snapshot)}`, {
       query: { wait: true },
       subject: name,
+      replay: 'idempotent',
+      doneIfRetried: 404,
     });
   }
 
   /** The bytes of a server-side snapshot, as a stream (never held in memory). */
   async downloadSnapshot(name: string, snapshot: string, signal?: AbortSignal): Promise<Readable> {
     const path = `/collections/${enc(name)}/snapshots/${enc(snapshot)}`;
-    const response = await this.send(this.url + path, { headers: this.authHeaders(), signal });
+    const response = await this.send(this.url + path, {
+      method: 'GET',
+      headers: this.authHeaders(),
+      signal,
+      replay: 'idempotent',
+    });
     if (!response.ok || !response.body) return this.result<never>(response, 'GET', path, name);
     return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   }
@@ -199,11 +289,13 @@ export class QdrantClient {
   /**
    * Recovers a collection from a snapshot file by streaming it as `multipart/form-data`
    * (`POST /collections/{name}/snapshots/upload`); the collection is created if missing. `checksum`
-   * (SHA-256, hex) makes the server refuse a damaged file.
+   * (SHA-256, hex) makes the server refuse a damaged file. Recovering the same file twice leaves the
+   * same collection, but a stream can be sent once: the upload is retried only when `file.reopen`
+   * gives a fresh copy of the bytes (otherwise a lost connection fails the call).
    */
   async uploadSnapshot(
     name: string,
-    file: { stream: Readable; bytes: number },
+    file: { stream: Readable; bytes: number; reopen?: () => Readable | Promise<Readable> },
     options: { checksum?: string; priority?: 'snapshot' | 'replica' | 'no_sync'; signal?: AbortSignal } = {},
   ): Promise<void> {
     const path = `/collections/${enc(name)}/snapshots/upload`;
@@ -217,11 +309,20 @@ export class QdrantClient {
         'content-type: application/octet-stream\r\n\r\n',
     );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    async function* parts(): AsyncGenerator<Buffer> {
+    async function* parts(stream: Readable): AsyncGenerator<Buffer> {
       yield head;
-      for await (const chunk of file.stream) yield chunk as Buffer;
+      for await (const chunk of stream) yield chunk as Buffer;
       yield tail;
     }
+    let stream = file.stream;
+    const body: BodyFactory = async (attempt) => {
+      if (attempt > 1) {
+        stream.destroy();
+        if (!file.reopen) return NOT_REPLAYABLE;
+        stream = await file.reopen();
+      }
+      return webStream(parts(stream));
+    };
     try {
       const response = await this.send(url, {
         method: 'POST',
@@ -230,17 +331,20 @@ export class QdrantClient {
           'content-type': `multipart/form-data; boundary=${boundary}`,
           'content-length': String(head.length + file.bytes + tail.length),
         },
-        body: Readable.toWeb(Readable.from(parts())) as unknown as RequestInit['body'],
-        duplex: 'half',
+        body,
+        replay: 'idempotent',
         signal: options.signal,
       });
       await this.result(response, 'POST', path, name);
     } finally {
-      file.stream.destroy();
+      stream.destroy();
     }
   }
 
-  /** Upserts points given as JSON texts (each a `PointStruct`), as one batch, waiting until applied. */
+  /**
+   * Upserts points given as JSON texts (each a `PointStruct`), as one batch, waiting until applied.
+   * Retried: an upsert by id leaves the same points however often it is applied.
+   */
   async upsertJson(name: string, points: string[], signal?: AbortSignal): Promise<void> {
     // Streamed point by point: one multi-megabyte body string per batch would land in V8's
     // large-object space and make the heap (and RSS) grow with the length of the run.
@@ -258,8 +362,9 @@ export class QdrantClient {
         'content-type': 'application/json',
         'content-length': String(length),
       },
-      body: Readable.toWeb(Readable.from(chunks())) as unknown as RequestInit['body'],
-      duplex: 'half',
+      // Each attempt streams the pieces anew.
+      body: () => webStream(chunks()),
+      replay: 'idempotent',
       signal,
     });
     await this.result(response, 'PUT', path, name);
@@ -313,19 +418,20 @@ export class QdrantClient {
     return this.apiKey ? { 'api-key': this.apiKey } : {};
   }
 
-  private async rawGet(path: string): Promise<Response> {
-    try {
-      return await fetch(this.url + path, { headers: this.authHeaders() });
-    } catch (cause) {
-      throw new AcxError('CONNECTION', `cannot reach Qdrant at ${redactSecrets(this.url)}`, {
-        subject: 'qdrant',
-        cause,
-      });
-    }
+  private rawGet(path: string): Promise<Response> {
+    return this.send(this.url + path, { method: 'GET', headers: this.authHeaders(), replay: 'idempotent' });
   }
 }
 
 const enc = encodeURIComponent;
+
+function webStream(source: AsyncGenerator<Buffer>): RequestBody {
+  return Readable.toWeb(Readable.from(source)) as unknown as RequestBody;
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 function safeParse(text: string): unknown {
   try {
