@@ -3,8 +3,6 @@
  * original exporter's file names (docs/formats.md). Each writer returns the files it wrote, with the
  * records of every dataset inside them.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ProgressReporter } from '../progress.ts';
 import type {
   DtcExportView,
@@ -25,10 +23,12 @@ import {
 import { SqliteExportWriter } from '../formats/sqlite/sqlite-format.ts';
 import { writeGraphmlFile } from '../formats/graphml/graphml-format.ts';
 import { writeVectorsFile } from '../formats/vectors/vectors-format.ts';
+import type { ExportDirectory } from './export-directory.ts';
 import { TOOL } from './tool.ts';
 
 export interface ExportContext {
-  dir: string;
+  /** Where the files go: each writer asks it for the real file of a path (`csv/pg_users.csv`). */
+  files: ExportDirectory;
   time: Date;
   filter: DtcFilter;
   includePii: boolean;
@@ -79,14 +79,13 @@ const oneFile = (path: string, counts: Record<string, number>): WrittenFile[] =>
 ];
 
 const csv: FormatWriter = async (ctx) => {
-  await mkdir(join(ctx.dir, 'csv'), { recursive: true });
   const datasets = await ctx.tabular();
   if (ctx.postgres) datasets.push(await ctx.postgres.dtcCodesFull());
   const files: WrittenFile[] = [];
   for (const dataset of datasets) {
     const started = performance.now();
     const path = `csv/${dataset.name}.csv`;
-    const { records } = await writeCsvFile(join(ctx.dir, path), dataset, { signal: ctx.signal });
+    const { records } = await writeCsvFile(await ctx.files.localFile(path), dataset, { signal: ctx.signal });
     // The fields go to the manifest: a CSV cell has no type, and imports read the types from there.
     files.push({ path, records, datasets: { [dataset.name]: records }, fields: dataset.fields });
     done(ctx, dataset, records, started);
@@ -97,7 +96,7 @@ const csv: FormatWriter = async (ctx) => {
 const excel: FormatWriter = async (ctx) => {
   const path = 'autocognitix_export.xlsx';
   const writer = new XlsxExportWriter({ signal: ctx.signal });
-  await writer.open(join(ctx.dir, path));
+  await writer.open(await ctx.files.localFile(path));
   let counts: Record<string, number>;
   try {
     const datasets = await ctx.tabular();
@@ -133,7 +132,7 @@ const json: FormatWriter = async (ctx) => {
     w.endObject();
   };
   await writeJsonFile(
-    join(ctx.dir, path),
+    await ctx.files.localFile(path),
     async (w) => {
       w.beginObject();
       w.property('export_time', ctx.time.toISOString());
@@ -195,7 +194,7 @@ const json: FormatWriter = async (ctx) => {
 const sqlite: FormatWriter = async (ctx) => {
   const path = 'autocognitix_export.db';
   const writer = new SqliteExportWriter();
-  await writer.open(join(ctx.dir, path));
+  await writer.open(await ctx.files.localFile(path));
   let counts: Record<string, number>;
   try {
     const datasets = await ctx.tabular();
@@ -224,7 +223,9 @@ const sqlite: FormatWriter = async (ctx) => {
 const graphml: FormatWriter = async (ctx) => {
   const path = 'neo4j_graph.graphml';
   if (!ctx.neo4j) return [];
-  const result = await writeGraphmlFile(join(ctx.dir, path), await ctx.neo4j.graph(), { signal: ctx.signal });
+  const result = await writeGraphmlFile(await ctx.files.localFile(path), await ctx.neo4j.graph(), {
+    signal: ctx.signal,
+  });
   return [
     { path, records: result.nodes + result.edges, datasets: { nodes: result.nodes, edges: result.edges } },
   ];
@@ -232,7 +233,9 @@ const graphml: FormatWriter = async (ctx) => {
 
 const qdrant: FormatWriter = async (ctx) => {
   const path = 'qdrant_vectors.json.gz';
-  const result = await writeVectorsFile(join(ctx.dir, path), await ctx.vectors(true), { signal: ctx.signal });
+  const result = await writeVectorsFile(await ctx.files.localFile(path), await ctx.vectors(true), {
+    signal: ctx.signal,
+  });
   return [{ path, records: result.records, datasets: result.collections }];
 };
 
@@ -243,7 +246,7 @@ const translations: FormatWriter = async (ctx) => {
   let total = 0;
   let untranslated = 0;
   await writeJsonFile(
-    join(ctx.dir, path),
+    await ctx.files.localFile(path),
     async (w) => {
       w.beginObject();
       w.property('export_time', ctx.time.toISOString());
@@ -273,7 +276,7 @@ const history: FormatWriter = async (ctx) => {
   const dataset = await ctx.postgres.history();
   let sessions = 0;
   await writeJsonFile(
-    join(ctx.dir, path),
+    await ctx.files.localFile(path),
     async (w) => {
       w.beginObject();
       w.property('export_time', ctx.time.toISOString());

@@ -6,12 +6,6 @@
  * in `failures` (outcome `incomplete`, or `failed` when every format failed; the manifest is written
  * either way). A run that throws before the manifest is written removes its directory.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { makeDirectories } from '../files.ts';
-import { AcxError } from '../errors.ts';
 import type { ProgressReporter, StoreName } from '../progress.ts';
 import {
   hasDtcViews,
@@ -23,10 +17,10 @@ import {
 } from '../model/dataset.ts';
 import { describeFilter, isFilterActive, type DtcFilter } from '../model/dtc-filter.ts';
 import type { LabelMap } from '../model/labels.ts';
-import { writeFileAtomic } from '../repository/manifest.ts';
 import type { SomeStores } from './open-stores.ts';
 import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.ts';
 import { TOOL } from './tool.ts';
+import { ExportDirectory } from './export-directory.ts';
 import { FORMAT_WRITERS, type ExportContext } from './export-formats.ts';
 
 export const EXPORT_FORMATS = [
@@ -92,65 +86,11 @@ export interface ExportSummary {
   seconds: number;
 }
 
-function exportId(time: Date): string {
-  const iso = time.toISOString();
-  return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
-}
-
-async function createExportDir(outputDir: string, time: Date): Promise<{ id: string; dir: string }> {
-  try {
-    await makeDirectories(outputDir);
-  } catch (cause) {
-    throw new AcxError(
-      'USAGE',
-      `cannot create the output directory ${outputDir}: ${(cause as Error).message}`,
-      {
-        subject: outputDir,
-        cause,
-        hint: 'choose a writable folder with --output-dir',
-      },
-    );
-  }
-  for (let t = Math.floor(time.getTime() / 1000) * 1000; ; t += 1000) {
-    const id = exportId(new Date(t));
-    const dir = join(outputDir, id);
-    try {
-      await mkdir(dir);
-      return { id, dir };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') continue;
-      throw new AcxError(
-        'USAGE',
-        `cannot write to the output directory ${outputDir}: ${(error as Error).message}`,
-        {
-          subject: outputDir,
-          cause: error,
-          hint: 'choose a writable folder with --output-dir',
-        },
-      );
-    }
-  }
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
-    .sort();
-}
-
 export async function exportData(options: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
   const time = options.now ?? new Date();
-  const { id, dir } = await createExportDir(options.outputDir, time);
+  const folder = await ExportDirectory.create(options.outputDir, time);
+  const { id, dir } = folder;
   const { stores, reporter } = options;
   const needs = new Set(options.formats.flatMap((f) => FORMAT_STORES[f]));
   // A filter is evaluated in PostgreSQL even for Neo4j- or Qdrant-only formats.
@@ -179,7 +119,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
       if (view) views[name] = view;
     }
     const ctx: ExportContext = {
-      dir,
+      files: folder,
       time,
       filter: options.filter,
       includePii: options.includePii,
@@ -201,9 +141,10 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
     for (const format of options.formats) {
       options.signal?.throwIfAborted();
       reporter.emit({ type: 'phase', message: `writing ${format}` });
-      const before = new Set(await listFiles(dir));
+      const before = new Set((await folder.files()).map((file) => file.path));
       try {
         const written = await FORMAT_WRITERS[format](ctx);
+        await folder.publish(options.signal);
         for (const file of written) {
           datasetsByFile[file.path] = file.datasets ?? {};
           if (file.fields) fieldsByFile[file.path] = file.fields;
@@ -212,8 +153,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
       } catch (error) {
         if (options.signal?.aborted) throw error;
         // Remove what this format left behind (finished files and `.partial` ones).
-        for (const path of await listFiles(dir))
-          if (!before.has(path)) await rm(join(dir, path), { force: true });
+        await folder.removeAllBut(before);
         results[format] = { ok: false, records: 0, error: (error as Error).message };
         failures.push(failureOf(format, error));
         reporter.emit({ type: 'warning', message: `${format} export failed: ${(error as Error).message}` });
@@ -221,15 +161,14 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
     }
 
     const files: ExportFileEntry[] = [];
-    for (const path of await listFiles(dir)) {
-      const bytes = (await stat(join(dir, path))).size;
+    for (const { path, bytes } of await folder.files()) {
       const datasets = datasetsByFile[path] ?? {};
       files.push({
         path,
         format: path.endsWith('.json.gz') ? 'gz' : (path.split('.').pop() ?? ''),
         bytes,
         size_kb: Math.round((bytes / 1024) * 10) / 10,
-        sha256: await sha256Of(join(dir, path)),
+        sha256: await folder.sha256(path),
         records: Object.values(datasets).reduce((sum, n) => sum + n, 0),
         ...(Object.keys(datasets).length > 0 ? { datasets } : {}),
       });
@@ -271,7 +210,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
         };
       }),
     };
-    await writeFileAtomic(dir, 'manifest.json', JSON.stringify(manifest, null, 2) + '\n');
+    await folder.writeManifest(manifest);
     return {
       id,
       dir,
@@ -283,7 +222,7 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
     };
   } catch (error) {
     // Nothing half-written may look complete: without a manifest the directory is not an export; remove it.
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await folder.discard().catch(() => undefined);
     throw error;
   } finally {
     for (const view of Object.values(views)) await view.close();
