@@ -5,21 +5,14 @@
  * 2. run the pre-hook; open and export the PostgreSQL snapshot (the consistency point);
  * 3. read the stores in parallel while that snapshot is held, streaming into compressed files;
  * 4. release the snapshot and run the post-hook (also after a failure);
- * 5. write the manifest last, by rename: only now does the snapshot exist.
+ * 5. write the manifest last (an atomic put): only now does the snapshot exist.
  */
-import { mkdir, rm } from 'node:fs/promises';
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter, StoreName } from '../progress.ts';
-import {
-  FORMAT_VERSION,
-  MANIFEST_FORMAT,
-  writeManifest,
-  type Manifest,
-  type StoreSection,
-} from '../repository/manifest.ts';
+import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest, type StoreSection } from '../repository/manifest.ts';
 import type { Compression } from '../repository/compression.ts';
 import type { Repository } from '../repository/repository.ts';
-import { SnapshotFiles } from '../repository/snapshot-files.ts';
+import type { SnapshotFiles } from '../repository/snapshot-files.ts';
 import { nowIso } from '../model/snapshot.ts';
 import { STORE_NAMES } from '../progress.ts';
 import type { BackupContext, Store, StoreBackup } from '../stores/store.ts';
@@ -85,11 +78,11 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
     const startedAt = options.now ?? new Date();
     const id = await repository.newSnapshotId('full', startedAt);
     const dir = repository.snapshotDir(id);
-    await mkdir(dir, { recursive: true });
+    const files = await repository.createSnapshot(id, options.compression, options.signal);
     reporter.emit({ type: 'phase', store: 'repository', message: `writing snapshot ${id}` });
     try {
-      const manifest = await writeSnapshot(options, id, dir, startedAt);
-      await writeManifest(dir, manifest);
+      const manifest = await writeSnapshot(options, id, files, startedAt);
+      await repository.finishSnapshot(manifest);
       const warnings = Object.values(manifest.stores).flatMap((s) =>
         Array.isArray(s?.warnings) ? (s.warnings as string[]) : [],
       );
@@ -103,7 +96,7 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
       };
     } catch (error) {
       // No manifest was written: the directory is not a snapshot. Remove it now rather than leave it to the next run.
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await repository.discardSnapshot(files).catch(() => undefined);
       if (options.signal?.aborted) {
         throw new AcxError('INTERRUPTED', `interrupted: no snapshot was written (${id} removed)`, {
           cause: error,
@@ -183,13 +176,12 @@ async function readStores(
 async function writeSnapshot(
   options: BackupOptions,
   id: string,
-  dir: string,
+  files: SnapshotFiles,
   startedAt: Date,
 ): Promise<Manifest> {
   const { targets, reporter } = options;
-  const files = new SnapshotFiles(dir, options.compression, options.signal);
   const ctx: BackupContext = { files, reporter, signal: options.signal };
-  const hookEnv = { ACX_SNAPSHOT_ID: id, ACX_BACKUP_DIR: options.repository.dir };
+  const hookEnv = { ACX_SNAPSHOT_ID: id, ACX_BACKUP_DIR: options.repository.location };
   const held: { consistency?: StoreBackup['consistency']; heldUntil?: string } = {};
   let sections: Partial<Record<StoreName, StoreSection>> = {};
   let failure: unknown;

@@ -2,8 +2,6 @@
  * `--verify ID`: every file of the snapshot re-hashed and decoded to its end, record counts checked
  * against the manifest (docs/design.md §7.5 rule 2). The outcome is recorded next to the manifest.
  */
-import { readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
 import type { ProgressReporter } from '../progress.ts';
 import { MANIFEST_FILE } from '../repository/manifest.ts';
 import { VERIFICATION_FILE, type Repository, type Verification } from '../repository/repository.ts';
@@ -28,11 +26,12 @@ export interface VerifySummary {
   seconds: number;
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'));
+/** Every file of the snapshot's directory, by its path inside it. */
+async function listFiles(reader: SnapshotReader): Promise<string[]> {
+  const paths: string[] = [];
+  for await (const info of reader.storage.list(reader.prefix))
+    paths.push(info.key.slice(reader.prefix.length));
+  return paths;
 }
 
 export async function verifySnapshot(
@@ -52,7 +51,7 @@ export async function verifySnapshot(
   let bytes = 0;
   let records = 0;
   for (const [path, entry] of entries) {
-    const problem = await checkFile(reader.absolutePath(path), entry);
+    const problem = await checkFile(reader.storage, reader.keyOf(path), entry);
     if (problem) problems.push({ file: path, problem });
     bytes += entry.bytes;
     records += entry.records ?? 0;
@@ -81,7 +80,7 @@ export async function verifySnapshot(
     }
   }
   const known = new Set([MANIFEST_FILE, VERIFICATION_FILE, ...Object.keys(reader.manifest.files)]);
-  const unlisted = (await listFiles(reader.dir)).filter((f) => !known.has(f));
+  const unlisted = (await listFiles(reader)).filter((f) => !known.has(f));
   for (const file of unlisted)
     reporter.emit({
       type: 'warning',
@@ -120,6 +119,6 @@ export async function verifyAndRecord(
     tool: TOOL.version,
     problems: summary.problems.map((p) => `${p.file}: ${p.problem}`),
   };
-  await repository.writeVerification(reader.dir, verification).catch(() => undefined); // a read-only repository can still be verified
+  await repository.writeVerification(reader, verification).catch(() => undefined); // a read-only repository can still be verified
   return summary;
 }

@@ -1,15 +1,17 @@
 /**
- * The snapshot manifest (docs/design.md §7.3): its schema, and reading and writing it. The manifest is
- * written once, last, by rename; a snapshot directory without one does not exist.
+ * The snapshot manifest (docs/design.md §7.3): its schema, and reading and writing it on a Storage.
+ * The manifest is written once, last, by an atomic put; a snapshot directory without one does not exist.
  */
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { AcxError } from '../errors.ts';
 import { STORE_NAMES } from '../progress.ts';
 import type { DatasetEntry, StoreSection } from '../model/snapshot.ts';
+import type { Storage } from '../storage/storage.ts';
+import { isStorageError } from '../storage/storage-error.ts';
+import { putJson, readText } from '../storage/storage-helpers.ts';
+import { MANIFEST_FILE, snapshotPrefix } from './layout.ts';
 
-export const MANIFEST_FILE = 'manifest.json';
+export { MANIFEST_FILE };
 export const MANIFEST_FORMAT = 'acx-data-snapshot';
 export const FORMAT_VERSION = 1;
 export const SNAPSHOT_KINDS = ['full', 'incremental'] as const;
@@ -73,13 +75,20 @@ export const manifestSchema = z.looseObject({
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-/** Reads and validates `<dir>/manifest.json`; undefined when the snapshot is incomplete (no manifest). */
-export async function readManifest(dir: string, id: string): Promise<Manifest | undefined> {
+/**
+ * Reads and validates the manifest of the snapshot whose files are under `prefix` (`<id>/`); undefined
+ * when the snapshot is incomplete (no manifest). `id` names the snapshot in errors.
+ */
+export async function readManifest(
+  storage: Storage,
+  prefix: string,
+  id: string,
+): Promise<Manifest | undefined> {
   let text: string;
   try {
-    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+    text = await readText(storage, prefix + MANIFEST_FILE);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isStorageError(error, 'not-found')) return undefined;
     throw error;
   }
   let raw: unknown;
@@ -116,25 +125,10 @@ export async function readManifest(dir: string, id: string): Promise<Manifest | 
   return parsed.data;
 }
 
-/** Writes a file by temp file, fsync and rename, then fsyncs the directory: readers see all or nothing. */
-export async function writeFileAtomic(dir: string, name: string, text: string): Promise<void> {
-  const temporary = join(dir, `${name}.tmp`);
-  await writeFile(temporary, text);
-  const handle = await open(temporary, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, join(dir, name));
-  const dirHandle = await open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
-}
-
-export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomic(dir, MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
+/**
+ * Writes `<id>/manifest.json` (indented JSON and a final newline), atomically and durably like every
+ * put: the last write of a snapshot, after which it exists.
+ */
+export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
+  await putJson(storage, snapshotPrefix(manifest.id) + MANIFEST_FILE, manifest);
 }

@@ -1,17 +1,25 @@
 /**
- * A local backup repository (docs/design.md §7): snapshot directories under one folder. Only
- * directories with a valid manifest are snapshots; others are leftovers of killed runs.
+ * A backup repository (docs/design.md §7) on a Storage: snapshot "directories" (`<id>/` key prefixes)
+ * under one location. Only directories with a valid manifest are snapshots; others are leftovers of
+ * killed or failed runs. Nothing here touches the file system: every byte goes through the Storage
+ * (local directory by default, `memory://…` for tests, cloud drivers later).
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve, basename } from 'node:path';
+import { isAbsolute, posix, resolve, basename, dirname } from 'node:path';
 import { AcxError } from '../errors.ts';
-import { makeDirectories } from '../files.ts';
-import { readManifest, writeFileAtomic, type Manifest, type SnapshotKind } from './manifest.ts';
+import type { FileCompression } from '../model/snapshot.ts';
+import { RetryingStorage } from '../storage/decorators/retrying-storage.ts';
+import { openStorage } from '../storage/registry.ts';
+import type { Storage } from '../storage/storage.ts';
+import { isStorageError } from '../storage/storage-error.ts';
+import { deletePrefix, exists, putJson, readJson } from '../storage/storage-helpers.ts';
+import { keyProblem } from '../storage/storage-keys.ts';
+import { MANIFEST_FILE, printableKey, SNAPSHOT_ID, snapshotPrefix, VERIFICATION_FILE } from './layout.ts';
 import { lockRepository, type RepositoryLock } from './lock.ts';
+import { readManifest, writeManifest, type Manifest, type SnapshotKind } from './manifest.ts';
+import { SnapshotFiles } from './snapshot-files.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 
-export const VERIFICATION_FILE = 'verification.json';
-const SNAPSHOT_DIR = /^(full|incremental)_\d{8}_\d{6}$/;
+export { VERIFICATION_FILE };
 
 export interface Verification {
   at: string;
@@ -42,47 +50,123 @@ export function timeOfSnapshotId(id: string): Date {
   );
 }
 
-export class Repository {
-  private constructor(readonly dir: string) {}
+/** Where a snapshot reference points: a storage (usually the repository's) and the files' prefix. */
+interface SnapshotLocation {
+  storage: Storage;
+  prefix: string;
+  /** The directory name, naming the snapshot in messages until its manifest is read. */
+  name: string;
+}
 
-  /** Opens the repository folder; `create` makes it when missing (backups), otherwise it must exist. */
-  static async open(dir: string, options: { create: boolean }): Promise<Repository> {
-    const absolute = resolve(dir);
-    if (options.create) {
-      try {
-        await makeDirectories(absolute);
-      } catch (cause) {
+// A local path given with a scheme-less absolute form (the guide's `--restore /path/to/full_…`).
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** The location's storage, with transient errors retried (never inside a driver: ADR 0007). */
+async function openRetrying(location: string): Promise<Storage> {
+  return new RetryingStorage(await openStorage(location));
+}
+
+export class Repository {
+  private heldLock: RepositoryLock | undefined;
+  /** A killed run's snapshot, learnt when its stale lock was taken over; removeIncomplete removes it. */
+  private abandoned: string | undefined;
+
+  private constructor(readonly storage: Storage) {}
+
+  /**
+   * Opens the repository at `location` (a local directory, or a storage location such as
+   * `memory://name`; docs: storage/registry.ts). `create: true` (backups) accepts an empty or missing
+   * location, which the first write creates; otherwise it must hold something.
+   */
+  static async open(location: string, options: { create: boolean }): Promise<Repository> {
+    let storage: Storage;
+    try {
+      storage = await openRetrying(location);
+    } catch (cause) {
+      if (!isStorageError(cause)) throw cause;
+      throw options.create
+        ? new AcxError('USAGE', `cannot use the backup directory ${location}: ${cause.message}`, {
+            subject: location,
+            cause,
+            hint: 'choose a writable folder with --backup-dir',
+          })
+        : new AcxError('NOT_FOUND', `backup directory ${location} does not exist`, {
+            subject: location,
+            cause,
+            hint: 'set it with --backup-dir',
+          });
+    }
+    if (!options.create && !(await holdsAnything(storage))) {
+      throw new AcxError('NOT_FOUND', `backup directory ${storage.location} does not exist`, {
+        subject: storage.location,
+        hint: 'set it with --backup-dir',
+      });
+    }
+    return new Repository(storage);
+  }
+
+  /** A repository on a storage the caller opened (and closes): tests, dry runs, other tools. */
+  static onStorage(storage: Storage): Repository {
+    return new Repository(storage);
+  }
+
+  /** Printable and free of secrets: the local directory, or the storage's location. */
+  get location(): string {
+    return this.storage.location;
+  }
+
+  /** The same as `location` (the name the CLI and the hooks' `ACX_BACKUP_DIR` have always used). */
+  get dir(): string {
+    return this.storage.location;
+  }
+
+  /**
+   * Takes the repository lock for `command` (LOCKED at once when another live run holds it). Taking
+   * over a killed run's lock remembers the snapshot it was writing, for removeIncomplete.
+   */
+  async lock(command: string): Promise<RepositoryLock> {
+    let lock: RepositoryLock;
+    try {
+      lock = await lockRepository(this.storage, command);
+    } catch (error) {
+      if (isStorageError(error) && error.reason !== 'transient') {
         throw new AcxError(
           'USAGE',
-          `cannot create the backup directory ${absolute}: ${(cause as Error).message}`,
-          { subject: absolute, cause, hint: 'choose a writable folder with --backup-dir' },
+          `cannot write to the backup directory ${this.location}: ${error.message}`,
+          {
+            subject: this.location,
+            cause: error,
+            hint: 'choose a writable folder with --backup-dir',
+          },
         );
       }
-    } else {
-      try {
-        if (!(await stat(absolute)).isDirectory()) throw new Error('not a directory');
-      } catch {
-        throw new AcxError('NOT_FOUND', `backup directory ${absolute} does not exist`, {
-          subject: absolute,
-          hint: 'set it with --backup-dir',
-        });
-      }
+      throw error;
     }
-    return new Repository(absolute);
+    this.abandoned = lock.abandoned ?? this.abandoned;
+    this.heldLock = lock;
+    return {
+      abandoned: lock.abandoned,
+      writing: (id) => lock.writing(id),
+      release: async () => {
+        if (this.heldLock === lock) this.heldLock = undefined;
+        await lock.release();
+      },
+    };
   }
 
-  lock(command: string): Promise<RepositoryLock> {
-    return lockRepository(this.dir, command);
-  }
-
+  /** Printable: where a snapshot's files are (a local path on local storage). */
   snapshotDir(id: string): string {
-    return join(this.dir, id);
+    return printableKey(this.storage, id);
   }
 
-  /** Snapshot ids of every directory that looks like a snapshot, complete or not. */
+  /** Snapshot ids of every directory that looks like a snapshot and holds an object, complete or not. */
   private async directoryIds(): Promise<string[]> {
-    const entries = await readdir(this.dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && SNAPSHOT_DIR.test(e.name)).map((e) => e.name);
+    const ids: string[] = [];
+    for await (const prefix of this.storage.listPrefixes('')) {
+      const id = prefix.slice(0, -1);
+      if (SNAPSHOT_ID.test(id)) ids.push(id);
+    }
+    return ids;
   }
 
   /** Complete snapshots, newest first. A directory with a damaged manifest is reported in `damaged`. */
@@ -96,7 +180,7 @@ export class Repository {
     const damaged: Array<{ id: string; problem: string }> = [];
     for (const id of await this.directoryIds()) {
       try {
-        const manifest = await readManifest(this.snapshotDir(id), id);
+        const manifest = await readManifest(this.storage, snapshotPrefix(id), id);
         if (!manifest) {
           incomplete.push(id);
           continue;
@@ -114,44 +198,62 @@ export class Repository {
   }
 
   /**
-   * Resolves what the user typed (`--restore`, `--verify`): an id, or a path (absolute, or relative to
-   * the repository, as the guide's tool did).
+   * Resolves what the user typed (`--restore`, `--verify`), for messages: an id, or a path (absolute,
+   * or relative to the repository, as the guide's tool did).
    */
   resolveSnapshot(reference: string): { dir: string; id: string } {
-    const dir = isAbsolute(reference) ? reference : join(this.dir, reference);
-    return { dir, id: basename(dir) };
+    const local = this.localReference(reference);
+    if (local) return { dir: local, id: basename(local) };
+    const key = posix.normalize(reference).replace(/\/+$/, '');
+    return { dir: printableKey(this.storage, key), id: posix.basename(key) };
   }
 
-  async open(reference: string): Promise<SnapshotReader> {
-    const { dir, id } = this.resolveSnapshot(reference);
-    let manifest: Manifest | undefined;
-    try {
-      manifest = await readManifest(dir, id);
-    } catch (error) {
-      if (
-        (error as NodeJS.ErrnoException).code === 'ENOENT' ||
-        (error as NodeJS.ErrnoException).code === 'ENOTDIR'
-      )
-        manifest = undefined;
-      else throw error;
+  /** A reference as an absolute local path, when it is one: any path on a local repository. */
+  private localReference(reference: string): string | undefined {
+    if (SCHEME.test(reference)) return undefined;
+    if (isAbsolute(reference)) return resolve(reference);
+    if (this.storage.capabilities.localPath) return resolve(this.storage.location, reference);
+    return undefined;
+  }
+
+  private async locate(reference: string): Promise<SnapshotLocation> {
+    const local = this.localReference(reference);
+    if (local !== undefined) {
+      const name = basename(local);
+      // Inside this repository: its own storage. Elsewhere (a copied snapshot): the folder around it.
+      const around = dirname(local);
+      const inside = this.storage.capabilities.localPath && around === resolve(this.storage.location);
+      const storage = inside ? this.storage : await openRetrying(around);
+      return { storage, prefix: snapshotPrefix(name), name };
     }
+    const key = posix.normalize(reference).replace(/\/+$/, '');
+    if (keyProblem(key) !== undefined) {
+      throw new AcxError('NOT_FOUND', `snapshot ${reference} not found in ${this.location}`, {
+        subject: reference,
+        hint: 'list the snapshots with: acx-data backup --list',
+      });
+    }
+    return { storage: this.storage, prefix: snapshotPrefix(key), name: posix.basename(key) };
+  }
+
+  /** The complete snapshot a reference names (NOT_FOUND when missing or never finished). */
+  async open(reference: string): Promise<SnapshotReader> {
+    const { storage, prefix, name } = await this.locate(reference);
+    const manifest = await readManifest(storage, prefix, name);
     if (!manifest) {
-      const exists = await stat(dir).then(
-        () => true,
-        () => false,
-      );
+      const started = await holdsAnything(storage, prefix);
       throw new AcxError(
         'NOT_FOUND',
-        exists
-          ? `snapshot ${id} is incomplete (no manifest.json): it was never finished`
-          : `snapshot ${id} not found in ${this.dir}`,
+        started
+          ? `snapshot ${name} is incomplete (no manifest.json): it was never finished`
+          : `snapshot ${name} not found in ${this.location}`,
         {
-          subject: id,
+          subject: name,
           hint: 'list the snapshots with: acx-data backup --list',
         },
       );
     }
-    return new SnapshotReader(dir, manifest);
+    return new SnapshotReader(storage, manifest, prefix);
   }
 
   /** A new, unused id for a run starting at `time`: the next free second if that one is taken. */
@@ -162,31 +264,92 @@ export class Repository {
     return formatSnapshotId(kind, t);
   }
 
+  /**
+   * Starts writing snapshot `id` (design §7.4 rule 2): records it in the lock held by this repository,
+   * if any, so that a run taking over after a kill removes it, and returns the sink its files go into.
+   * There is nothing to create: on a storage a "directory" exists once a file is in it.
+   */
+  async createSnapshot(
+    id: string,
+    compression: FileCompression,
+    signal?: AbortSignal,
+  ): Promise<SnapshotFiles> {
+    await this.heldLock?.writing(id);
+    return new SnapshotFiles(this.storage, id, compression, signal);
+  }
+
+  /** Writes the manifest, last (design §7.4 rule 5): only now does the snapshot exist. */
+  async finishSnapshot(manifest: Manifest): Promise<void> {
+    await writeManifest(this.storage, manifest);
+  }
+
+  /**
+   * Removes what a run that failed wrote of snapshot `id`: waits until none of its files is still being
+   * written, then deletes everything under `<id>/`.
+   */
+  async discardSnapshot(files: SnapshotFiles): Promise<void> {
+    await files.settle();
+    await this.removeFiles(files.id);
+  }
+
   /** Removes directories of killed runs (no manifest). Call only while holding the lock. */
   async removeIncomplete(): Promise<string[]> {
     const { incomplete } = await this.list();
-    for (const id of incomplete) await rm(this.snapshotDir(id), { recursive: true, force: true });
-    return incomplete;
+    const removed = new Set(incomplete);
+    for (const id of incomplete) await this.removeFiles(id);
+    const abandoned = this.abandoned;
+    this.abandoned = undefined;
+    // A killed run's snapshot that shows no file yet (only writes in progress when it was killed).
+    if (abandoned && !removed.has(abandoned) && !(await this.isComplete(abandoned))) {
+      if ((await this.removeFiles(abandoned)) > 0) removed.add(abandoned);
+    }
+    return [...removed].sort();
   }
 
-  /** Deletes a snapshot: the manifest first, so an interrupted delete leaves an incomplete directory, never a broken snapshot. */
+  /**
+   * Deletes a snapshot: the manifest first, so an interrupted delete leaves an incomplete directory,
+   * never a broken snapshot.
+   */
   async delete(id: string): Promise<void> {
-    const dir = this.snapshotDir(id);
-    await rm(join(dir, 'manifest.json'), { force: true });
-    await rm(dir, { recursive: true, force: true });
+    await this.storage.delete(snapshotPrefix(id) + MANIFEST_FILE);
+    await this.removeFiles(id);
   }
 
   async readVerification(id: string): Promise<Verification | undefined> {
     try {
-      return JSON.parse(
-        await readFile(join(this.snapshotDir(id), VERIFICATION_FILE), 'utf8'),
-      ) as Verification;
+      return (await readJson(this.storage, snapshotPrefix(id) + VERIFICATION_FILE)) as Verification;
     } catch {
       return undefined;
     }
   }
 
-  async writeVerification(dir: string, verification: Verification): Promise<void> {
-    await writeFileAtomic(dir, VERIFICATION_FILE, JSON.stringify(verification, null, 2) + '\n');
+  /** Records a verification next to the snapshot's manifest (in the snapshot's own storage). */
+  async writeVerification(snapshot: SnapshotReader, verification: Verification): Promise<void> {
+    await putJson(snapshot.storage, snapshot.keyOf(VERIFICATION_FILE), verification);
   }
+
+  async close(): Promise<void> {
+    await this.storage.close();
+  }
+
+  private async isComplete(id: string): Promise<boolean> {
+    return exists(this.storage, snapshotPrefix(id) + MANIFEST_FILE);
+  }
+
+  /**
+   * Every object under `<id>/`, and what writes that never finished left there (a killed process's
+   * temp files, on storages that keep such things). Returns how many objects were deleted.
+   */
+  private async removeFiles(id: string): Promise<number> {
+    if (!SNAPSHOT_ID.test(id)) throw new AcxError('INTERNAL', `not a snapshot id: ${id}`);
+    const deleted = await deletePrefix(this.storage, snapshotPrefix(id));
+    await this.storage.deleteAbandoned?.(snapshotPrefix(id));
+    return deleted;
+  }
+}
+
+/** Whether any object exists under `prefix` (the whole storage by default); stops at the first. */
+async function holdsAnything(storage: Storage, prefix = ''): Promise<boolean> {
+  for await (const _object of storage.list(prefix)) return true;
+  return false;
 }

@@ -1,16 +1,16 @@
 /**
- * Writing and reading one snapshot's data files (docs/design.md §7.2): compressed as a whole, hashed
- * and counted while streaming, so no file is ever held in memory.
+ * Writing and reading one snapshot's data files (docs/design.md §7.2) on a Storage: each file is
+ * compressed as a whole, hashed and counted while it streams into `storage.put`, so no file is ever
+ * held in memory and none is visible before it is complete.
  */
 import { createHash } from 'node:crypto';
-import { AcxError } from '../errors.ts';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AcxError } from '../errors.ts';
 import type { DataFileWriter, FileCompression, FileEntry, SnapshotSink } from '../model/snapshot.ts';
+import type { Storage } from '../storage/storage.ts';
+import { isStorageError } from '../storage/storage-error.ts';
 import { COMPRESSION_EXTENSIONS, createCompressor, createDecompressor } from './compression.ts';
 
 export type { FileEntry };
@@ -42,43 +42,58 @@ class Meter extends Transform {
   }
 }
 
-/** One data file being written: append lines or bytes, then `close()` for its manifest entry. */
+/**
+ * One data file being written: append lines or bytes, then `close()` for its manifest entry. The bytes
+ * flow content meter → compressor → stored meter → `storage.put(key)`; the put publishes the object
+ * only once the file is closed.
+ */
 export class SnapshotFileWriter implements DataFileWriter {
   readonly path: string;
-  private readonly input: Transform;
   private readonly content = new Meter({ hash: false, lines: true });
   private readonly stored = new Meter({ hash: true, lines: false });
-  private readonly done: Promise<void>;
+  /** Settles once compression has ended and the storage holds the whole object (or either failed). */
+  readonly done: Promise<void>;
   private failed: unknown;
 
   constructor(
-    private readonly absolutePath: string,
+    storage: Storage,
+    readonly key: string,
     relativePath: string,
     private readonly compression: FileCompression,
     private readonly countsRecords: boolean,
     private readonly signal?: AbortSignal,
   ) {
     this.path = relativePath;
-    this.input = this.content;
-    this.done = pipeline(
-      this.content,
-      createCompressor(compression),
-      this.stored,
-      createWriteStream(absolutePath),
-    );
+    // Either side failing ends the other: a storage error stops reading `stored` (which destroys it and
+    // so the pipeline), a compressor error destroys `stored` (which fails the put).
+    const compressing = pipeline(this.content, createCompressor(compression), this.stored);
+    const storing = storage.put(key, this.stored, { signal });
+    this.done = Promise.all([compressing, storing]).then(() => undefined);
     this.done.catch((error: unknown) => {
-      this.failed = error;
+      this.failed ??= error;
+      this.content.destroy();
     });
   }
 
-  /** Appends bytes, waiting when the compressor is behind (back-pressure). */
+  /** Appends bytes, waiting when the compressor or the storage is behind (back-pressure). */
   async write(chunk: Buffer | string): Promise<void> {
-    if (this.failed) throw this.failed;
+    this.throwIfStopped();
+    try {
+      if (!this.content.write(chunk)) await Promise.race([once(this.content, 'drain'), this.done]);
+    } catch (error) {
+      this.throwIfStopped();
+      throw error;
+    }
+    this.throwIfStopped();
+  }
+
+  /** An abort reads as INTERRUPTED (also when it ended the put first); otherwise the first failure. */
+  private throwIfStopped(): void {
     if (this.signal?.aborted) {
       this.abort();
       throw new AcxError('INTERRUPTED', `interrupted while writing ${this.path}`, { subject: this.path });
     }
-    if (!this.input.write(chunk)) await Promise.race([once(this.input, 'drain'), this.done]);
+    if (this.failed) throw this.failed;
   }
 
   /** Appends one record: a line without its newline. */
@@ -91,16 +106,11 @@ export class SnapshotFileWriter implements DataFileWriter {
     for await (const chunk of source) await this.write(chunk);
   }
 
-  /** Finishes compression, flushes the file to disk and returns its manifest entry. */
+  /** Finishes compression, waits until the storage holds the object durably, returns its manifest entry. */
   async close(): Promise<FileEntry> {
-    this.input.end();
+    this.throwIfStopped();
+    this.content.end();
     await this.done;
-    const handle = await open(this.absolutePath, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
     return {
       bytes: this.stored.bytes,
       sha256: this.stored.digest(),
@@ -110,26 +120,36 @@ export class SnapshotFileWriter implements DataFileWriter {
     };
   }
 
-  /** Stops writing after a failure; the file stays incomplete (the snapshot has no manifest yet). */
+  /** Stops writing after a failure: the put is abandoned and stores nothing. */
   abort(): void {
-    this.input.destroy();
+    this.content.destroy();
   }
 }
 
-/** Creates the data files of one snapshot directory and collects their entries for the manifest. */
+/**
+ * Creates the data files of one snapshot (keys `<id>/<path>`) and collects their entries for the
+ * manifest. Call `settle()` before removing a failed snapshot: it abandons the files still open and
+ * waits until no put is in flight, so nothing lands after the removal.
+ */
 export class SnapshotFiles implements SnapshotSink {
   readonly entries: Record<string, FileEntry> = {};
+  /** The key prefix of the snapshot: `<id>/`. */
+  readonly prefix: string;
+  private readonly writers = new Set<SnapshotFileWriter>();
 
   constructor(
-    readonly dir: string,
+    readonly storage: Storage,
+    readonly id: string,
     readonly compression: FileCompression,
-    /** Aborting it makes every later write fail with INTERRUPTED. */
+    /** Aborting it makes every later write fail with INTERRUPTED, and ends the puts in flight. */
     readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    this.prefix = `${id}/`;
+  }
 
   /**
    * Opens `<name><extension>`; `records: true` for record files (one record per line). The entry is
-   * recorded when the returned writer's `close()` is called through `closeFile`.
+   * recorded when the writer is closed through `closeFile`.
    */
   async createFile(
     name: string,
@@ -137,13 +157,24 @@ export class SnapshotFiles implements SnapshotSink {
   ): Promise<SnapshotFileWriter> {
     const compression = options.compression ?? this.compression;
     const relativePath = name + COMPRESSION_EXTENSIONS[compression];
-    const absolutePath = join(this.dir, relativePath);
-    await mkdir(dirname(absolutePath), { recursive: true });
-    return new SnapshotFileWriter(absolutePath, relativePath, compression, options.records, this.signal);
+    const writer = new SnapshotFileWriter(
+      this.storage,
+      this.prefix + relativePath,
+      relativePath,
+      compression,
+      options.records,
+      this.signal,
+    );
+    this.writers.add(writer);
+    void writer.done.then(
+      () => this.writers.delete(writer),
+      () => this.writers.delete(writer),
+    );
+    return writer;
   }
 
   async closeFile(writer: DataFileWriter): Promise<FileEntry> {
-    if (!(writer instanceof SnapshotFileWriter))
+    if (!(writer instanceof SnapshotFileWriter) || !writer.key.startsWith(this.prefix))
       throw new AcxError('INTERNAL', `${writer.path} was not created by this snapshot`);
     const entry = await writer.close();
     this.entries[writer.path] = entry;
@@ -162,11 +193,35 @@ export class SnapshotFiles implements SnapshotSink {
     await this.closeFile(writer);
     return writer.path;
   }
+
+  /** Abandons every file still open and resolves once no put of this snapshot is in flight. */
+  async settle(): Promise<void> {
+    const pending = [...this.writers];
+    for (const writer of pending) writer.abort();
+    await Promise.allSettled(pending.map((writer) => writer.done));
+  }
 }
 
-/** The decompressed content of a stored file. */
-export function openDecompressed(absolutePath: string, compression: FileCompression): Readable {
-  const source = createReadStream(absolutePath);
+/**
+ * A stream of the object under `key`, opened on first read: the model's readers return streams
+ * synchronously while `storage.get` is asynchronous. Errors of the get (a missing object) surface as
+ * the stream's error; destroying the stream releases the object's stream.
+ */
+export function storedStream(storage: Storage, key: string): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const source = await storage.get(key);
+    try {
+      for await (const chunk of source) yield chunk as Buffer;
+    } finally {
+      source.destroy();
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/** The decompressed content of a stored object. */
+export function openDecompressed(storage: Storage, key: string, compression: FileCompression): Readable {
+  const source = storedStream(storage, key);
   const decompressor = createDecompressor(compression);
   source.on('error', (error) => decompressor.destroy(error));
   return source.pipe(decompressor);
@@ -175,15 +230,19 @@ export function openDecompressed(absolutePath: string, compression: FileCompress
 const discard = (): Writable => new Writable({ write: (_chunk, _enc, callback) => callback() });
 
 /**
- * Re-reads one stored file: first its size and the SHA-256 of its stored bytes, then decompresses it to
- * the end and counts its records. Returns what is wrong, or undefined.
+ * Re-reads one stored object: first its size and the SHA-256 of its stored bytes, then decompresses it
+ * to the end and counts its records. Returns what is wrong, or undefined.
  */
-export async function checkFile(absolutePath: string, entry: FileEntry): Promise<string | undefined> {
+export async function checkFile(
+  storage: Storage,
+  key: string,
+  entry: FileEntry,
+): Promise<string | undefined> {
   const stored = new Meter({ hash: true, lines: false });
   try {
-    await pipeline(createReadStream(absolutePath), stored, discard());
+    await pipeline(await storage.get(key), stored, discard());
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    if (isStorageError(error, 'not-found')) return 'missing';
     throw error;
   }
   if (stored.bytes !== entry.bytes)
@@ -191,7 +250,7 @@ export async function checkFile(absolutePath: string, entry: FileEntry): Promise
   if (stored.digest() !== entry.sha256) return 'SHA-256 differs from the manifest (corrupted)';
   const content = new Meter({ hash: false, lines: true });
   try {
-    await pipeline(openDecompressed(absolutePath, entry.compression), content, discard());
+    await pipeline(openDecompressed(storage, key, entry.compression), content, discard());
   } catch (error) {
     return `does not decompress: ${(error as Error).message}`;
   }

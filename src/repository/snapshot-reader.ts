@@ -1,21 +1,41 @@
 /** Reading the data files of one complete snapshot, by their manifest entries (docs/design.md §7.5). */
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AcxError } from '../errors.ts';
-import type { Manifest } from './manifest.ts';
-import { createReadStream } from 'node:fs';
 import type { SnapshotSource } from '../model/snapshot.ts';
+import type { Storage } from '../storage/storage.ts';
 import { readLines } from '../streams.ts';
-import { openDecompressed, type FileEntry } from './snapshot-files.ts';
+import { printableKey } from './layout.ts';
+import type { Manifest } from './manifest.ts';
+import { openDecompressed, storedStream, type FileEntry } from './snapshot-files.ts';
 
 export class SnapshotReader implements SnapshotSource {
+  /**
+   * @param prefix where the snapshot's files are: `<directory name>/`, which is the id unless the
+   * directory was copied or renamed (the manifest keeps the id it was written with).
+   */
   constructor(
-    readonly dir: string,
+    readonly storage: Storage,
     readonly manifest: Manifest,
+    readonly prefix = `${manifest.id}/`,
   ) {}
 
   get id(): string {
     return this.manifest.id;
+  }
+
+  /** Printable, for messages: the snapshot's directory (a local path on local storage). */
+  get dir(): string {
+    return printableKey(this.storage, this.prefix.slice(0, -1));
+  }
+
+  /** The same files described by another manifest (tests that damage a snapshot on purpose). */
+  withManifest(manifest: Manifest): SnapshotReader {
+    return new SnapshotReader(this.storage, manifest, this.prefix);
+  }
+
+  /** The storage key of a file of the snapshot. */
+  keyOf(path: string): string {
+    return this.prefix + path;
   }
 
   entry(path: string): FileEntry {
@@ -27,18 +47,14 @@ export class SnapshotReader implements SnapshotSource {
     return entry;
   }
 
-  absolutePath(path: string): string {
-    return join(this.dir, path);
-  }
-
   storedStream(path: string): Readable {
     this.entry(path);
-    return createReadStream(this.absolutePath(path));
+    return storedStream(this.storage, this.keyOf(path));
   }
 
   /** The decompressed bytes of a file. */
   stream(path: string): Readable {
-    return openDecompressed(this.absolutePath(path), this.entry(path).compression);
+    return openDecompressed(this.storage, this.keyOf(path), this.entry(path).compression);
   }
 
   /** The records of a record file, one line at a time. */

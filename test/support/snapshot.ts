@@ -1,6 +1,7 @@
 /**
  * One store's backup written to a temporary snapshot directory and read back, without the backup
- * operation around it: for the per-store round-trip tests of the store drivers.
+ * operation around it: for the per-store round-trip tests of the store drivers. The snapshot lives on a
+ * local storage, so `dir` is a real folder tests may damage files in.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import {
 } from '../../src/repository/manifest.ts';
 import { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
 import { SnapshotReader } from '../../src/repository/snapshot-reader.ts';
+import { openLocalStorage } from '../../src/storage/local/local-storage.ts';
 import type { FileCompression } from '../../src/repository/compression.ts';
 import type { StoreName } from '../../src/progress.ts';
 
@@ -28,14 +30,17 @@ export async function snapshotOneStore(
   backup: (files: SnapshotFiles) => Promise<StoreSection>,
   compression: Exclude<FileCompression, 'none'> = 'zstd',
 ): Promise<StoreSnapshot> {
-  const dir = await mkdtemp(join(tmpdir(), `acx-${store}-`));
-  const files = new SnapshotFiles(dir, compression);
+  const root = await mkdtemp(join(tmpdir(), `acx-${store}-`));
+  const storage = await openLocalStorage({ root });
+  const id = 'full_20260101_000000';
+  const dir = join(root, id);
+  const files = new SnapshotFiles(storage, id, compression);
   const section = await backup(files);
   const now = new Date().toISOString();
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     formatVersion: FORMAT_VERSION,
-    id: 'full_20260101_000000',
+    id,
     kind: 'full',
     parent: null,
     tool: { name: 'acx-data', version: 'test' },
@@ -49,8 +54,8 @@ export async function snapshotOneStore(
   };
   return {
     dir,
-    reader: new SnapshotReader(dir, manifest),
+    reader: new SnapshotReader(storage, manifest),
     section,
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }
