@@ -111,6 +111,7 @@ export class QdrantClient {
       body: body === undefined ? undefined : () => body,
       replay: options.replay ?? replayOf(method, path),
       doneIfRetried: options.doneIfRetried,
+      readBody: true,
     });
     return this.result<T>(response, method, path, options.subject);
   }
@@ -333,6 +334,7 @@ export class QdrantClient {
         },
         body,
         replay: 'idempotent',
+        readBody: true,
         signal: options.signal,
       });
       await this.result(response, 'POST', path, name);
@@ -365,6 +367,7 @@ export class QdrantClient {
       // Each attempt streams the pieces anew.
       body: () => webStream(chunks()),
       replay: 'idempotent',
+      readBody: true,
       signal,
     });
     await this.result(response, 'PUT', path, name);
@@ -419,7 +422,12 @@ export class QdrantClient {
   }
 
   private rawGet(path: string): Promise<Response> {
-    return this.send(this.url + path, { method: 'GET', headers: this.authHeaders(), replay: 'idempotent' });
+    return this.send(this.url + path, {
+      method: 'GET',
+      headers: this.authHeaders(),
+      replay: 'idempotent',
+      readBody: true,
+    });
   }
 }
 

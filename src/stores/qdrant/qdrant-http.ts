@@ -75,6 +75,8 @@ export interface SendInit {
   /** A status that, answered to a retried attempt, means an earlier attempt already did the work
    * (409 for a create, 404 for a delete): the call then succeeds. */
   doneIfRetried?: number;
+  /** Reads the whole answer inside the attempt, so a response cut mid-body is retried too. */
+  readBody?: boolean;
 }
 
 /** A failed attempt worth another one: a lost connection (`cause`) or a transient status (`response`). */
@@ -148,8 +150,10 @@ export async function sendWithRetry(
       await response.body?.cancel();
       return new Response('{"result":true,"status":"ok"}', { status: 200 });
     }
-    if (!RETRIED_STATUSES.has(response.status)) return response;
-    const text = await response.text();
+    if (!RETRIED_STATUSES.has(response.status) && !init.readBody) return response;
+    const text = await readText(response);
+    if (!RETRIED_STATUSES.has(response.status))
+      return new Response(text, { status: response.status, headers: response.headers });
     const copy = new Response(text, { status: response.status, headers: response.headers });
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     throw new TransientFault(`HTTP ${response.status}`, response.status === 429, undefined, copy, retryAfter);
@@ -216,6 +220,17 @@ async function fetchOnce(
     throw cause;
   } finally {
     clearTimeout(timeout);
+  }
+}
+
+/** The answer's text; a connection lost mid-body is a transient fault. */
+async function readText(response: Response): Promise<string> {
+  try {
+    return await response.text();
+  } catch (cause) {
+    const code = transientCode(cause);
+    if (code) throw new TransientFault(`${code} (answer cut)`, false, cause);
+    throw cause;
   }
 }
 
