@@ -100,7 +100,7 @@ export class PostgresExportSource {
   }
 
   private async columnsOf(table: string): Promise<Column[]> {
-    const { rows } = await this.client.query<{ name: string; udt: string; is_array: boolean }>(
+    const { rows } = await this.guarded<{ name: string; udt: string; is_array: boolean }>(
       `SELECT a.attname AS name, CASE WHEN t.typcategory = 'A' THEN et.typname ELSE t.typname END AS udt, t.typcategory = 'A' AS is_array
          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type et ON et.oid = t.typelem
         WHERE a.attrelid = format('public.%I', $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
@@ -119,7 +119,7 @@ export class PostgresExportSource {
   }
 
   private async primaryKey(table: string): Promise<string[]> {
-    const { rows } = await this.client.query<{ name: string }>(
+    const { rows } = await this.guarded<{ name: string }>(
       `SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
         WHERE i.indrelid = format('public.%I', $1::text)::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`,
       [table],
@@ -127,15 +127,34 @@ export class PostgresExportSource {
     return rows.map((r) => r.name);
   }
 
-  /** Records of a query, fetched through a cursor a page at a time. */
+  /**
+   * One statement inside its own savepoint: a statement that fails (a table missing for one format)
+   * must not abort the export's one transaction, or every later format and the manifest would fail.
+   */
+  private async guarded<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
+    await this.client.query('SAVEPOINT acx_statement');
+    try {
+      const result = await this.client.query<R>(sql, params);
+      await this.client.query('RELEASE SAVEPOINT acx_statement');
+      return result;
+    } catch (error) {
+      await this.client.query('ROLLBACK TO SAVEPOINT acx_statement').catch(() => undefined);
+      await this.client.query('RELEASE SAVEPOINT acx_statement').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Records of a query, fetched through a cursor a page at a time (in a savepoint of its own). */
   private async *stream(
     sql: string,
     params: unknown[],
     columns: readonly Column[],
   ): AsyncGenerator<ExportRecord> {
     const cursor = `acx_export_${Math.random().toString(36).slice(2)}`;
-    await this.client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params);
+    await this.client.query(`SAVEPOINT ${cursor}`);
+    let failed = false;
     try {
+      await this.client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params);
       for (;;) {
         const { rows } = await this.client.query<Record<string, unknown>>(
           `FETCH ${FETCH_SIZE} FROM ${cursor}`,
@@ -147,8 +166,13 @@ export class PostgresExportSource {
         }
         if (rows.length < FETCH_SIZE) break;
       }
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      await this.client.query(`CLOSE ${cursor}`).catch(() => undefined);
+      if (failed) await this.client.query(`ROLLBACK TO SAVEPOINT ${cursor}`).catch(() => undefined);
+      else await this.client.query(`CLOSE ${cursor}`).catch(() => undefined);
+      await this.client.query(`RELEASE SAVEPOINT ${cursor}`).catch(() => undefined);
     }
   }
 
@@ -158,7 +182,7 @@ export class PostgresExportSource {
 
   /** The tables an export may contain (privacy rules applied), sorted by name. */
   async tableNames(): Promise<string[]> {
-    const { rows } = await this.client.query<{ name: string }>(
+    const { rows } = await this.guarded<{ name: string }>(
       `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1`,
@@ -192,7 +216,7 @@ export class PostgresExportSource {
   async selectedCodes(): Promise<string[] | undefined> {
     if (!isFilterActive(this.options.filter)) return undefined;
     const { where, params } = dtcFilterSql(this.options.filter);
-    const { rows } = await this.client.query<{ code: string }>(
+    const { rows } = await this.guarded<{ code: string }>(
       `SELECT d.code FROM public.dtc_codes d WHERE ${where} ORDER BY d.code`,
       params,
     );
@@ -253,6 +277,9 @@ export class PostgresExportSource {
   }
 
   async serverVersion(): Promise<string> {
-    return (await this.client.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? 'unknown';
+    return (
+      (await this.guarded<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ??
+      'unknown'
+    );
   }
 }
