@@ -86,12 +86,11 @@ export interface ExportSummary {
   seconds: number;
 }
 
-export async function exportData(options: ExportOptions): Promise<ExportSummary> {
-  const started = performance.now();
-  const time = options.now ?? new Date();
-  const folder = await ExportDirectory.create(options.outputDir, time);
-  const { id, dir } = folder;
-  const { stores, reporter } = options;
+/** Phase 1: one view per store the formats read; PostgreSQL first, whose filter the others follow. */
+async function openViews(
+  options: ExportOptions,
+  views: Partial<Record<StoreName, ExportView>>,
+): Promise<readonly string[] | undefined> {
   const needs = new Set(options.formats.flatMap((f) => FORMAT_STORES[f]));
   // A filter is evaluated in PostgreSQL even for Neo4j- or Qdrant-only formats.
   if (isFilterActive(options.filter)) needs.add('postgres');
@@ -101,123 +100,175 @@ export async function exportData(options: ExportOptions): Promise<ExportSummary>
     includeDeleted: options.includeDeleted,
     labels: options.labels,
   };
-  // PostgreSQL first: it evaluates the filter, whose DTC codes the other stores follow.
+  const pgView = needs.has('postgres') ? await options.stores.postgres?.openExport(request) : undefined;
+  if (pgView) views.postgres = pgView;
+  const codes = hasDtcViews(pgView) ? await pgView.selectedCodes() : undefined;
+  if (codes)
+    options.reporter.emit({
+      type: 'phase',
+      store: 'postgres',
+      message: `filter selects ${codes.length} DTC codes (${describeFilter(options.filter)})`,
+    });
+  for (const name of ['neo4j', 'qdrant'] as const) {
+    const view = needs.has(name) ? await options.stores[name]?.openExport({ ...request, codes }) : undefined;
+    if (view) views[name] = view;
+  }
+  return codes;
+}
+
+function contextOf(
+  options: ExportOptions,
+  folder: ExportDirectory,
+  time: Date,
+  views: Partial<Record<StoreName, ExportView>>,
+): ExportContext {
+  return {
+    files: folder,
+    time,
+    filter: options.filter,
+    includePii: options.includePii,
+    reporter: options.reporter,
+    signal: options.signal,
+    postgres: hasDtcViews(views.postgres) ? views.postgres : undefined,
+    neo4j: hasGraph(views.neo4j) ? views.neo4j : undefined,
+    tabular: async () => [
+      ...((await views.postgres?.tabular()) ?? []),
+      ...((await views.neo4j?.tabular()) ?? []),
+    ],
+    vectors: async (withVectors: boolean): Promise<VectorCollection[]> =>
+      (await views.qdrant?.vectors?.(withVectors)) ?? [],
+  };
+}
+
+interface FormatResults {
+  results: ExportSummary['results'];
+  failures: RunFailure[];
+  datasetsByFile: Record<string, Record<string, number>>;
+  fieldsByFile: Record<string, readonly FieldSpec[]>;
+}
+
+/** Phase 2: each format in turn; a failed format's files are removed and the others kept. */
+async function writeFormats(
+  options: ExportOptions,
+  folder: ExportDirectory,
+  ctx: ExportContext,
+): Promise<FormatResults> {
+  const out: FormatResults = { results: {}, failures: [], datasetsByFile: {}, fieldsByFile: {} };
+  for (const format of options.formats) {
+    options.signal?.throwIfAborted();
+    options.reporter.emit({ type: 'phase', message: `writing ${format}` });
+    const before = new Set((await folder.files()).map((file) => file.path));
+    try {
+      const written = await FORMAT_WRITERS[format](ctx);
+      await folder.publish(options.signal);
+      for (const file of written) {
+        out.datasetsByFile[file.path] = file.datasets ?? {};
+        if (file.fields) out.fieldsByFile[file.path] = file.fields;
+      }
+      out.results[format] = { ok: true, records: written.reduce((sum, f) => sum + f.records, 0) };
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      // Remove what this format left behind (finished files and `.partial` ones).
+      await folder.removeAllBut(before);
+      out.results[format] = { ok: false, records: 0, error: (error as Error).message };
+      out.failures.push(failureOf(format, error));
+      options.reporter.emit({
+        type: 'warning',
+        message: `${format} export failed: ${(error as Error).message}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Phase 3: every file the folder holds, hashed, with the datasets the formats reported in it. */
+async function listFiles(folder: ExportDirectory, written: FormatResults): Promise<ExportFileEntry[]> {
+  const files: ExportFileEntry[] = [];
+  for (const { path, bytes } of await folder.files()) {
+    const datasets = written.datasetsByFile[path] ?? {};
+    files.push({
+      path,
+      format: path.endsWith('.json.gz') ? 'gz' : (path.split('.').pop() ?? ''),
+      bytes,
+      size_kb: Math.round((bytes / 1024) * 10) / 10,
+      sha256: await folder.sha256(path),
+      records: Object.values(datasets).reduce((sum, n) => sum + n, 0),
+      ...(Object.keys(datasets).length > 0 ? { datasets } : {}),
+    });
+  }
+  return files;
+}
+
+/** Phase 4: the export's manifest (docs/design.md §8), written last. */
+function manifestOf(
+  options: ExportOptions,
+  time: Date,
+  dir: string,
+  sources: Record<string, string>,
+  written: FormatResults,
+  files: ExportFileEntry[],
+) {
+  const { results, fieldsByFile } = written;
+  return {
+    format: 'acx-data-export',
+    version: '2.0',
+    tool: TOOL,
+    export_time: time.toISOString(),
+    export_path: dir,
+    filter: {
+      categories: options.filter.categories ?? null,
+      manufacturer: options.filter.manufacturer ?? null,
+      translated_only: options.filter.translated === true,
+      untranslated_only: options.filter.translated === false,
+      since: options.filter.since?.toISOString() ?? null,
+      until: options.filter.until?.toISOString() ?? null,
+      description: describeFilter(options.filter),
+    },
+    include_pii: options.includePii,
+    include_deleted: options.includeDeleted,
+    sources,
+    results: Object.fromEntries(Object.entries(results).map(([f, r]) => [f, r.ok])),
+    errors: Object.fromEntries(
+      Object.entries(results)
+        .filter(([, r]) => !r.ok)
+        .map(([f, r]) => [f, r.error]),
+    ),
+    files: files.map((file): ExportManifestFileEntry => {
+      const fields = fieldsByFile[file.path];
+      if (!fields) return file;
+      return {
+        ...file,
+        fields: fields.map(({ name, type, source }) =>
+          source === undefined ? { name, type } : { name, type, source },
+        ),
+      };
+    }),
+  };
+}
+
+/**
+ * Phases: claim a new export folder → open the stores' views → write each format → list and hash the
+ * files → write the manifest last. A run that fails before the manifest removes the folder.
+ */
+export async function exportData(options: ExportOptions): Promise<ExportSummary> {
+  const started = performance.now();
+  const time = options.now ?? new Date();
+  const folder = await ExportDirectory.create(options.outputDir, time);
   const views: Partial<Record<StoreName, ExportView>> = {};
   try {
-    const pgView = needs.has('postgres') ? await stores.postgres?.openExport(request) : undefined;
-    if (pgView) views.postgres = pgView;
-    const postgres = hasDtcViews(pgView) ? pgView : undefined;
-    const codes = await postgres?.selectedCodes();
-    if (codes)
-      reporter.emit({
-        type: 'phase',
-        store: 'postgres',
-        message: `filter selects ${codes.length} DTC codes (${describeFilter(options.filter)})`,
-      });
-    for (const name of ['neo4j', 'qdrant'] as const) {
-      const view = needs.has(name) ? await stores[name]?.openExport({ ...request, codes }) : undefined;
-      if (view) views[name] = view;
-    }
-    const ctx: ExportContext = {
-      files: folder,
-      time,
-      filter: options.filter,
-      includePii: options.includePii,
-      reporter,
-      signal: options.signal,
-      postgres,
-      neo4j: hasGraph(views.neo4j) ? views.neo4j : undefined,
-      tabular: async () => [
-        ...((await views.postgres?.tabular()) ?? []),
-        ...((await views.neo4j?.tabular()) ?? []),
-      ],
-      vectors: async (withVectors: boolean): Promise<VectorCollection[]> =>
-        (await views.qdrant?.vectors?.(withVectors)) ?? [],
-    };
-    const results: ExportSummary['results'] = {};
-    const failures: RunFailure[] = [];
-    const datasetsByFile: Record<string, Record<string, number>> = {};
-    const fieldsByFile: Record<string, readonly FieldSpec[]> = {};
-    for (const format of options.formats) {
-      options.signal?.throwIfAborted();
-      reporter.emit({ type: 'phase', message: `writing ${format}` });
-      const before = new Set((await folder.files()).map((file) => file.path));
-      try {
-        const written = await FORMAT_WRITERS[format](ctx);
-        await folder.publish(options.signal);
-        for (const file of written) {
-          datasetsByFile[file.path] = file.datasets ?? {};
-          if (file.fields) fieldsByFile[file.path] = file.fields;
-        }
-        results[format] = { ok: true, records: written.reduce((sum, f) => sum + f.records, 0) };
-      } catch (error) {
-        if (options.signal?.aborted) throw error;
-        // Remove what this format left behind (finished files and `.partial` ones).
-        await folder.removeAllBut(before);
-        results[format] = { ok: false, records: 0, error: (error as Error).message };
-        failures.push(failureOf(format, error));
-        reporter.emit({ type: 'warning', message: `${format} export failed: ${(error as Error).message}` });
-      }
-    }
-
-    const files: ExportFileEntry[] = [];
-    for (const { path, bytes } of await folder.files()) {
-      const datasets = datasetsByFile[path] ?? {};
-      files.push({
-        path,
-        format: path.endsWith('.json.gz') ? 'gz' : (path.split('.').pop() ?? ''),
-        bytes,
-        size_kb: Math.round((bytes / 1024) * 10) / 10,
-        sha256: await folder.sha256(path),
-        records: Object.values(datasets).reduce((sum, n) => sum + n, 0),
-        ...(Object.keys(datasets).length > 0 ? { datasets } : {}),
-      });
-    }
+    await openViews(options, views);
+    const written = await writeFormats(options, folder, contextOf(options, folder, time, views));
+    const files = await listFiles(folder, written);
     const sources: Record<string, string> = {};
     for (const [name, view] of Object.entries(views)) sources[name] = await view.serverVersion();
-    const manifest = {
-      format: 'acx-data-export',
-      version: '2.0',
-      tool: TOOL,
-      export_time: time.toISOString(),
-      export_path: dir,
-      filter: {
-        categories: options.filter.categories ?? null,
-        manufacturer: options.filter.manufacturer ?? null,
-        translated_only: options.filter.translated === true,
-        untranslated_only: options.filter.translated === false,
-        since: options.filter.since?.toISOString() ?? null,
-        until: options.filter.until?.toISOString() ?? null,
-        description: describeFilter(options.filter),
-      },
-      include_pii: options.includePii,
-      include_deleted: options.includeDeleted,
-      sources,
-      results: Object.fromEntries(Object.entries(results).map(([f, r]) => [f, r.ok])),
-      errors: Object.fromEntries(
-        Object.entries(results)
-          .filter(([, r]) => !r.ok)
-          .map(([f, r]) => [f, r.error]),
-      ),
-      files: files.map((file): ExportManifestFileEntry => {
-        const fields = fieldsByFile[file.path];
-        if (!fields) return file;
-        return {
-          ...file,
-          fields: fields.map(({ name, type, source }) =>
-            source === undefined ? { name, type } : { name, type, source },
-          ),
-        };
-      }),
-    };
-    await folder.writeManifest(manifest);
+    await folder.writeManifest(manifestOf(options, time, folder.dir, sources, written, files));
     return {
-      id,
-      dir,
-      results,
+      id: folder.id,
+      dir: folder.dir,
+      results: written.results,
       files,
-      outcome: outcomeOf(failures, options.formats.length),
-      failures,
+      outcome: outcomeOf(written.failures, options.formats.length),
+      failures: written.failures,
       seconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
