@@ -11,7 +11,8 @@
  *   they are never combined element by element.
  * - `newest`: the record with the later `updated_at` wins whole (as `overwrite`); on a tie the stored
  *   record stays; a record without a timestamp is older than one with a timestamp, and when neither
- *   has one the stored record stays.
+ *   has one the stored record stays. Times are compared as the target store keeps them (PostgreSQL:
+ *   microseconds; Neo4j: nanoseconds), and a time without an offset is UTC.
  *
  * PostgreSQL applies these rules in SQL (stores/postgres/postgres-import.ts); Neo4j and Qdrant with
  * `resolveConflict` below.

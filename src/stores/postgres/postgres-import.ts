@@ -51,6 +51,8 @@ export class PostgresImport {
   async begin(): Promise<void> {
     this.client = await this.pool.connect();
     await this.client.query('BEGIN');
+    // A time without an offset is UTC (model/conflict.ts), whatever the server's or role's time zone.
+    await this.client.query("SET LOCAL TimeZone = 'UTC'");
   }
 
   private get db(): pg.PoolClient {
