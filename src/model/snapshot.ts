@@ -6,7 +6,14 @@
  */
 import type { Readable } from 'node:stream';
 
-export const FILE_COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
+/** What one snapshot can hold: the three stores and the application's JSON data files (`--target`). */
+export const BACKUP_TARGETS = ['postgres', 'neo4j', 'qdrant', 'json'] as const;
+export type BackupTarget = (typeof BACKUP_TARGETS)[number];
+
+/** Compressions of a snapshot's data files (`--compression`); `none` only for opaque native snapshots. */
+export const COMPRESSIONS = ['zstd', 'gzip'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+export const FILE_COMPRESSIONS = [...COMPRESSIONS, 'none'] as const;
 export type FileCompression = (typeof FILE_COMPRESSIONS)[number];
 
 /** What the manifest records of one file. */

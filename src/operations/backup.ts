@@ -21,8 +21,9 @@ import { backupJsonFiles } from './json-files.ts';
 import { runHook } from './hooks.ts';
 import { TOOL } from './tool.ts';
 
-export const BACKUP_TARGETS = ['postgres', 'neo4j', 'qdrant', 'json'] as const;
-export type BackupTarget = (typeof BACKUP_TARGETS)[number];
+import type { BackupTarget } from '../model/snapshot.ts';
+
+export { BACKUP_TARGETS, type BackupTarget } from '../model/snapshot.ts';
 
 export interface BackupOptions {
   targets: readonly BackupTarget[];

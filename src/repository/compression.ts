@@ -5,10 +5,9 @@
 import { createGunzip, createGzip } from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
 import { CompressStream, DecompressStream } from 'zstd-napi';
-import type { FileCompression } from '../model/snapshot.ts';
+import { COMPRESSIONS, type Compression, type FileCompression } from '../model/snapshot.ts';
 
-export const COMPRESSIONS = ['zstd', 'gzip'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
+export { COMPRESSIONS, type Compression } from '../model/snapshot.ts';
 export type { FileCompression };
 
 export const COMPRESSION_EXTENSIONS: Record<FileCompression, string> = {

@@ -9,7 +9,7 @@ import { AcxError } from '../../errors.ts';
 import type { BackupTarget } from '../../operations/backup.ts';
 import type { Compression } from '../../repository/compression.ts';
 import type { RetentionPolicy } from '../../repository/retention.ts';
-import { BACKUP_TARGET_CHOICES, COMPRESSION_CHOICES } from '../choices.ts';
+import { BACKUP_TARGETS, COMPRESSIONS } from '../../model/snapshot.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 
 export interface BackupFlags {
@@ -143,8 +143,8 @@ export function registerBackupCommand(program: Command): void {
     .option('--restore <id>', 'restore a snapshot (an id, or a path relative to --backup-dir)')
     .addOption(
       new Option('--target <store>', 'with --restore: only this store (repeatable)')
-        .choices(BACKUP_TARGET_CHOICES)
-        .argParser(collectChoice(BACKUP_TARGET_CHOICES)),
+        .choices(BACKUP_TARGETS)
+        .argParser(collectChoice(BACKUP_TARGETS)),
     )
     .option('--dry-run', 'with --restore or --cleanup: print what would happen and change nothing', false)
     .option(
@@ -156,7 +156,7 @@ export function registerBackupCommand(program: Command): void {
     .option('--data-dir <dir>', "the application's data directory (for --json)", 'data')
     .addOption(
       new Option('--compression <kind>', 'compression of new snapshots')
-        .choices(COMPRESSION_CHOICES)
+        .choices(COMPRESSIONS)
         .default('zstd'),
     )
     .option('--no-pg-dump', 'use the built-in PostgreSQL schema dump even when pg_dump is installed')
