@@ -3,7 +3,7 @@
  * stores only as the Store interface.
  */
 import type { StoreName } from '../progress.ts';
-import { openStoreSet, type StoreByName, type StoreSet } from '../stores/registry.ts';
+import { openStoreSet, type OpenOptions, type StoreByName, type StoreSet } from '../stores/registry.ts';
 import type { Store } from '../stores/store.ts';
 
 /** Every store, open (seed, demo). */
@@ -22,13 +22,15 @@ export type StoresByName = Partial<Record<StoreName, Store>>;
 export function openStores(
   env: Record<string, string | undefined>,
   names: readonly StoreName[],
+  options: OpenOptions = {},
 ): Promise<SomeStores> {
-  return openStoreSet(env, names);
+  return openStoreSet(env, names, options);
 }
 
 /** Connects to all three stores; fails before touching any. */
 export async function openAllStores(
   env: Record<string, string | undefined> = process.env,
+  options: OpenOptions = {},
 ): Promise<OpenStores> {
-  return (await openStoreSet(env, ['postgres', 'neo4j', 'qdrant'])) as OpenStores;
+  return (await openStoreSet(env, ['postgres', 'neo4j', 'qdrant'], options)) as OpenStores;
 }

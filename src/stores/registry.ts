@@ -4,7 +4,7 @@
  * consistency point of a backup, and it evaluates export filters the others follow.
  */
 import { readConnectionSettings, requirePostgresSettings } from '../config/env.ts';
-import { STORE_NAMES, type StoreName } from '../progress.ts';
+import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.ts';
 import { Neo4jStore } from './neo4j/neo4j-store.ts';
 import { PostgresStore } from './postgres/postgres-store.ts';
 import { QdrantStore } from './qdrant/qdrant-store.ts';
@@ -12,12 +12,18 @@ import type { Store } from './store.ts';
 
 type Env = Record<string, string | undefined>;
 
+/** What an opened store may report while it works (retries of transient faults). */
+export interface OpenOptions {
+  reporter?: ProgressReporter;
+}
+
 /** Each store's opener: reads its settings from the guide's environment variables and connects. */
 export const STORE_DRIVERS = {
   postgres: (env: Env) => PostgresStore.open(requirePostgresSettings(env)),
   neo4j: (env: Env) => Neo4jStore.open(readConnectionSettings(env).neo4j),
-  qdrant: (env: Env) => QdrantStore.open(readConnectionSettings(env).qdrant),
-} as const satisfies Record<StoreName, (env: Env) => Promise<Store>>;
+  qdrant: (env: Env, options: OpenOptions) =>
+    QdrantStore.open(readConnectionSettings(env).qdrant, options.reporter),
+} as const satisfies Record<StoreName, (env: Env, options: OpenOptions) => Promise<Store>>;
 
 /** The concrete store of each name (tests reach the SDK handle through it). */
 export interface StoreByName {
@@ -38,7 +44,11 @@ export function storesInOrder(set: Partial<Record<StoreName, Store>>): Store[] {
  * Connects to the named stores (in registry order) and checks each connection; if one fails, the
  * ones already open are closed and the error names the store.
  */
-export async function openStoreSet(env: Env, names: readonly StoreName[]): Promise<StoreSet> {
+export async function openStoreSet(
+  env: Env,
+  names: readonly StoreName[],
+  options: OpenOptions = {},
+): Promise<StoreSet> {
   const set: StoreSet = {
     close: async () => {
       await Promise.allSettled(storesInOrder(set).map((s) => s.close()));
@@ -48,7 +58,7 @@ export async function openStoreSet(env: Env, names: readonly StoreName[]): Promi
     for (const name of STORE_NAMES) {
       if (!names.includes(name)) continue;
       // Each opener gives its own class; the assignment keeps the name ↔ class pairing.
-      (set as Record<StoreName, Store>)[name] = await STORE_DRIVERS[name](env);
+      (set as Record<StoreName, Store>)[name] = await STORE_DRIVERS[name](env, options);
     }
     return set;
   } catch (error) {

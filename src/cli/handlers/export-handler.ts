@@ -25,8 +25,11 @@ export async function handleExport({ flags, global, filter }: ExportRun): Promis
   const formats: ExportFormat[] = flags.all || named.length === 0 ? [...EXPORT_FORMATS] : named;
   const needed = new Set<StoreName>(formats.flatMap((f) => FORMAT_STORES[f]));
   if (Object.keys(filter).length > 0) needed.add('postgres');
-  const stores = await openStores(process.env, [...needed]);
   const reporter = createReporter(global);
+  const stores = await openStores(process.env, [...needed], { reporter }).catch((error: unknown) => {
+    reporter.close();
+    throw error;
+  });
   const interrupt = onInterrupt();
   let summary: ExportSummary;
   try {

@@ -7,7 +7,7 @@ import { AcxError } from '../../errors.ts';
 import { labelMap } from '../../model/labels.ts';
 import { importData, type ImportStores, type ImportSummary } from '../../operations/import.ts';
 import { openStores, type SomeStores } from '../../operations/open-stores.ts';
-import type { StoreName } from '../../progress.ts';
+import type { ProgressReporter, StoreName } from '../../progress.ts';
 import type { ImportRun } from '../commands/import-command.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { printResult } from '../output/global-options.ts';
@@ -15,12 +15,12 @@ import { formatImport } from '../output/import-text.ts';
 import { createReporter } from '../output/reporters.ts';
 
 /** Stores opened on first use, each once; `close()` closes the ones that were opened. */
-function storesOnDemand(): { stores: ImportStores; close(): Promise<void> } {
+function storesOnDemand(reporter: ProgressReporter): { stores: ImportStores; close(): Promise<void> } {
   const connections = new Map<StoreName, Promise<SomeStores>>();
   const get = (name: StoreName): Promise<SomeStores> => {
     const known = connections.get(name);
     if (known) return known;
-    const opening = openStores(process.env, [name]);
+    const opening = openStores(process.env, [name], { reporter });
     connections.set(name, opening);
     return opening;
   };
@@ -57,8 +57,8 @@ function rejectionError({ flags, mode }: ImportRun, summary: ImportSummary): Acx
 
 export async function handleImport(run: ImportRun): Promise<void> {
   const { flags, global } = run;
-  const connections = storesOnDemand();
   const reporter = createReporter(global);
+  const connections = storesOnDemand(reporter);
   const interrupt = onInterrupt();
   try {
     const summary = await importData({

@@ -9,8 +9,11 @@ import { createReporter } from '../output/reporters.ts';
 import { formatSeed } from '../output/seed-text.ts';
 
 export async function handleSeed({ flags, global, scale, seed, batchSize }: SeedRun): Promise<void> {
-  const stores = await openAllStores();
   const reporter = createReporter(global);
+  const stores = await openAllStores(process.env, { reporter }).catch((error: unknown) => {
+    reporter.close();
+    throw error;
+  });
   try {
     const summary = await seedStores(stores, {
       scale,

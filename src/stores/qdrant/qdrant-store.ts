@@ -21,6 +21,7 @@ import type {
 } from '../store.ts';
 import { backupQdrant } from './qdrant-backup.ts';
 import { QdrantClient, type QdrantPoint } from './qdrant-client.ts';
+import { qdrantRetryEvent } from './qdrant-http.ts';
 import { qdrantExportCollections } from './qdrant-export.ts';
 import { fingerprintQdrant } from './qdrant-fingerprint.ts';
 import { QdrantImport } from './qdrant-import.ts';
@@ -36,9 +37,11 @@ export class QdrantStore implements Store {
   /** `client` is the store's own HTTP client: for this folder and for tests, never for operations. */
   constructor(readonly client: QdrantClient) {}
 
-  /** Connects and proves the server answers. */
-  static async open(settings: QdrantSettings): Promise<QdrantStore> {
-    const client = new QdrantClient(settings);
+  /** Connects and proves the server answers; retries of transient faults are told to `reporter`. */
+  static async open(settings: QdrantSettings, reporter?: ProgressReporter): Promise<QdrantStore> {
+    const client = new QdrantClient(settings, {
+      onRetry: reporter ? (info) => reporter.emit(qdrantRetryEvent(info)) : undefined,
+    });
     await client.version();
     return new QdrantStore(client);
   }

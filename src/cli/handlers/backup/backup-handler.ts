@@ -18,8 +18,11 @@ function chosenTargets(flags: BackupFlags): BackupTarget[] {
 export async function handleBackup(run: BackupRun): Promise<void> {
   const { flags, global } = run;
   const targets = chosenTargets(flags);
-  const stores = await openStores(process.env, storesFor(targets));
   const reporter = createReporter(global);
+  const stores = await openStores(process.env, storesFor(targets), { reporter }).catch((error: unknown) => {
+    reporter.close();
+    throw error;
+  });
   const interrupt = onInterrupt();
   try {
     const repository = await Repository.open(run.backupDir, { create: true });

@@ -18,8 +18,11 @@ export async function handleRestore(run: BackupRun): Promise<void> {
   const repository = await Repository.open(run.backupDir, { create: false });
   const snapshot = await repository.open(flags.restore!);
   const targets = flags.target ?? targetsOf(snapshot);
-  const stores = await openStores(process.env, storesFor(targets));
   const reporter = createReporter(global);
+  const stores = await openStores(process.env, storesFor(targets), { reporter }).catch((error: unknown) => {
+    reporter.close();
+    throw error;
+  });
   const interrupt = onInterrupt();
   try {
     const summary = await restoreSnapshot({
