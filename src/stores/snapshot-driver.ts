@@ -1,7 +1,7 @@
 /**
- * What every store's backup and restore code receives and returns. Each store folder implements
- * `backup<Store>`, `plan<Store>Restore` and `restore<Store>` over these types; the operations in
- * `src/operations/` orchestrate them and own the manifest.
+ * What a store's backup and restore receive and return: the contexts and results of the Store
+ * interface (`store.ts` re-exports them). The operations own the manifest; a store only writes its
+ * files into the sink and returns its section.
  */
 import type { ProgressReporter } from '../progress.ts';
 import type { SnapshotSink, SnapshotSource, StoreSection } from '../model/snapshot.ts';

@@ -19,6 +19,7 @@ import { formatExport } from '../output/export-text.ts';
 import { printResult } from '../output/global-options.ts';
 import { errorForOutcome } from '../output/outcome-exit.ts';
 import { createReporter } from '../output/reporters.ts';
+import { openRunStores } from './run-stores.ts';
 
 export async function handleExport({ flags, global, filter }: ExportRun): Promise<void> {
   const named = EXPORT_FORMATS.filter((f) => flags[f]);
@@ -26,10 +27,7 @@ export async function handleExport({ flags, global, filter }: ExportRun): Promis
   const needed = new Set<StoreName>(formats.flatMap((f) => FORMAT_STORES[f]));
   if (Object.keys(filter).length > 0) needed.add('postgres');
   const reporter = createReporter(global);
-  const stores = await openStores(process.env, [...needed], { reporter }).catch((error: unknown) => {
-    reporter.close();
-    throw error;
-  });
+  const stores = await openRunStores(reporter, (options) => openStores(process.env, [...needed], options));
   const interrupt = onInterrupt();
   let summary: ExportSummary;
   try {

@@ -6,14 +6,12 @@ import { seedStores } from '../../operations/seed.ts';
 import type { SeedRun } from '../commands/seed-command.ts';
 import { printResult } from '../output/global-options.ts';
 import { createReporter } from '../output/reporters.ts';
+import { openRunStores } from './run-stores.ts';
 import { formatSeed } from '../output/seed-text.ts';
 
 export async function handleSeed({ flags, global, scale, seed, batchSize }: SeedRun): Promise<void> {
   const reporter = createReporter(global);
-  const stores = await openAllStores(process.env, { reporter }).catch((error: unknown) => {
-    reporter.close();
-    throw error;
-  });
+  const stores = await openRunStores(reporter, (options) => openAllStores(process.env, options));
   try {
     const summary = await seedStores(stores, {
       scale,

@@ -7,6 +7,7 @@ import { onInterrupt } from '../../interrupt.ts';
 import { formatBackup } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
+import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
 
 /** The named targets, in BACKUP_TARGETS order; every one with --all or when none is named. */
@@ -19,10 +20,9 @@ export async function handleBackup(run: BackupRun): Promise<void> {
   const { flags, global } = run;
   const targets = chosenTargets(flags);
   const reporter = createReporter(global);
-  const stores = await openStores(process.env, storesFor(targets), { reporter }).catch((error: unknown) => {
-    reporter.close();
-    throw error;
-  });
+  const stores = await openRunStores(reporter, (options) =>
+    openStores(process.env, storesFor(targets), options),
+  );
   const interrupt = onInterrupt();
   try {
     const repository = await Repository.open(run.backupDir, { create: true });

@@ -11,6 +11,7 @@ import { formatRestore } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { errorForOutcome } from '../../output/outcome-exit.ts';
 import { createReporter } from '../../output/reporters.ts';
+import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
 
 export async function handleRestore(run: BackupRun): Promise<void> {
@@ -19,10 +20,9 @@ export async function handleRestore(run: BackupRun): Promise<void> {
   const snapshot = await repository.open(flags.restore!);
   const targets = flags.target ?? targetsOf(snapshot);
   const reporter = createReporter(global);
-  const stores = await openStores(process.env, storesFor(targets), { reporter }).catch((error: unknown) => {
-    reporter.close();
-    throw error;
-  });
+  const stores = await openRunStores(reporter, (options) =>
+    openStores(process.env, storesFor(targets), options),
+  );
   const interrupt = onInterrupt();
   try {
     const summary = await restoreSnapshot({
