@@ -23,6 +23,9 @@
  * Any value may be `null` (absent).
  */
 
+import type { DtcFilter } from './dtc-filter.ts';
+import type { LabelMap } from './labels.ts';
+
 export const FIELD_TYPES = [
   'text',
   'integer',
@@ -133,10 +136,10 @@ export interface WrittenFile {
 
 /** What an export asks of a store: the rows a filter selects, without the personal data unless asked. */
 export interface ExportRequest {
-  filter: import('./dtc-filter.ts').DtcFilter;
+  filter: DtcFilter;
   includePii: boolean;
   includeDeleted: boolean;
-  labels: import('./labels.ts').LabelMap;
+  labels: LabelMap;
   /** DTC codes the filter selected (evaluated in PostgreSQL), for the stores that follow them. */
   codes?: readonly string[];
 }
