@@ -32,6 +32,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // Fault campaigns (SIGKILL at random moments, bit flips) against the live stack. `npm test` runs a short
+          // sample; `ACX_FAULT_TRIALS=50 npm run test:faults` runs the full campaign.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/setup/require-stack.ts'],
+          setupFiles: ['test/setup/stack-env.ts'],
+          testTimeout: 1_800_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
