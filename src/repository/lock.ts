@@ -3,7 +3,8 @@
  * atomic create on every Storage that has `conditionalPut`). It holds a random token, so a create whose
  * answer was lost and which was retried recognises its own lock instead of reporting it as held. A lock
  * whose process is gone on this host is stale and taken over; any other holder makes the run fail at
- * once (LOCKED).
+ * once (LOCKED). A lock that cannot be read (not JSON, not a lock) is never taken over: nothing says its
+ * run is gone, so the run fails with LOCKED naming the file to delete once no run is active.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -88,6 +89,28 @@ function held(storage: Storage, info: LockInfo, abandoned: string | undefined): 
   };
 }
 
+/** Whether `holder` still runs: another host's process cannot be checked from here, so it does. */
+function isLive(holder: LockInfo): boolean {
+  return holder.host !== hostname() || isAlive(holder.pid);
+}
+
+/** What `--list` needs to know of the lock: the snapshot a live run is writing, if any. */
+export async function readLiveSnapshot(storage: Storage): Promise<string | undefined> {
+  const holder = await readHolder(storage);
+  if (!holder || !isLive(holder)) return undefined;
+  return typeof holder.snapshot === 'string' && SNAPSHOT_ID.test(holder.snapshot)
+    ? holder.snapshot
+    : undefined;
+}
+
+function unreadableLock(storage: Storage): AcxError {
+  const file = printableKey(storage, LOCK_FILE);
+  return new AcxError('LOCKED', `the lock ${file} cannot be read: it is not a lock acx-data wrote`, {
+    subject: file,
+    hint: `make sure no acx-data run is using ${storage.location}, then delete ${file}`,
+  });
+}
+
 /** Takes the lock of the repository on `storage` for `command`, or fails with LOCKED. */
 export async function lockRepository(storage: Storage, command: string): Promise<RepositoryLock> {
   const info: LockInfo = {
@@ -109,8 +132,8 @@ export async function lockRepository(storage: Storage, command: string): Promise
     const holder = await readHolder(storage);
     if (holder === undefined) continue; // released between our create and our read: try again
     if (holder?.token === info.token) return held(storage, info, abandoned); // our retried create
-    const stale = holder === null || (holder.host === info.host && !isAlive(holder.pid));
-    if (!stale) {
+    if (holder === null) throw unreadableLock(storage);
+    if (isLive(holder)) {
       throw new AcxError(
         'LOCKED',
         `backup directory ${storage.location} is locked by "${holder.command}" (pid ${holder.pid} on ${holder.host}, since ${holder.since})`,
@@ -121,7 +144,7 @@ export async function lockRepository(storage: Storage, command: string): Promise
       );
     }
     // Only a snapshot id names files to remove: a lock edited by hand must not widen that.
-    const snapshot = holder?.snapshot;
+    const snapshot = holder.snapshot;
     if (typeof snapshot === 'string' && SNAPSHOT_ID.test(snapshot)) abandoned = snapshot;
     await storage.delete(LOCK_FILE);
   }

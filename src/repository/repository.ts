@@ -14,7 +14,7 @@ import { isStorageError } from '../storage/storage-error.ts';
 import { deletePrefix, exists, putJson, readJson } from '../storage/storage-helpers.ts';
 import { keyProblem } from '../storage/storage-keys.ts';
 import { MANIFEST_FILE, printableKey, SNAPSHOT_ID, snapshotPrefix, VERIFICATION_FILE } from './layout.ts';
-import { lockRepository, type RepositoryLock } from './lock.ts';
+import { lockRepository, readLiveSnapshot, type RepositoryLock } from './lock.ts';
 import { readManifest, writeManifest, type Manifest, type SnapshotKind } from './manifest.ts';
 import { SnapshotFiles } from './snapshot-files.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -169,20 +169,27 @@ export class Repository {
     return ids;
   }
 
-  /** Complete snapshots, newest first. A directory with a damaged manifest is reported in `damaged`. */
+  /**
+   * Complete snapshots, newest first. A directory without a manifest is `running` when the lock's live
+   * holder names it (the snapshot a run is writing now), `incomplete` otherwise (a killed or failed
+   * run's leftovers); one with a damaged manifest is reported in `damaged`. The lock is read before and
+   * after the scan, so a run that starts or ends meanwhile is still seen as running.
+   */
   async list(): Promise<{
     snapshots: SnapshotListing[];
+    running: string[];
     incomplete: string[];
     damaged: Array<{ id: string; problem: string }>;
   }> {
     const snapshots: SnapshotListing[] = [];
-    const incomplete: string[] = [];
+    const unfinished: string[] = [];
     const damaged: Array<{ id: string; problem: string }> = [];
+    const writing = new Set([await readLiveSnapshot(this.storage)]);
     for (const id of await this.directoryIds()) {
       try {
         const manifest = await readManifest(this.storage, snapshotPrefix(id), id);
         if (!manifest) {
-          incomplete.push(id);
+          unfinished.push(id);
           continue;
         }
         const bytes = Object.values(manifest.files).reduce((sum, f) => sum + f.bytes, 0);
@@ -191,10 +198,16 @@ export class Repository {
         damaged.push({ id, problem: (error as Error).message });
       }
     }
+    if (unfinished.length > 0) writing.add(await readLiveSnapshot(this.storage));
     snapshots.sort(
       (a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt) || b.id.localeCompare(a.id),
     );
-    return { snapshots, incomplete: incomplete.sort(), damaged };
+    return {
+      snapshots,
+      running: unfinished.filter((id) => writing.has(id)).sort(),
+      incomplete: unfinished.filter((id) => !writing.has(id)).sort(),
+      damaged,
+    };
   }
 
   /**

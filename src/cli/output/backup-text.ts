@@ -33,13 +33,27 @@ export function recordsOf(listing: SnapshotListing): number {
     .reduce((sum, d) => sum + d.records, 0);
 }
 
-export function formatList(
-  snapshots: SnapshotListing[],
-  incomplete: string[],
-  damaged: Array<{ id: string; problem: string }>,
-  dir: string,
-): string {
-  if (snapshots.length === 0 && damaged.length === 0) return `No snapshots in ${dir}.`;
+export interface ListResult {
+  snapshots: SnapshotListing[];
+  running: string[];
+  incomplete: string[];
+  damaged: Array<{ id: string; problem: string }>;
+}
+
+export function formatList({ snapshots, running, incomplete, damaged }: ListResult, dir: string): string {
+  const lines: string[] = [];
+  if (snapshots.length === 0 && damaged.length === 0) lines.push(`No snapshots in ${dir}.`);
+  else lines.push(formatTable(listRows(snapshots), [4, 5]));
+  for (const d of damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
+  for (const id of running) lines.push(`running: ${id} is being written by a backup in progress`);
+  if (incomplete.length > 0)
+    lines.push(
+      `(${incomplete.length} incomplete director${incomplete.length === 1 ? 'y' : 'ies'} of interrupted runs, removed by the next backup or cleanup: ${incomplete.join(', ')})`,
+    );
+  return lines.join('\n');
+}
+
+function listRows(snapshots: SnapshotListing[]): Array<Array<string | number>> {
   const rows: Array<Array<string | number>> = [
     ['id', 'kind', 'time (UTC)', 'stores', 'records', 'size', 'verified'],
   ];
@@ -55,13 +69,7 @@ export function formatList(
       v ? `${v.ok ? 'ok' : 'FAILED'} ${v.at.slice(0, 16).replace('T', ' ')}` : 'never',
     ]);
   }
-  const lines = [formatTable(rows, [4, 5])];
-  for (const d of damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
-  if (incomplete.length > 0)
-    lines.push(
-      `(${incomplete.length} incomplete director${incomplete.length === 1 ? 'y' : 'ies'} of interrupted runs, removed by the next backup or cleanup: ${incomplete.join(', ')})`,
-    );
-  return lines.join('\n');
+  return rows;
 }
 
 export function formatVerify(s: VerifySummary): string {
@@ -90,6 +98,13 @@ export function formatRestore(s: RestoreSummary): string {
   }
   lines.push(`Restored ${s.id} (verified first: ${s.verification.files} files intact).`);
   if (s.safetySnapshot) lines.push(`Safety backup of the replaced data: ${s.safetySnapshot.id}`);
+  if (s.resumed) {
+    const r = s.resumed;
+    lines.push(
+      `Finished the restore interrupted since ${r.startedAt} (pid ${r.pid})${r.interrupted ? `: ${r.interrupted} was emptied of its partial restore and restored again` : ''}${r.alreadyRestored.length > 0 ? `; restored before the interruption: ${r.alreadyRestored.join(', ')}` : ''}.`,
+    );
+    if (r.safetySnapshot) lines.push(`Safety backup taken by the interrupted run: ${r.safetySnapshot}`);
+  }
   const rows: Array<Array<string | number>> = [['store', 'records', 'seconds']];
   for (const [target, r] of Object.entries(s.restored))
     rows.push([target, r.datasets.reduce((sum, d) => sum + d.records, 0), r.seconds.toFixed(1)]);
