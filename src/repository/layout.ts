@@ -3,6 +3,7 @@
  * `<id>/<data file>`, `.acx-lock`. The one place that spells the layout.
  */
 import type { Storage } from '../storage/storage.ts';
+import { keyProblem } from '../storage/storage-keys.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const VERIFICATION_FILE = 'verification.json';
@@ -17,4 +18,19 @@ export const snapshotPrefix = (id: string): string => `${id}/`;
 export function printableKey(storage: Storage, key: string): string {
   if (storage.capabilities.localPath && storage.localPath) return storage.localPath(key);
   return `${storage.location.replace(/\/+$/, '')}/${key}`;
+}
+
+/**
+ * Why `path`, a file path from a manifest, cannot be a file of the snapshot, or undefined. A path is
+ * relative to the snapshot's directory and stays inside it: the storage key rules (no absolute path, no
+ * `..` or `.` segment, no empty segment, no backslash, no control character such as NUL), and it is
+ * not one of the files next to the data (the manifest, the verification record). One check for every
+ * reader: verify, restore and the listing all read manifests through it.
+ */
+export function snapshotPathProblem(path: string): string | undefined {
+  if (path.startsWith('/')) return 'absolute path';
+  const problem = keyProblem(path);
+  if (problem) return problem;
+  if (path === MANIFEST_FILE || path === VERIFICATION_FILE) return 'reserved name';
+  return undefined;
 }

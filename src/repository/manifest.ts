@@ -9,13 +9,22 @@ import type { DatasetEntry, StoreSection } from '../model/snapshot.ts';
 import type { Storage } from '../storage/storage.ts';
 import { isStorageError } from '../storage/storage-error.ts';
 import { putJson, readText } from '../storage/storage-helpers.ts';
-import { MANIFEST_FILE, snapshotPrefix } from './layout.ts';
+import { MANIFEST_FILE, snapshotPathProblem, snapshotPrefix } from './layout.ts';
 
 export { MANIFEST_FILE };
 export const MANIFEST_FORMAT = 'acx-data-snapshot';
 export const FORMAT_VERSION = 1;
+/** The format versions this acx-data reads; any other is refused (design §7.3). */
+export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
 export const SNAPSHOT_KINDS = ['full', 'incremental'] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+
+/** A path inside the snapshot: relative, no `..`, `.`, empty segment, backslash or control character. */
+const snapshotPathSchema = z.string().superRefine((path, ctx) => {
+  const problem = snapshotPathProblem(path);
+  if (problem)
+    ctx.addIssue({ code: 'custom', message: `unsafe file path ${JSON.stringify(path)}: ${problem}` });
+});
 
 const fileEntrySchema = z.object({
   bytes: z.number().int().nonnegative(),
@@ -29,7 +38,7 @@ const datasetSchema = z.looseObject({
   name: z.string(),
   kind: z.string(),
   records: z.number().int().nonnegative(),
-  files: z.array(z.string()),
+  files: z.array(snapshotPathSchema),
   columns: z.array(z.string()).optional(),
 });
 
@@ -51,7 +60,11 @@ void sectionsAgree;
 
 export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),
-  formatVersion: z.number().int(),
+  formatVersion: z
+    .number()
+    .int()
+    .positive()
+    .refine((v) => SUPPORTED_FORMAT_VERSIONS.includes(v), 'unsupported format version'),
   id: z.string().regex(/^(full|incremental)_\d{8}_\d{6}$/),
   kind: z.enum(SNAPSHOT_KINDS),
   parent: z.string().nullable(),
@@ -71,13 +84,14 @@ export const manifestSchema = z.looseObject({
       datasets: z.array(datasetSchema),
     }),
   ),
-  files: z.record(z.string(), fileEntrySchema),
+  files: z.record(snapshotPathSchema, fileEntrySchema),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /**
  * Reads and validates the manifest of the snapshot whose files are under `prefix` (`<id>/`); undefined
- * when the snapshot is incomplete (no manifest). `id` names the snapshot in errors.
+ * when the snapshot is incomplete (no manifest). `id` is the directory's name: the manifest's own id
+ * must be the same (a renamed or swapped manifest is refused).
  */
 export async function readManifest(
   storage: Storage,
@@ -101,7 +115,7 @@ export async function readManifest(
     });
   }
   const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
-  if (typeof version === 'number' && version > FORMAT_VERSION) {
+  if (Number.isInteger(version) && (version as number) > FORMAT_VERSION) {
     throw new AcxError(
       'INTEGRITY',
       `snapshot ${id} has format version ${version}; this acx-data reads up to ${FORMAT_VERSION}`,
@@ -119,6 +133,16 @@ export async function readManifest(
       `snapshot ${id}: manifest.json is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
       {
         subject: id,
+      },
+    );
+  }
+  if (parsed.data.id !== id) {
+    throw new AcxError(
+      'INTEGRITY',
+      `snapshot ${id}: manifest.json names snapshot ${parsed.data.id}, not the directory it is in (${id})`,
+      {
+        subject: id,
+        hint: 'a snapshot directory keeps the name of its id: rename it back, or restore the right manifest',
       },
     );
   }

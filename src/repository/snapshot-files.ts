@@ -242,7 +242,8 @@ export async function checkFile(
   try {
     await pipeline(await storage.get(key), stored, discard());
   } catch (error) {
-    if (isStorageError(error, 'not-found')) return 'missing';
+    // A storage's hint says why a file it lists is not an object (a symbolic link, never followed).
+    if (isStorageError(error, 'not-found')) return error.hint ? `missing: ${error.hint}` : 'missing';
     throw error;
   }
   if (stored.bytes !== entry.bytes)

@@ -4,14 +4,14 @@ import { AcxError } from '../errors.ts';
 import type { SnapshotSource } from '../model/snapshot.ts';
 import type { Storage } from '../storage/storage.ts';
 import { readLines } from '../streams.ts';
-import { printableKey } from './layout.ts';
+import { printableKey, snapshotPathProblem } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 import { openDecompressed, storedStream, type FileEntry } from './snapshot-files.ts';
 
 export class SnapshotReader implements SnapshotSource {
   /**
-   * @param prefix where the snapshot's files are: `<directory name>/`, which is the id unless the
-   * directory was copied or renamed (the manifest keeps the id it was written with).
+   * @param prefix where the snapshot's files are: `<directory name>/`, the id (readManifest refuses a
+   * manifest whose id is not its directory's name), possibly in a folder outside the repository.
    */
   constructor(
     readonly storage: Storage,
@@ -39,7 +39,16 @@ export class SnapshotReader implements SnapshotSource {
   }
 
   entry(path: string): FileEntry {
-    const entry = this.manifest.files[path];
+    const problem = snapshotPathProblem(path);
+    if (problem)
+      throw new AcxError(
+        'INTEGRITY',
+        `snapshot ${this.id}: unsafe file path ${JSON.stringify(path)}: ${problem}`,
+        {
+          subject: path,
+        },
+      );
+    const entry = Object.hasOwn(this.manifest.files, path) ? this.manifest.files[path] : undefined;
     if (!entry)
       throw new AcxError('INTEGRITY', `snapshot ${this.id}: ${path} is not listed in the manifest`, {
         subject: path,

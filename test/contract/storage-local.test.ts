@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +71,26 @@ describe('local storage on disk', () => {
       await storage.put('dir/child', 'x');
       await expectStorageError(storage.put('dir', 'x'), 'conflict');
       expect(storage.localPath('dir/child')).toBe(join(root, 'dir', 'child'));
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('never follows a symbolic link below the root: not listed, not seen by stat, refused by get', async () => {
+    const { root, cleanup } = await temporaryRoot();
+    try {
+      await mkdir(join(root, 'outside'));
+      await writeFile(join(root, 'outside', 'secret'), 'secret');
+      const storage = await openLocalStorage({ root: join(root, 'repo') });
+      await storage.put('snap/real', 'real');
+      await symlink(join(root, 'outside', 'secret'), join(root, 'repo', 'snap', 'file-link'));
+      await symlink(join(root, 'outside'), join(root, 'repo', 'snap', 'dir-link'));
+      expect((await collect(storage.list(''))).map((info) => info.key)).toEqual(['snap/real']);
+      for (const key of ['snap/file-link', 'snap/dir-link/secret']) {
+        expect(await storage.stat(key)).toBeUndefined();
+        const error = await expectStorageError(storage.get(key), 'not-found', key);
+        expect(error.message).toContain('symbolic link');
+      }
     } finally {
       await cleanup();
     }

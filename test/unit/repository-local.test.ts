@@ -1,7 +1,7 @@
 /**
  * The repository on a local directory: the files on disk are design §7.1's layout, snapshots written
  * by hand in format 1 (as earlier versions wrote them) stay readable, a snapshot copied elsewhere opens
- * by its path, and neither a failed run nor a killed one leaves a directory behind.
+ * by its path (under its own name), and neither a failed run nor a killed one leaves a directory behind.
  */
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -121,7 +121,7 @@ describe('a repository on a local directory', () => {
     expect(inside.storage).toBe(repository.storage);
     expect((await repository.open('./full_20260101_000000/')).id).toBe('full_20260101_000000');
 
-    const elsewhere = join(root, 'copies', 'renamed');
+    const elsewhere = join(root, 'copies', 'full_20260101_000000');
     await cp(join(root, 'full_20260101_000000'), elsewhere, { recursive: true });
     const copy = await repository.open(elsewhere);
     expect(copy.id).toBe('full_20260101_000000');
@@ -129,6 +129,10 @@ describe('a repository on a local directory', () => {
     expect((await verifySnapshot(copy, silentReporter)).ok).toBe(true);
     await repository.writeVerification(copy, { at: 'now', ok: true, tool: 'test', problems: [] });
     expect(await readdir(elsewhere)).toContain('verification.json');
+    // A copy keeps its directory name: a renamed one holds a manifest of another snapshot.
+    const renamed = join(root, 'copies', 'full_20990101_000000');
+    await cp(elsewhere, renamed, { recursive: true });
+    await expect(repository.open(renamed)).rejects.toMatchObject({ code: 'INTEGRITY' });
   });
 
   it('leaves no directory after a failed run, nor after a killed one', async () => {

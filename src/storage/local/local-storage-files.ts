@@ -54,7 +54,8 @@ interface Entry {
 
 /**
  * The visible entries of a directory, in listing order: temp files and names that are not valid key
- * segments are left out; symbolic links count as what they point to; a missing directory is empty.
+ * segments are left out, and so are symbolic links (never followed: not objects); a missing directory
+ * is empty.
  * Sorting on `name + '/'` for directories makes a depth-first walk come out in key order.
  */
 async function visibleEntries(directory: string, namePrefix = ''): Promise<Entry[]> {
@@ -71,14 +72,8 @@ async function visibleEntries(directory: string, namePrefix = ''): Promise<Entry
     if (!name.startsWith(namePrefix) || name.startsWith(RESERVED_SEGMENT_PREFIX)) continue;
     if (keyProblem(name) !== undefined) continue;
     const path = join(directory, name);
-    let isDirectory = dirent.isDirectory();
-    if (dirent.isSymbolicLink()) {
-      const target = await statIfExists(path);
-      if (!target) continue;
-      isDirectory = target.isDirectory();
-    } else if (!isDirectory && !dirent.isFile()) {
-      continue; // sockets, devices, fifos are not objects
-    }
+    const isDirectory = dirent.isDirectory();
+    if (!isDirectory && !dirent.isFile()) continue; // links, sockets, devices, fifos are not objects
     entries.push({ name, path, isDirectory, sortKey: isDirectory ? `${name}/` : name });
   }
   return entries.sort((a, b) => compareKeys(a.sortKey, b.sortKey));

@@ -8,8 +8,14 @@
  * the version it opened. Temp files are never listed, and removed when a put fails or aborts; a killed
  * process can leave one behind, invisible to every operation. Needs a file system with hard links for
  * `ifNotExists` (every POSIX local one; some network or FAT mounts refuse: reason 'other').
+ *
+ * Objects are regular files in real directories: a symbolic link below the root (to a file or to a
+ * directory) is not an object. It is not listed, `stat` does not see it and `get` refuses it
+ * ('not-found'), so a repository copied from elsewhere cannot make a reader open a file outside it. The
+ * root itself may be a link.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { link, open, rename, rm, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -120,7 +126,9 @@ export class LocalStorage implements Storage {
     options.signal?.throwIfAborted();
     const problem = rangeProblem(options.offset, options.length);
     if (problem) throw new StorageError(problem, this.context('get', key, 'invalid-request'));
-    const handle = await this.io('get', key, () => open(path, 'r'));
+    await this.refuseLinks('get', key);
+    // O_NOFOLLOW: a link put in place after the check still fails (ELOOP) instead of being followed.
+    const handle = await this.io('get', key, () => open(path, constants.O_RDONLY | constants.O_NOFOLLOW));
     try {
       const stats = await this.io('get', key, () => handle.stat());
       if (!stats.isFile()) throw new StorageError('no such object', this.context('get', key, 'not-found'));
@@ -141,7 +149,13 @@ export class LocalStorage implements Storage {
   async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo | undefined> {
     const path = this.pathOf('stat', key);
     options.signal?.throwIfAborted();
-    const stats = await this.io('stat', key, () => statIfExists(path));
+    const stats = await this.io('stat', key, async () => {
+      const own = await lstat(path).catch((error: unknown) => {
+        if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ENOTDIR') return undefined;
+        throw error;
+      });
+      return own && (await this.linkIn(key)) === undefined ? own : undefined;
+    });
     return stats?.isFile() ? { key, size: stats.size, modified: stats.mtime } : undefined;
   }
 
@@ -262,6 +276,28 @@ export class LocalStorage implements Storage {
       }
       throw this.translate(error, 'put', key);
     }
+  }
+
+  /** The first segment of `key` (as a key prefix) that is a symbolic link on disk, or undefined. */
+  private async linkIn(key: string): Promise<string | undefined> {
+    const segments = key.split('/');
+    for (let n = 1; n <= segments.length; n++) {
+      const part = segments.slice(0, n);
+      const stats = await lstat(join(this.root, ...part)).catch(() => undefined);
+      if (!stats) return undefined; // missing: the open that follows says so
+      if (stats.isSymbolicLink()) return part.join('/');
+    }
+    return undefined;
+  }
+
+  /** Rejects a key reached through a symbolic link below the root (see the class comment). */
+  private async refuseLinks(operation: StorageOperation, key: string): Promise<void> {
+    const link = await this.linkIn(key);
+    if (link === undefined) return;
+    throw new StorageError(`"${link}" is a symbolic link; links below the storage root are never followed`, {
+      ...this.context(operation, key, 'not-found'),
+      hint: 'a repository holds regular files only: replace the link by the file it points to if you trust it',
+    });
   }
 
   private pathOf(operation: StorageOperation, key: string): string {
