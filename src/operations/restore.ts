@@ -8,6 +8,9 @@
  * 5. safety backup of the targets about to be replaced (`--force`);
  * 6. apply: restore each target all-or-nothing; a failed target is left as it was and reported, the
  *    others go on. The summary's outcome says which; the CLI picks the exit code.
+ *
+ * A journal (`restore-journal.ts`, docs/design.md §7.7) is written before phase 6 changes anything and
+ * removed when it ends; a restore killed in phase 6 is finished by the next run of the same restore.
  */
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
@@ -21,6 +24,15 @@ import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.t
 import { backupStores, type BackupOptions, type BackupSummary, type BackupTarget } from './backup.ts';
 import { jsonFilesRestoreTarget } from './json-files.ts';
 import { verifyAndRecord, type VerifySummary } from './verify.ts';
+import {
+  findInterruptedRestore,
+  replaceFor,
+  resumedOf,
+  RestoreJournalWriter,
+  type RestoreJournal,
+  type ResumedRestore,
+} from './restore-journal.ts';
+import type { JournalPlace } from './run-journal.ts';
 
 export interface RestoreOptions {
   repository: Repository;
@@ -36,6 +48,8 @@ export interface RestoreOptions {
   safetyBackup: Omit<BackupOptions, 'targets' | 'stores' | 'repository' | 'reporter' | 'like'>;
   reporter: ProgressReporter;
   signal?: AbortSignal;
+  /** Where the run's journal lives (the state directory and the databases' identity); none: no journal. */
+  journal?: JournalPlace;
 }
 
 export interface RestoreSummary {
@@ -45,6 +59,8 @@ export interface RestoreSummary {
   verification: Pick<VerifySummary, 'ok' | 'files' | 'problems'>;
   plan: Partial<Record<BackupTarget, PlanStep[]>>;
   safetySnapshot?: BackupSummary;
+  /** Set when this run finished a restore that was killed: what that run had done, and where it stopped. */
+  resumed?: ResumedRestore;
   restored: Partial<Record<BackupTarget, StoreRestoreSummary>>;
   /** `incomplete`: some targets failed (each left as it was before the restore); see `failures`. */
   outcome: Outcome;
@@ -161,14 +177,26 @@ async function safetyBackup(options: RestoreOptions, nonEmpty: BackupTarget[]): 
   return summary;
 }
 
-/** Phase 6: each target all-or-nothing; failures are collected, an interruption stops the rest. */
-async function applyRestore(options: RestoreOptions, targets: RestoreTarget[]) {
+/**
+ * Phase 6: each target all-or-nothing; failures are collected, an interruption stops the rest. The journal
+ * says which target is being restored and which are done; targets a killed run finished are skipped.
+ */
+async function applyRestore(
+  options: RestoreOptions,
+  targets: RestoreTarget[],
+  journal: RestoreJournalWriter,
+  interrupted: RestoreJournal | undefined,
+) {
   const restored: RestoreSummary['restored'] = {};
   const failures: RunFailure[] = [];
   for (const target of targets) {
+    if (interrupted?.done.includes(target.name)) continue;
     try {
-      // Under --force every target is replaced, also one that only holds schema objects (which a restore would clash with).
-      restored[target.name] = await target.restore(options.force);
+      await journal.begin(target.name);
+      // Under --force every target is replaced, also one that only holds schema objects (which a restore
+      // would clash with); so is the target a killed run left half restored.
+      restored[target.name] = await target.restore(replaceFor(target.name, options.force, interrupted));
+      await journal.complete(target.name);
     } catch (error) {
       failures.push(failureOf(target.name, error));
       options.reporter.emit({
@@ -182,13 +210,33 @@ async function applyRestore(options: RestoreOptions, targets: RestoreTarget[]) {
   return { restored, failures };
 }
 
+/** A killed restore's journal: said before anything else, and what this run will do about it. */
+async function interruptedRun(options: RestoreOptions, targets: RestoreTarget[]) {
+  const names = targets.map((t) => t.name);
+  const interrupted = await findInterruptedRestore(options.journal, options.snapshot.id, names);
+  if (interrupted) {
+    const done = interrupted.done.length > 0 ? `; already restored: ${interrupted.done.join(', ')}` : '';
+    options.reporter.emit({
+      type: 'phase',
+      store: 'repository',
+      message: `finishing the restore of ${interrupted.snapshot} interrupted since ${interrupted.startedAt} (pid ${interrupted.pid})${interrupted.current ? `: ${interrupted.current} is emptied of its partial restore and restored again` : ''}${done}`,
+    });
+  }
+  return interrupted;
+}
+
 export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreSummary> {
   const started = performance.now();
   const targets = selectTargets(options);
+  const interrupted = await interruptedRun(options, targets);
   const verification = await verifyFirst(options);
-  const nonEmpty = await checkTargets(options, targets);
+  // Finishing a killed restore: its targets were checked (and backed up) by the run that was killed.
+  const nonEmpty = interrupted ? [] : await checkTargets(options, targets);
   const plan: RestoreSummary['plan'] = {};
-  for (const target of targets) plan[target.name] = await target.plan(options.force);
+  for (const target of targets) {
+    if (interrupted?.done.includes(target.name)) plan[target.name] = [];
+    else plan[target.name] = await target.plan(replaceFor(target.name, options.force, interrupted));
+  }
   const base = {
     id: options.snapshot.id,
     targets: targets.map((t) => t.name),
@@ -200,13 +248,24 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
     return { ...base, dryRun: true, outcome: 'complete', failures: [], restored: {}, seconds: seconds() };
 
   const safetySnapshot = nonEmpty.length > 0 ? await safetyBackup(options, nonEmpty) : undefined;
-  const { restored, failures } = await applyRestore(options, targets);
+  const journal = await RestoreJournalWriter.start(options.journal, {
+    snapshot: options.snapshot.id,
+    targets: targets.map((t) => t.name),
+    force: interrupted?.force ?? options.force,
+    safetySnapshot: interrupted?.safetySnapshot ?? safetySnapshot?.id,
+    done: [...(interrupted?.done ?? [])],
+    ...(interrupted?.current ? { current: interrupted.current } : {}),
+  });
+  const { restored, failures } = await applyRestore(options, targets, journal, interrupted);
+  // The run ended in order: each target is restored or as it was (all or nothing), nothing to finish.
+  await journal.end();
   return {
     ...base,
     dryRun: false,
     outcome: outcomeOf(failures, targets.length),
     failures,
     safetySnapshot,
+    ...(interrupted ? { resumed: resumedOf(interrupted) } : {}),
     restored,
     seconds: seconds(),
   };

@@ -2,6 +2,7 @@
  * `acx-data backup --restore ID`: verifies the snapshot, then restores each target (after a safety
  * backup of the non-empty ones under --force). Prints the summary whatever the outcome, then exits by it.
  */
+import { databaseIdentity, readStateDir } from '../../../config/state.ts';
 import { restoreSnapshot, targetsOf, type RestoreSummary } from '../../../operations/restore.ts';
 import { openStores } from '../../../operations/open-stores.ts';
 import { Repository } from '../../../repository/repository.ts';
@@ -37,6 +38,7 @@ export async function handleRestore(run: BackupRun): Promise<void> {
       reporter,
       signal: interrupt.signal,
       safetyBackup: { ...snapshotSettings(run), qdrantSnapshots: false, lock: true },
+      journal: { stateDir: readStateDir(process.env), databases: databaseIdentity(process.env) },
     });
     reporter.close();
     printResult(global, summary, formatRestore(summary));

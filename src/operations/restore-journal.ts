@@ -1,0 +1,155 @@
+/**
+ * The restore's journal (docs/design.md §7.7, ADR 0009). Written once the targets are checked and the
+ * safety backup (if any) is taken, i.e. right before the first store is changed; updated before and after
+ * each target; removed when the run ends in order. A restore killed with SIGKILL leaves it behind, and
+ * the next restore of the same snapshot and targets into the same databases finishes the work: targets
+ * recorded as done are skipped, the one that was being restored is restored again with `replace` (which
+ * empties what the killed run left half-written: Neo4j nodes, Qdrant collections; PostgreSQL's
+ * transaction ended with the process), the others as the first run would have — without `--force` and
+ * without a second safety backup. Any other restore into those databases is refused until then.
+ */
+import { AcxError } from '../errors.ts';
+import type { BackupTarget } from './backup.ts';
+import {
+  isRunning,
+  journalHeader,
+  readJournal,
+  removeJournal,
+  restoreJournalPath,
+  writeJournal,
+  type JournalHeader,
+  type JournalPlace,
+} from './run-journal.ts';
+
+export interface RestoreJournal extends JournalHeader {
+  journal: 'restore';
+  version: 1;
+  snapshot: string;
+  targets: BackupTarget[];
+  /** The first run's --force: the targets were checked (and backed up) under it. */
+  force: boolean;
+  safetySnapshot?: string;
+  /** Targets restored completely. */
+  done: BackupTarget[];
+  /** The target being restored when the journal was last written. */
+  current?: BackupTarget;
+}
+
+/** What a resumed restore reports of the run it finished. */
+export interface ResumedRestore {
+  startedAt: string;
+  pid: number;
+  /** Restored by the interrupted run: skipped. */
+  alreadyRestored: BackupTarget[];
+  /** The target the interrupted run was in: emptied of its partial work and restored again. */
+  interrupted?: BackupTarget;
+  safetySnapshot?: string;
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x) => b.includes(x));
+
+/**
+ * The interrupted restore this one finishes, or undefined when there is none. Refuses (LOCKED) while the
+ * run that wrote the journal is alive, and (NOT_EMPTY) a restore of another snapshot or other targets.
+ */
+export async function findInterruptedRestore(
+  place: JournalPlace | undefined,
+  snapshot: string,
+  targets: readonly BackupTarget[],
+): Promise<RestoreJournal | undefined> {
+  if (!place) return undefined;
+  const journal = await readJournal<RestoreJournal>(restoreJournalPath(place));
+  if (!journal) return undefined;
+  const what = `a restore of ${journal.snapshot} (${journal.targets.join(', ')}) into these databases`;
+  if (isRunning(journal))
+    throw new AcxError(
+      'LOCKED',
+      `${what} is running (pid ${journal.pid} on ${journal.host}, since ${journal.startedAt})`,
+      {
+        subject: journal.snapshot,
+        hint: 'wait for it to end',
+      },
+    );
+  if (journal.snapshot !== snapshot || !sameSet(journal.targets, targets)) {
+    const flags = journal.targets.map((t) => ` --target ${t}`).join('');
+    throw new AcxError(
+      'NOT_EMPTY',
+      `${what} was interrupted (started ${journal.startedAt}) and left ${journal.current ?? 'them'} half restored; nothing was changed`,
+      {
+        subject: journal.snapshot,
+        hint: `finish it first with: acx-data backup --restore ${journal.snapshot}${flags} (no --force needed), then run this restore`,
+      },
+    );
+  }
+  return journal;
+}
+
+/** The journal of one running restore: started before the first change, ended when the run ends in order. */
+export class RestoreJournalWriter {
+  private constructor(
+    private readonly path: string | undefined,
+    private readonly journal: RestoreJournal,
+  ) {}
+
+  static async start(
+    place: JournalPlace | undefined,
+    fields: Pick<RestoreJournal, 'snapshot' | 'targets' | 'force' | 'safetySnapshot' | 'done' | 'current'>,
+  ): Promise<RestoreJournalWriter> {
+    const journal: RestoreJournal = {
+      journal: 'restore',
+      version: 1,
+      ...(place ? journalHeader(place) : header0()),
+      ...fields,
+    };
+    const writer = new RestoreJournalWriter(place ? restoreJournalPath(place) : undefined, journal);
+    await writer.save();
+    return writer;
+  }
+
+  async begin(target: BackupTarget): Promise<void> {
+    this.journal.current = target;
+    await this.save();
+  }
+
+  async complete(target: BackupTarget): Promise<void> {
+    this.journal.done.push(target);
+    delete this.journal.current;
+    await this.save();
+  }
+
+  async end(): Promise<void> {
+    if (this.path) await removeJournal(this.path);
+  }
+
+  private async save(): Promise<void> {
+    if (this.path) await writeJournal(this.path, this.journal);
+  }
+}
+
+const header0 = (): JournalHeader => ({
+  pid: process.pid,
+  host: '',
+  startedAt: new Date().toISOString(),
+  databases: {},
+});
+
+/** How a target is restored: replacing under the first run's --force, and always the one a kill interrupted. */
+export function replaceFor(
+  target: BackupTarget,
+  force: boolean,
+  interrupted: RestoreJournal | undefined,
+): boolean {
+  if (!interrupted) return force;
+  return interrupted.force || interrupted.current === target;
+}
+
+export function resumedOf(journal: RestoreJournal): ResumedRestore {
+  return {
+    startedAt: journal.startedAt,
+    pid: journal.pid,
+    alreadyRestored: [...journal.done],
+    ...(journal.current ? { interrupted: journal.current } : {}),
+    ...(journal.safetySnapshot ? { safetySnapshot: journal.safetySnapshot } : {}),
+  };
+}
