@@ -219,12 +219,52 @@ export function storedStream(storage: Storage, key: string): Readable {
   return Readable.from(chunks(), { objectMode: false });
 }
 
-/** The decompressed content of a stored object. */
-export function openDecompressed(storage: Storage, key: string, compression: FileCompression): Readable {
+/** Passes bytes through until more than `limit` have passed, then fails with INTEGRITY. */
+class SizeLimit extends Transform {
+  private passed = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly key: string,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.passed += chunk.length;
+    if (this.passed > this.limit) {
+      callback(
+        new AcxError(
+          'INTEGRITY',
+          `${this.key} decompresses to more than ${this.limit} bytes, the size the manifest records`,
+          { subject: this.key, hint: 'the snapshot is damaged or was tampered with: restore another one' },
+        ),
+      );
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+/**
+ * The decompressed content of a stored object, never more than `limit` bytes (the manifest's
+ * `contentBytes`): past it the stream fails with INTEGRITY, having handed its reader nothing beyond the
+ * limit, and stops decompressing (the decompressor only runs as fast as it is read: compression.ts).
+ */
+export function openDecompressed(
+  storage: Storage,
+  key: string,
+  compression: FileCompression,
+  limit: number,
+): Readable {
   const source = storedStream(storage, key);
   const decompressor = createDecompressor(compression);
+  const bounded = new SizeLimit(limit, key);
   source.on('error', (error) => decompressor.destroy(error));
-  return source.pipe(decompressor);
+  decompressor.on('error', (error) => bounded.destroy(error));
+  bounded.on('close', () => {
+    decompressor.destroy();
+    source.destroy();
+  });
+  return source.pipe(decompressor).pipe(bounded);
 }
 
 const discard = (): Writable => new Writable({ write: (_chunk, _enc, callback) => callback() });
@@ -251,8 +291,10 @@ export async function checkFile(
   if (stored.digest() !== entry.sha256) return 'SHA-256 differs from the manifest (corrupted)';
   const content = new Meter({ hash: false, lines: true });
   try {
-    await pipeline(openDecompressed(storage, key, entry.compression), content, discard());
+    await pipeline(openDecompressed(storage, key, entry.compression, entry.contentBytes), content, discard());
   } catch (error) {
+    if (error instanceof AcxError && error.code === 'INTEGRITY')
+      return `decompresses to more than ${entry.contentBytes} bytes, the manifest says ${entry.contentBytes}`;
     return `does not decompress: ${(error as Error).message}`;
   }
   if (content.bytes !== entry.contentBytes)

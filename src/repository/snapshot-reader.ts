@@ -61,9 +61,10 @@ export class SnapshotReader implements SnapshotSource {
     return storedStream(this.storage, this.keyOf(path));
   }
 
-  /** The decompressed bytes of a file. */
+  /** The decompressed bytes of a file; INTEGRITY once they pass the size its entry records. */
   stream(path: string): Readable {
-    return openDecompressed(this.storage, this.keyOf(path), this.entry(path).compression);
+    const entry = this.entry(path);
+    return openDecompressed(this.storage, this.keyOf(path), entry.compression, entry.contentBytes);
   }
 
   /** The records of a record file, one line at a time. */

@@ -41,7 +41,8 @@ describe.each<Compression>(['zstd', 'gzip'])('%s data files', (compression) => {
     expect(await checkFile(storage, key, entry)).toBeUndefined();
     const { openDecompressed } = await import('../../src/repository/snapshot-files.ts');
     const back: string[] = [];
-    for await (const line of readLines(openDecompressed(storage, key, compression))) back.push(line);
+    for await (const line of readLines(openDecompressed(storage, key, compression, entry.contentBytes)))
+      back.push(line);
     expect(back).toEqual(sample);
   });
 

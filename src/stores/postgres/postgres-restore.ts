@@ -145,6 +145,8 @@ async function loadTable(client: pg.PoolClient, ctx: RestoreContext, dataset: Ta
     try {
       await pipeline(ctx.snapshot.stream(dataset.files[0] ?? ''), copy);
     } catch (error) {
+      // A damaged file (more bytes than its entry records) is the snapshot's fault, not the server's.
+      if (error instanceof AcxError && error.code === 'INTEGRITY') throw error;
       throw new AcxError('STORE', `cannot load table ${dataset.name}: ${(error as Error).message}`, {
         subject: dataset.name,
         cause: error,
