@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { AcxError } from '../errors.ts';
 import type { SnapshotSource } from '../model/snapshot.ts';
 import type { Storage } from '../storage/storage.ts';
-import { readLines } from '../streams.ts';
+import { MAX_RECORD_BYTES, readLines } from '../streams.ts';
 import { printableKey, snapshotPathProblem } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 import { openDecompressed, storedStream, type FileEntry } from './snapshot-files.ts';
@@ -67,14 +67,24 @@ export class SnapshotReader implements SnapshotSource {
     return openDecompressed(this.storage, this.keyOf(path), entry.compression, entry.contentBytes);
   }
 
-  /** The records of a record file, one line at a time. */
-  lines(path: string): AsyncGenerator<string> {
-    return readLines(this.stream(path));
+  /** The records of a record file, one line at a time; INTEGRITY for a line over MAX_RECORD_BYTES. */
+  lines(path: string, maxLineBytes = MAX_RECORD_BYTES): AsyncGenerator<string> {
+    return readLines(this.stream(path), { source: `snapshot ${this.id}: ${path}`, maxLineBytes });
   }
 
-  async text(path: string): Promise<string> {
+  /** A file read whole (a schema script): like one record, no longer than MAX_RECORD_BYTES. */
+  async text(path: string, maxBytes = MAX_RECORD_BYTES): Promise<string> {
     const chunks: Buffer[] = [];
-    for await (const chunk of this.stream(path)) chunks.push(chunk as Buffer);
+    let bytes = 0;
+    for await (const chunk of this.stream(path)) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > maxBytes)
+        throw new AcxError('INTEGRITY', `snapshot ${this.id}: ${path} is longer than ${maxBytes} bytes`, {
+          subject: path,
+          hint: 'no schema script is this long: the file is damaged or was tampered with',
+        });
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks).toString('utf8');
   }
 }

@@ -14,6 +14,7 @@ import { quoteIdent } from './postgres-connection.ts';
 import { listUserTables } from './postgres-ddl.ts';
 import { dropUserObjects } from './postgres-schema.ts';
 import { throwIfAborted } from '../../model/abort.ts';
+import { checkLineLength } from '../../streams.ts';
 
 interface TableDataset extends DatasetEntry {
   schema: string;
@@ -143,7 +144,9 @@ async function loadTable(client: pg.PoolClient, ctx: RestoreContext, dataset: Ta
       copyFrom(`COPY ${target} (${dataset.columns.map(quoteIdent).join(', ')}) FROM STDIN`),
     );
     try {
-      await pipeline(ctx.snapshot.stream(dataset.files[0] ?? ''), copy);
+      const file = dataset.files[0] ?? '';
+      const rows = checkLineLength({ source: `snapshot ${ctx.snapshot.id}: ${file}` });
+      await pipeline(ctx.snapshot.stream(file), rows, copy);
     } catch (error) {
       // A damaged file (more bytes than its entry records) is the snapshot's fault, not the server's.
       if (error instanceof AcxError && error.code === 'INTEGRITY') throw error;
