@@ -1,26 +1,45 @@
 import neo4j, { type Driver } from 'neo4j-driver';
 import { AcxError, redactSecrets } from '../../errors.ts';
 import type { Neo4jSettings } from '../../config/env.ts';
+import { probeBolt } from './neo4j-probe.ts';
 
 export interface Neo4jConnection {
   driver: Driver;
   database: string | undefined;
 }
 
-/** Opens a driver and proves the credentials with a real round trip. */
+/**
+ * How long a new connection may take (TCP connect, Bolt handshake, the opening round trip): a service
+ * that is not Neo4j fails with CONNECTION instead of hanging.
+ */
+export const NEO4J_CONNECT_TIMEOUT_MS = 15_000;
+
+/**
+ * Opens a driver and proves the credentials with a real round trip. A Bolt handshake of our own comes
+ * first (neo4j-probe.ts): the driver's own handshake has no deadline, and a connection it is still
+ * creating outlives `driver.close()`.
+ */
 export async function openNeo4j(settings: Neo4jSettings): Promise<Neo4jConnection> {
-  const driver = neo4j.driver(settings.uri, neo4j.auth.basic(settings.user, settings.password), {
-    disableLosslessIntegers: false,
-    maxConnectionPoolSize: 8,
-    connectionAcquisitionTimeout: 60_000,
-  });
+  let driver: Driver | undefined;
   try {
+    await probeBolt(settings.uri, NEO4J_CONNECT_TIMEOUT_MS);
+    driver = neo4j.driver(settings.uri, neo4j.auth.basic(settings.user, settings.password), {
+      disableLosslessIntegers: false,
+      maxConnectionPoolSize: 8,
+      connectionTimeout: NEO4J_CONNECT_TIMEOUT_MS,
+      connectionAcquisitionTimeout: 60_000,
+    });
     // neo4j-driver 6 answers false (instead of throwing) when the credentials are refused.
-    if (!(await driver.verifyAuthentication({ database: settings.database }))) {
+    const verified = await answeredWithin(
+      driver.verifyAuthentication({ database: settings.database }),
+      NEO4J_CONNECT_TIMEOUT_MS,
+    );
+    if (!verified) {
       throw new Error(`authentication failed for user "${settings.user}"`);
     }
+    return { driver, database: settings.database };
   } catch (cause) {
-    await driver.close().catch(() => undefined);
+    await driver?.close().catch(() => undefined);
     const message = redactSecrets(String((cause as Error).message)).replace(
       settings.password || '\u0000',
       '***',
@@ -35,7 +54,20 @@ export async function openNeo4j(settings: Neo4jSettings): Promise<Neo4jConnectio
       },
     );
   }
-  return { driver, database: settings.database };
+}
+
+/** Rejects when `promise` has not settled within `ms` (the timer never holds the process open). */
+async function answeredWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function neo4jVersion(connection: Neo4jConnection): Promise<string> {
