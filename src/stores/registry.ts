@@ -3,7 +3,7 @@
  * order every operation goes through them in. PostgreSQL comes first: its exported snapshot is the
  * consistency point of a backup, and it evaluates export filters the others follow.
  */
-import { readConnectionSettings, requirePostgresSettings } from '../config/env.ts';
+import { requireNeo4jSettings, requirePostgresSettings, requireQdrantSettings } from '../config/env.ts';
 import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.ts';
 import { Neo4jStore } from './neo4j/neo4j-store.ts';
 import { PostgresStore } from './postgres/postgres-store.ts';
@@ -20,10 +20,15 @@ export interface OpenOptions {
 /** Each store's opener: reads its settings from the guide's environment variables and connects. */
 export const STORE_DRIVERS = {
   postgres: (env: Env) => PostgresStore.open(requirePostgresSettings(env)),
-  neo4j: (env: Env) => Neo4jStore.open(readConnectionSettings(env).neo4j),
-  qdrant: (env: Env, options: OpenOptions) =>
-    QdrantStore.open(readConnectionSettings(env).qdrant, options.reporter),
+  neo4j: (env: Env) => Neo4jStore.open(requireNeo4jSettings(env)),
+  qdrant: (env: Env, options: OpenOptions) => QdrantStore.open(requireQdrantSettings(env), options.reporter),
 } as const satisfies Record<StoreName, (env: Env, options: OpenOptions) => Promise<Store>>;
+
+const STORE_SETTINGS = {
+  postgres: requirePostgresSettings,
+  neo4j: requireNeo4jSettings,
+  qdrant: requireQdrantSettings,
+} as const satisfies Record<StoreName, (env: Env) => unknown>;
 
 /** The concrete store of each name (tests reach the SDK handle through it). */
 export interface StoreByName {
@@ -54,6 +59,9 @@ export async function openStoreSet(
       await Promise.allSettled(storesInOrder(set).map((s) => s.close()));
     },
   };
+  // Every store's settings are checked before the first connection: a malformed URL is a CONFIG error
+  // (exit 2) whichever store it belongs to, not a connection failure of an earlier store.
+  for (const name of names) STORE_SETTINGS[name](env);
   try {
     for (const name of STORE_NAMES) {
       if (!names.includes(name)) continue;
