@@ -36,6 +36,7 @@ import {
   setValue,
   type Route as BaseRoute,
 } from '../input-routing.ts';
+import { checkedInput, isJsonTooDeep, TOO_DEEP } from '../input-values.ts';
 
 /** The largest record accepted, in characters: bounds memory when a quote is never closed. */
 export const MAX_CSV_RECORD_CHARS = 128 * 1024 * 1024;
@@ -217,14 +218,14 @@ export async function openCsvInput(dir: string): Promise<InputSource> {
     datasets.push(await openDataset(file, route, declared, notices, manifest?.file));
   }
 
-  return {
+  return checkedInput({
     format: 'csv',
     file: dir,
     notices,
     async *datasets() {
       yield* datasets;
     },
-  };
+  });
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -242,6 +243,8 @@ const BASE64_TEXT = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3
  */
 export function readCsvCell(cell: string | null, type: FieldType): unknown {
   if (cell === null) return null;
+  if ((type === 'json' || type === 'array') && isJsonTooDeep(cell))
+    throw new Error(`JSON ${TOO_DEEP}: ${preview(cell)}`);
   switch (type) {
     case 'integer': {
       const n = Number(cell);

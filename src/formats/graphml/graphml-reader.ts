@@ -16,7 +16,8 @@
  *   start_id, end_id, …properties}`; a property without data is absent.
  * - Errors (`INVALID_INPUT`, file and line): invalid XML, a truncated file, a root other than
  *   `<graphml>`, a node without an id, an edge without a source or target, a `<data>` naming an
- *   undeclared key. A value that does not parse as its key's type is a record problem.
+ *   undeclared key, elements nested deeper than `MAX_ELEMENT_DEPTH`. A value that does not parse as its
+ *   key's type is a record problem.
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { AcxError } from '../../errors.ts';
@@ -24,7 +25,11 @@ import { parseExactJson } from '../../model/exact-json.ts';
 import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
 import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { invalidInput, readInputText, singlePassInput } from '../input-text.ts';
+import { isJsonTooDeep, TOO_DEEP } from '../input-values.ts';
 import { ACX_GRAPHML_NAMESPACE, GRAPHML_NAMESPACE } from './graphml-format.ts';
+
+/** Deepest nesting of elements read (yEd graphics data and nested graphs included, GraphML needs under 20). */
+export const MAX_ELEMENT_DEPTH = 100;
 
 const HINT = '--graphml reads GraphML 1.0 (neo4j_graph.graphml, or an APOC export)';
 
@@ -95,6 +100,7 @@ export function convertGraphmlText(type: FieldType | undefined, text: string): C
       return { problem: 'not true or false' };
     case 'json':
     case 'array': {
+      if (isJsonTooDeep(text)) return { problem: `JSON ${TOO_DEEP}` };
       let value: unknown;
       try {
         value = parseExactJson(text);
@@ -161,6 +167,11 @@ class GraphmlPass {
     this.chunks = readInputText(file);
     this.parser.on('opentagstart', () => {
       this.tagLine = this.parser.line;
+      // Before saxes resolves the tag's namespace, which walks every open element: refusing here keeps
+      // a file of 100 000 nested elements linear (and GraphML needs a few levels).
+      if (this.roles.length >= MAX_ELEMENT_DEPTH) {
+        this.fail(`elements nested deeper than ${MAX_ELEMENT_DEPTH} levels (GraphML needs a few)`);
+      }
     });
     this.parser.on('opentag', (tag) => this.openElement(tag));
     this.parser.on('closetag', () => this.closeElement());

@@ -8,13 +8,15 @@
  * The scanner counts lines, so every value comes with the line it starts on, and every error is an
  * `AcxError('INVALID_INPUT')` naming the file and the line: unexpected characters, a truncated document,
  * mismatched brackets, a line break inside a string, invalid JSON inside a value (`JSON.parse`'s
- * verdict, with the line of the offending character), and text after the document (`end()`).
+ * verdict, with the line of the offending character), a value nested deeper than `MAX_VALUE_DEPTH`, and
+ * text after the document (`end()`).
  *
  * Why not a tokenizer library: none reports lines, and tokenizing every character in JS is several
  * times slower than finding a record's extent and handing it to the native `JSON.parse`.
  */
 import { parseExactJson } from '../../model/exact-json.ts';
 import { invalidInput } from '../input-text.ts';
+import { MAX_VALUE_DEPTH, TOO_DEEP } from '../input-values.ts';
 
 /** Largest single value (a record, a point) the scanner gathers, in UTF-16 code units. */
 export const MAX_VALUE_CHARS = 256 * 2 ** 20;
@@ -354,9 +356,11 @@ export class JsonScanner {
       i++;
       if (c === QUOTE) inString = true;
       else if (c === NEWLINE) this.line++;
-      else if (c === OPEN_BRACE) closers.push(CLOSE_BRACE);
-      else if (c === OPEN_BRACKET) closers.push(CLOSE_BRACKET);
-      else {
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        // Refused while scanning: a value thousands of levels deep would overflow every recursive step after.
+        if (closers.length === MAX_VALUE_DEPTH) this.fail(`a value ${TOO_DEEP} starts here`, line);
+        closers.push(c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET);
+      } else {
         const expected = closers.pop();
         if (expected !== c) {
           this.fail(

@@ -21,6 +21,7 @@ import type { InputDataset, InputField, InputRecord, InputSource } from '../../m
 import { parseExactJson } from '../../model/exact-json.ts';
 import { FIELDS_TABLE, quoteIdentifier } from './sqlite-format.ts';
 import { routeNeo4jName, routeRank, setColumnValue, setValue, type Route } from '../input-routing.ts';
+import { checkedInput, isJsonTooDeep, TOO_DEEP } from '../input-values.ts';
 
 /** Tables an export derives from others: not imported. */
 const DERIVED_TABLES: Record<string, string> = {
@@ -222,7 +223,7 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
     if (db.open) db.close();
   };
 
-  return {
+  return checkedInput({
     format: 'sqlite',
     file,
     notices,
@@ -238,7 +239,7 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
     async close() {
       close();
     },
-  };
+  });
 }
 
 /** A value read without a declared type: integers beyond 2^53 stay bigint, the rest as SQLite gives it. */
@@ -283,6 +284,7 @@ export function readSqliteValue(value: SqliteValue, type: FieldType): unknown {
     case 'json':
     case 'array': {
       if (typeof value !== 'string') throw new Error(`not JSON text: ${describe(value)}`);
+      if (isJsonTooDeep(value)) throw new Error(`JSON ${TOO_DEEP}: ${describe(value)}`);
       let parsed: unknown;
       try {
         parsed = parseExactJson(value);

@@ -16,6 +16,7 @@
  */
 import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { checkInputFile, readInputText } from '../input-text.ts';
+import { checkedInput } from '../input-values.ts';
 import { JsonScanner } from '../json/json-scanner.ts';
 import { VECTORS_FORMAT, VECTORS_FORMAT_VERSION } from './vectors-format.ts';
 import { isJsonObject } from '../../model/exact-json.ts';
@@ -233,7 +234,7 @@ async function* readVectors(file: string): AsyncGenerator<InputDataset> {
 export async function openVectorsInput(file: string): Promise<InputSource> {
   await checkInputFile(file);
   let active: AsyncGenerator<InputDataset> | undefined;
-  return {
+  return checkedInput({
     format: 'vectors',
     file,
     notices: [],
@@ -245,5 +246,5 @@ export async function openVectorsInput(file: string): Promise<InputSource> {
     async close() {
       await active?.return(undefined);
     },
-  };
+  });
 }

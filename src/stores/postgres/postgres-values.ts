@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { isoToEpochNanos } from '../../model/conflict.ts';
 import { parseExactJson, stringifyExactJson } from '../../model/exact-json.ts';
+import { valueProblem } from '../../model/value-checks.ts';
 import { escapeCopyText, quoteArrayElement } from './postgres-copy.ts';
 
 export interface PgColumn {
@@ -94,13 +95,24 @@ const booleanText: Scalar = (value, { bad }) => {
 const uuidText: Scalar = (value, { bad }) =>
   typeof value === 'string' && UUID.test(value.trim()) ? { text: value.trim().toLowerCase() } : bad('a UUID');
 
-const jsonText: Scalar = (value, { typed, bad }) => {
-  if (typed || typeof value !== 'string') return { text: stringifyExactJson(value) };
-  try {
-    return { text: stringifyExactJson(parseExactJson(value)) };
-  } catch {
-    return bad('JSON');
+/** A NUL escape in JSON text (an odd run of backslashes before `u0000`): jsonb refuses it. */
+const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+const jsonText: Scalar = (value, { typname, typed, bad }) => {
+  let parsed = value;
+  if (!typed && typeof value === 'string') {
+    try {
+      parsed = parseExactJson(value);
+    } catch {
+      return bad('JSON');
+    }
+    const problem = valueProblem(parsed);
+    if (problem !== undefined) return { problem: `JSON ${problem}` };
   }
+  const text = stringifyExactJson(parsed);
+  if (typname === 'jsonb' && JSON_NUL.test(text))
+    return { problem: 'JSON holds a NUL character (\\u0000), which PostgreSQL jsonb cannot store' };
+  return { text };
 };
 
 const byteaText: Scalar = (value, { bad }) => {
@@ -210,7 +222,7 @@ function arrayLiteral(elements: unknown[], col: PgColumn, typed: boolean): Conve
       parts.push('NULL');
       continue;
     }
-    if (Array.isArray(e)) return { problem: 'nested arrays are not supported' };
+    if (Array.isArray(e)) return { problem: 'nested arrays are not supported (text[] is one-dimensional)' };
     const c = scalarText(e, element.typname, element.category, { ...col, maxLength: undefined }, typed);
     if ('problem' in c) return { problem: `element ${c.problem}` };
     parts.push(quoteArrayElement(c.text));
@@ -227,6 +239,9 @@ export function pgCopyText(value: unknown, col: PgColumn, typed: boolean): Conve
     if (col.notNull) return { problem: 'is required (NOT NULL)' };
     return { text: '\\N' };
   }
+  // Too deep for the recursive steps below, or a string UTF-8 cannot carry (pg would send U+FFFD).
+  const refused = valueProblem(value);
+  if (refused !== undefined) return { problem: refused };
   let converted: Converted;
   if (col.category === 'A') {
     let elements: unknown = value;
@@ -238,6 +253,8 @@ export function pgCopyText(value: unknown, col: PgColumn, typed: boolean): Conve
         elements = undefined;
       }
       if (elements === undefined) return { problem: `${describe(value)} is not an array (a JSON array)` };
+      const problem = valueProblem(elements);
+      if (problem !== undefined) return { problem: `array ${problem}` };
     }
     if (!Array.isArray(elements)) return { problem: `${describe(value)} is not an array` };
     converted = arrayLiteral(elements, col, typed);
