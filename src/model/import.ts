@@ -31,6 +31,11 @@ export interface ImportContext {
   reporter: ProgressReporter;
   reject(rejection: Rejection): void;
   signal?: AbortSignal;
+  /**
+   * A folder for what must outlive a killed run (the Qdrant undo file): the run journal's folder in the
+   * state directory (docs/design.md §9). None: a store uses a temporary folder of its own.
+   */
+  workDir?: string;
 }
 
 export interface DatasetResult {

@@ -26,6 +26,8 @@ import type { ConflictStrategy } from '../model/conflict.ts';
 import type { LabelMap } from '../model/labels.ts';
 import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.ts';
 import type { Store, StoreImport } from '../stores/store.ts';
+import { ImportJournalWriter, recoverInterruptedImports, type RecoveredImport } from './import-journal.ts';
+import type { JournalPlace } from './run-journal.ts';
 
 export const INPUT_FORMATS = ['json', 'csv', 'sqlite', 'graphml', 'vectors'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
@@ -59,6 +61,12 @@ export interface ImportOptions {
   labels: LabelMap;
   reporter: ProgressReporter;
   signal?: AbortSignal;
+  /**
+   * Where the run's journal lives (the state directory and the databases' identity): a writing import
+   * first rolls back what killed imports into the same databases left, then keeps its own journal and
+   * undo files there. None: no journal (undo files in a temporary folder).
+   */
+  journal?: JournalPlace;
 }
 
 /** How many rejections the summary keeps (all of them are reported as events while the run goes). */
@@ -79,6 +87,8 @@ export interface ImportSummary {
    * validation, nothing written.
    */
   outcome: 'written' | 'refused' | 'rolled-back';
+  /** Imports killed earlier whose uncommitted writes this run rolled back before it began. */
+  recovered?: RecoveredImport[];
   seconds: number;
 }
 
@@ -111,12 +121,14 @@ class StoreSessions {
     private readonly options: ImportOptions,
     private readonly ctx: ImportContext,
     private readonly ledger: SqliteImportLedger,
+    private readonly journal: ImportJournalWriter | undefined,
   ) {}
 
   async for(name: StoreName): Promise<StoreImport> {
     let session = this.sessions.get(name);
     if (!session) {
       const store = await this.options.stores[name]();
+      await this.journal?.opened(name);
       session = await store.openImport(this.ctx, { labels: this.options.labels, ledger: this.ledger });
       this.sessions.set(name, session);
     }
@@ -146,11 +158,18 @@ class StoreSessions {
   }
 
   async commit(): Promise<void> {
-    for (const [, session] of this.inOrder()) await session.commit();
+    for (const [name, session] of this.inOrder()) {
+      await session.commit();
+      await this.journal?.committed(name);
+    }
   }
 
+  /** Set when a session's rollback failed: what it left is undone by the next import (journal kept). */
+  rollbackFailed = false;
+
   async rollback(): Promise<void> {
-    await Promise.allSettled(this.inOrder().map(([, session]) => session.rollback()));
+    const results = await Promise.allSettled(this.inOrder().map(([, session]) => session.rollback()));
+    if (results.some((r) => r.status === 'rejected')) this.rollbackFailed = true;
   }
 }
 
@@ -199,8 +218,10 @@ function totalsOf(datasets: readonly DatasetResult[]): DatasetCounts {
 export async function importData(options: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const { ctx, rejected } = importContext(options);
+  const { journal, recovered } = await openJournal(options);
+  if (journal) ctx.workDir = journal.folder;
   const ledger = new SqliteImportLedger();
-  const sessions = new StoreSessions(options, ctx, ledger);
+  const sessions = new StoreSessions(options, ctx, ledger, journal);
   try {
     const inputs: ImportSummary['inputs'] = [];
     const ordered = [...options.inputs].sort((a, b) => ORDER.indexOf(a.format) - ORDER.indexOf(b.format));
@@ -224,6 +245,7 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
       rejections: rejected.kept,
       rejectionsTotal: rejected.total,
       outcome,
+      ...(recovered.length > 0 ? { recovered } : {}),
       seconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
@@ -233,5 +255,20 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
     throw error;
   } finally {
     ledger.close();
+    // Committed or rolled back (a failed rollback keeps the journal, so the next import retries it).
+    if (journal && !sessions.rollbackFailed) await journal.end();
   }
+}
+
+/** A writing import first rolls back what killed ones left, then starts its own journal. */
+async function openJournal(options: ImportOptions) {
+  if (!options.journal || options.mode !== 'import') return { journal: undefined, recovered: [] };
+  const recovered = await recoverInterruptedImports(
+    options.journal,
+    options.stores,
+    options.batchSize,
+    options.reporter,
+  );
+  const inputs = options.inputs.map((i) => `${i.format}:${i.path}`);
+  return { journal: await ImportJournalWriter.start(options.journal, inputs), recovered };
 }

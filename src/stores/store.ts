@@ -39,7 +39,13 @@ export interface StoreBackupOptions {
 /** One backup of one store: opened first (the read point is fixed), written, then released. */
 export interface StoreBackup {
   /** The point in time every store is read at, when this store provides it (PostgreSQL's exported snapshot). */
-  readonly consistency?: { method: string; snapshotId: string; heldFrom: string };
+  readonly consistency?: {
+    method: string;
+    snapshotId: string;
+    heldFrom: string;
+    /** Which transactions the read point sees (PostgreSQL: `pg_current_snapshot()`, `xmin:xmax:xip,…`). */
+    visibility?: string;
+  };
   /** Streams the store's datasets into the snapshot and returns its manifest section. */
   write(ctx: BackupContext): Promise<StoreSection>;
   /** Releases the read point; idempotent, also after a failure. */
@@ -105,6 +111,13 @@ export interface Store {
   restore(ctx: RestoreContext, options: StoreRestoreOptions): Promise<StoreRestoreSummary>;
 
   openImport(ctx: ImportContext, shared: { labels: LabelMap; ledger: ImportLedger }): Promise<StoreImport>;
+  /**
+   * Undoes what an import killed with SIGKILL left in the store, from the files its session kept in its
+   * work folder (`ImportContext.workDir`); says what it undid. The server rolls back a transaction
+   * whose client is gone, so Neo4j has nothing to undo and no such method; PostgreSQL puts back the
+   * sequences it had moved (not transactional); Qdrant undoes its writes from its undo file. Idempotent.
+   */
+  recoverImport?(workDir: string, batchSize: number): Promise<string | undefined>;
   openExport(request: ExportRequest): Promise<ExportView>;
 
   /** Order-independent content hash of every dataset (docs/design.md §5). */

@@ -3,6 +3,7 @@
  * for it), prints the summary, then exits by the invalid records: INCOMPLETE when the valid ones were
  * written without them, INVALID_INPUT when nothing was written because of them.
  */
+import { databaseIdentity, readStateDir } from '../../config/state.ts';
 import { AcxError } from '../../errors.ts';
 import { labelMap } from '../../model/labels.ts';
 import { importData, type ImportStores, type ImportSummary } from '../../operations/import.ts';
@@ -71,6 +72,7 @@ export async function handleImport(run: ImportRun): Promise<void> {
       labels: labelMap(flags.labelScheme),
       reporter,
       signal: interrupt.signal,
+      journal: { stateDir: readStateDir(process.env), databases: databaseIdentity(process.env) },
     });
     reporter.close();
     printResult(global, summary, formatImport(summary));

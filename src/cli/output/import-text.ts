@@ -40,6 +40,11 @@ export function formatImport(s: ImportSummary): string {
     '',
     formatTable(rows, [3, 4, 5, 6]),
   ];
+  const recovered = (s.recovered ?? []).flatMap((r) => [
+    `Rolled back first: an import interrupted since ${r.startedAt} (pid ${r.pid}):`,
+    ...Object.entries(r.stores).map(([store, what]) => `  ${store}: ${what}`),
+  ]);
+  lines.unshift(...recovered);
   for (const input of s.inputs) for (const n of input.notices) lines.push(`note: ${n}`);
   for (const d of s.datasets) for (const n of d.notes ?? []) lines.push(`note: ${d.dataset}: ${n}`);
   if (s.rejectionsTotal > 0) {

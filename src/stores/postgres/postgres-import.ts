@@ -13,6 +13,8 @@
  * The parts: `postgres-import-tables.ts` reads a table's columns and keys, `postgres-import-stage.ts`
  * checks and stages a dataset, `postgres-import-sql.ts` builds the statements of `apply()`.
  */
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
 import type { InputDataset } from '../../model/input.ts';
@@ -36,6 +38,24 @@ import {
 import { quoteIdent as q } from './postgres-connection.ts';
 import { copyIntoStage, createStageTable, stageColumns, type Stage } from './postgres-import-stage.ts';
 import { readTableInfo, type ForeignKey, type TableInfo } from './postgres-import-tables.ts';
+
+/** The sequences an import moved, with their state before, in its work folder (one JSON object a line). */
+export const POSTGRES_SEQUENCES_FILE = 'postgres-sequences.ndjson';
+
+/**
+ * After an import killed with SIGKILL (its transaction rolled back by the server): puts back the
+ * sequences it had moved, which are not transactional. Says what it did; idempotent.
+ */
+export async function recoverPostgresImport(pool: pg.Pool, workDir: string): Promise<string | undefined> {
+  const text = await readFile(join(workDir, POSTGRES_SEQUENCES_FILE), 'utf8').catch(() => '');
+  const entries = text
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.endsWith('}'))
+    .map((line) => JSON.parse(line) as { sequence: string; last_value: string; is_called: boolean });
+  for (const e of entries)
+    await pool.query('SELECT setval($1::regclass, $2::bigint, $3)', [e.sequence, e.last_value, e.is_called]);
+  return entries.length > 0 ? `put back ${entries.length} sequences it had moved` : undefined;
+}
 
 export class PostgresImport {
   private client: pg.PoolClient | undefined;
@@ -240,7 +260,14 @@ export class PostgresImport {
     const { rows } = await this.db.query<{ last_value: string; is_called: boolean }>(
       `SELECT last_value::text, is_called FROM ${sequence}`,
     );
-    if (rows[0]) this.sequencesBefore.set(sequence, rows[0]);
+    if (!rows[0]) return;
+    this.sequencesBefore.set(sequence, rows[0]);
+    // An import killed with SIGKILL cannot put it back: the next import does, from the work folder.
+    if (this.ctx.workDir)
+      await appendFile(
+        join(this.ctx.workDir, POSTGRES_SEQUENCES_FILE),
+        JSON.stringify({ sequence, ...rows[0] }) + '\n',
+      );
   }
 
   async rollback(): Promise<void> {

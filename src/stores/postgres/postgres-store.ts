@@ -23,7 +23,7 @@ import { openPostgres, postgresVersion, quoteIdent } from './postgres-connection
 import { listUserTables } from './postgres-ddl.ts';
 import { PostgresExportSource } from './postgres-export.ts';
 import { fingerprintPostgres } from './postgres-fingerprint.ts';
-import { PostgresImport } from './postgres-import.ts';
+import { PostgresImport, recoverPostgresImport } from './postgres-import.ts';
 import { planPostgresRestore, restorePostgres } from './postgres-restore.ts';
 import {
   applyPostgresSchema,
@@ -78,6 +78,7 @@ export class PostgresStore implements Store {
         method: 'postgres-exported-snapshot',
         snapshotId: snapshot.snapshotId,
         heldFrom: snapshot.openedAt,
+        visibility: snapshot.visibility,
       },
       write: (ctx) => backupPostgres(snapshot, ctx, { url: this.url ?? '', pgDump: options.pgDump }),
       release: () => snapshot.release(),
@@ -110,6 +111,11 @@ export class PostgresStore implements Store {
       commit: () => session.commit(),
       rollback: () => session.rollback(),
     };
+  }
+
+  async recoverImport(workDir: string): Promise<string | undefined> {
+    const undone = await recoverPostgresImport(this.pool, workDir);
+    return `its transaction was rolled back by the server${undone ? `; ${undone}` : ''}`;
   }
 
   async openExport(request: ExportRequest): Promise<ExportView> {

@@ -4,6 +4,10 @@
  * to an undo file on disk; `rollback()` deletes the added points and writes the old versions back, and
  * deletes a collection the import created. A dry run reads but never writes.
  *
+ * The undo file lives in the import's work folder (`ImportContext.workDir`, the run journal's folder in
+ * the state directory) so that an import killed with SIGKILL can be undone by the next one
+ * (`undoQdrantImport`); it also names, before each is created, the collections the import creates.
+ *
  * Identity: a point by its id. The conflict strategy (model/conflict.ts) sees a point as its payload
  * fields plus `vector`: `merge` fills payload keys the stored point lacks (its vector stays), `newest`
  * compares the payloads' `updated_at`. Every point is checked against the collection first: vector
@@ -11,7 +15,7 @@
  * distance) is refused before anything is written.
  */
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -147,9 +151,13 @@ interface ValidPoint {
   payload: Obj;
 }
 
+/** The undo file's name in an import's work folder. */
+export const QDRANT_UNDO_FILE = 'qdrant-undo.ndjson';
+
 export class QdrantImport {
+  /** A temporary folder this session made for its undo file (none when the context gives a work folder). */
   private undoDir: string | undefined;
-  private readonly created: string[] = [];
+  private undoPath: string | undefined;
   /** Collections a dry run would create: nothing is stored in them to read. */
   private readonly wouldCreate = new Set<string>();
   private readonly results: DatasetResult[] = [];
@@ -161,8 +169,10 @@ export class QdrantImport {
   ) {}
 
   private async undoFile(): Promise<string> {
-    this.undoDir ??= await mkdtemp(join(tmpdir(), 'acx-qdrant-undo-'));
-    return join(this.undoDir, 'undo.ndjson');
+    if (this.undoPath) return this.undoPath;
+    if (!this.ctx.workDir) this.undoDir = await mkdtemp(join(tmpdir(), 'acx-qdrant-undo-'));
+    this.undoPath = join(this.ctx.workDir ?? this.undoDir!, QDRANT_UNDO_FILE);
+    return this.undoPath;
   }
 
   /** Checks the target collection against the input's, creating it (unless this is a dry run) when missing. */
@@ -201,7 +211,8 @@ export class QdrantImport {
 
   /** Creates a collection the input describes (configuration and payload indexes); rollback deletes it. */
   private async createCollection(collection: string, config: Obj, payloadSchema: unknown): Promise<void> {
-    this.created.push(collection);
+    // Named in the undo file before it exists: an import killed from here on is undone by deleting it.
+    await appendFile(await this.undoFile(), stringifyQdrantJson({ c: collection, created: true }) + '\n');
     await this.client.createCollection(collection, createCollectionBody(config));
     const schema = isJsonObject(payloadSchema) ? payloadSchema : {};
     for (const [field, index] of Object.entries(schema))
@@ -336,47 +347,92 @@ export class QdrantImport {
 
   /** Puts every touched collection back as it was before the import. */
   async rollback(): Promise<void> {
-    try {
-      for (const name of this.created) await this.client.deleteCollection(name).catch(() => undefined);
-      if (!this.undoDir) return;
-      const file = join(this.undoDir, 'undo.ndjson');
-      // The undo file lists batches in order; restoring in that order is right because a point is
-      // written at most once per import (duplicates are rejected).
-      const pending = new Map<string, { remove: PointId[]; restore: QdrantPoint[] }>();
-      const flush = async (name: string) => {
-        const p = pending.get(name);
-        if (!p) return;
-        if (p.remove.length > 0)
-          await this.client.request('POST', `/collections/${encodeURIComponent(name)}/points/delete`, {
-            query: { wait: true },
-            body: { points: p.remove.splice(0) },
-            subject: name,
-          });
-        if (p.restore.length > 0)
-          await this.client.upsertJson(
-            name,
-            p.restore.splice(0).map((point) => stringifyQdrantJson(point)),
-          );
-      };
-      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-      for await (const line of lines) {
-        if (line === '') continue;
-        const entry = parseQdrantJson(line) as { c: string; remove?: PointId; restore?: QdrantPoint };
-        if (this.created.includes(entry.c)) continue;
-        const p = pending.get(entry.c) ?? { remove: [], restore: [] };
-        pending.set(entry.c, p);
-        if (entry.remove !== undefined) p.remove.push(entry.remove);
-        if (entry.restore) p.restore.push(entry.restore);
-        if (p.remove.length + p.restore.length >= this.ctx.batchSize) await flush(entry.c);
-      }
-      for (const name of pending.keys()) await flush(name);
-    } finally {
-      await this.cleanup();
-    }
+    // The undo file names the collections this session created, and every point it wrote. It is kept
+    // when undoing fails, so that the next import into this Qdrant retries (design §9).
+    if (this.undoPath) await undoQdrantImport(this.client, this.undoPath, this.ctx.batchSize);
+    await this.cleanup();
   }
 
   private async cleanup(): Promise<void> {
+    if (this.undoPath) await rm(this.undoPath, { force: true });
     if (this.undoDir) await rm(this.undoDir, { recursive: true, force: true });
     this.undoDir = undefined;
+    this.undoPath = undefined;
   }
+}
+
+interface UndoEntry {
+  c: string;
+  created?: true;
+  remove?: PointId;
+  restore?: QdrantPoint;
+}
+
+async function* undoEntries(file: string): AsyncGenerator<UndoEntry> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line === '') continue;
+    try {
+      yield parseQdrantJson(line) as UndoEntry;
+    } catch {
+      return; // the last line of a killed run may be cut short: the batch it begins was never written
+    }
+  }
+}
+
+/** What undoing an import did. */
+export interface QdrantUndone {
+  collectionsDeleted: string[];
+  pointsRemoved: number;
+  pointsRestored: number;
+}
+
+/**
+ * Undoes the writes an undo file records (a failed import's, or a killed one's found by the next run):
+ * deletes the collections it created, deletes the points it added and writes back the old versions of
+ * those it replaced. Idempotent, so an undo that is itself interrupted can be run again.
+ */
+export async function undoQdrantImport(
+  client: QdrantClient,
+  file: string,
+  batchSize: number,
+): Promise<QdrantUndone> {
+  const done: QdrantUndone = { collectionsDeleted: [], pointsRemoved: 0, pointsRestored: 0 };
+  if (!(await stat(file).catch(() => undefined))) return done;
+  const created = new Set<string>();
+  for await (const entry of undoEntries(file)) if (entry.created) created.add(entry.c);
+  for (const name of created) {
+    await client.deleteCollection(name).catch(() => undefined);
+    done.collectionsDeleted.push(name);
+  }
+  // The undo file lists batches in order; restoring in that order is right because a point is
+  // written at most once per import (duplicates are rejected).
+  const pending = new Map<string, { remove: PointId[]; restore: QdrantPoint[] }>();
+  const flush = async (name: string) => {
+    const p = pending.get(name);
+    if (!p) return;
+    done.pointsRemoved += p.remove.length;
+    done.pointsRestored += p.restore.length;
+    if (p.remove.length > 0)
+      await client.request('POST', `/collections/${encodeURIComponent(name)}/points/delete`, {
+        query: { wait: true },
+        body: { points: p.remove.splice(0) },
+        subject: name,
+      });
+    if (p.restore.length > 0)
+      await client.upsertJson(
+        name,
+        p.restore.splice(0).map((point) => stringifyQdrantJson(point)),
+      );
+  };
+  for await (const entry of undoEntries(file)) {
+    if (entry.created || created.has(entry.c)) continue;
+    const p = pending.get(entry.c) ?? { remove: [], restore: [] };
+    pending.set(entry.c, p);
+    if (entry.remove !== undefined) p.remove.push(entry.remove);
+    if (entry.restore) p.restore.push(entry.restore);
+    if (p.remove.length + p.restore.length >= batchSize) await flush(entry.c);
+  }
+  for (const name of pending.keys()) await flush(name);
+  return done;
 }

@@ -1,4 +1,5 @@
 /** Qdrant as a Store (src/stores/store.ts): the one facade operations use. */
+import { join } from 'node:path';
 import type { QdrantSettings } from '../../config/env.ts';
 import { AcxError } from '../../errors.ts';
 import type { Fingerprint } from '../../model/content-hash.ts';
@@ -24,7 +25,7 @@ import { QdrantClient, type QdrantPoint } from './qdrant-client.ts';
 import { qdrantRetryEvent } from './qdrant-http.ts';
 import { qdrantExportCollections } from './qdrant-export.ts';
 import { fingerprintQdrant } from './qdrant-fingerprint.ts';
-import { QdrantImport } from './qdrant-import.ts';
+import { QDRANT_UNDO_FILE, QdrantImport, undoQdrantImport } from './qdrant-import.ts';
 import { planQdrantRestore, restoreQdrant, snapshotCollections } from './qdrant-restore.ts';
 import { applyQdrantSchema, countPointsByType, emptyQdrant, isQdrantEmpty } from './qdrant-schema.ts';
 import { seedQdrant } from './qdrant-seed.ts';
@@ -111,6 +112,18 @@ export class QdrantStore implements Store {
       commit: () => session.commit(),
       rollback: () => session.rollback(),
     };
+  }
+
+  async recoverImport(workDir: string, batchSize: number): Promise<string | undefined> {
+    const undone = await undoQdrantImport(this.client, join(workDir, QDRANT_UNDO_FILE), batchSize);
+    const parts = [
+      ...(undone.collectionsDeleted.length > 0
+        ? [`deleted collection ${undone.collectionsDeleted.join(', ')} it had created`]
+        : []),
+      ...(undone.pointsRemoved > 0 ? [`removed ${undone.pointsRemoved} points it had added`] : []),
+      ...(undone.pointsRestored > 0 ? [`put back ${undone.pointsRestored} points it had changed`] : []),
+    ];
+    return parts.length > 0 ? parts.join(', ') : undefined;
   }
 
   async openExport(request: ExportRequest): Promise<ExportView> {

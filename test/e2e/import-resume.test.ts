@@ -1,0 +1,124 @@
+/**
+ * An import killed with SIGKILL while it writes Qdrant (PostgreSQL and Neo4j still in their open
+ * transactions) leaves its journal and Qdrant undo file; the next import into the same databases rolls
+ * that back first and says so. Rerunning the same import gives what one uninterrupted import gives; any
+ * other import finds the stores as they were before the killed one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
+import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
+import { runCli } from '../support/cli.ts';
+import { runAndKill } from '../support/kill.ts';
+import { emptySchemas, fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+
+let stores: TestStores;
+let work: string;
+let exportDir: string;
+let env: Record<string, string | undefined>;
+let original: Fingerprint;
+let users: string[];
+
+const only = (fp: Fingerprint, prefix: string) =>
+  Object.fromEntries(Object.entries(fp).filter(([k]) => k.startsWith(prefix)));
+
+async function resetTarget(): Promise<void> {
+  await emptySchemas(stores);
+  for (const row of users)
+    await stores.postgres.query(
+      'INSERT INTO users SELECT * FROM json_populate_record(null::users, $1::json)',
+      [row],
+    );
+}
+
+const importArgs = () => [
+  'import',
+  '--json',
+  join(exportDir, 'autocognitix_export.json'),
+  '--vectors',
+  join(exportDir, 'qdrant_vectors.json.gz'),
+  '--batch-size',
+  '100',
+];
+
+async function journalFiles(): Promise<string[]> {
+  const root = join(work, 'state', 'journals');
+  const out: string[] = [];
+  for (const key of await readdir(root).catch(() => [] as string[]))
+    for (const run of await readdir(join(root, key)))
+      for (const name of await readdir(join(root, key, run))) out.push(name);
+  return out.sort();
+}
+
+/** Kills the import at its second Qdrant progress event: some points are written, nothing committed. */
+async function killInQdrant(): Promise<void> {
+  const run = await runAndKill(
+    importArgs(),
+    { match: (e) => e.store === 'qdrant' && e.type === 'dataset-progress', nth: 2 },
+    env,
+  );
+  expect(run.killed, run.stderr).toBe(true);
+  expect(await journalFiles()).toEqual(['journal.json', 'qdrant-undo.ndjson']);
+}
+
+interface Summary {
+  outcome: string;
+  recovered?: Array<{ stores: Record<string, string> }>;
+}
+
+beforeAll(async () => {
+  stores = await openTestStores();
+  await seed(stores, 0.05, 41);
+  original = await fingerprint(stores);
+  users = (
+    await stores.postgres.query<{ j: string }>('SELECT row_to_json(u)::text AS j FROM users u')
+  ).rows.map((r) => r.j);
+  work = await mkdtemp(join(tmpdir(), 'acx-import-resume-'));
+  env = { ...process.env, ACX_STATE_DIR: join(work, 'state') };
+  const result = await runCli(['export', '--all', '--include-pii', '--output-dir', work, '--format', 'json']);
+  expect(result.code, result.stderr).toBe(0);
+  exportDir = (JSON.parse(result.stdout) as { dir: string }).dir;
+});
+
+afterAll(async () => {
+  await stores?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('an import killed with SIGKILL', () => {
+  it('is rolled back by the next import, which then gives what one uninterrupted import gives', async () => {
+    await resetTarget();
+    await killInQdrant();
+    const again = await runCli([...importArgs(), '--format', 'json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const summary = JSON.parse(again.stdout) as Summary;
+    expect(summary.outcome).toBe('written');
+    expect(summary.recovered).toHaveLength(1);
+    expect(summary.recovered?.[0]?.stores.qdrant).toMatch(/removed \d+ points it had added/);
+    expect(summary.recovered?.[0]?.stores.postgres).toMatch(/rolled back by the server/);
+    expect(diffFingerprints(original, await fingerprint(stores))).toEqual([]);
+    expect(await journalFiles()).toEqual([]);
+  });
+
+  it('leaves the stores as before it, once another import has rolled it back (a collection it created is deleted)', async () => {
+    await resetTarget();
+    await emptyQdrant(stores.qdrant);
+    const before = await fingerprint(stores);
+    await killInQdrant();
+    // An import of the graph only: it first rolls back the killed one (its Qdrant writes).
+    const graph = await runCli(
+      ['import', '--graphml', join(exportDir, 'neo4j_graph.graphml'), '--format', 'json'],
+      env,
+    );
+    expect(graph.code, graph.stderr).toBe(0);
+    const summary = JSON.parse(graph.stdout) as Summary;
+    expect(summary.recovered?.[0]?.stores.qdrant).toMatch(/deleted collection \S+ it had created/);
+    const after = await fingerprint(stores);
+    expect(diffFingerprints(only(before, 'qdrant/'), only(after, 'qdrant/'))).toEqual([]);
+    expect(diffFingerprints(only(before, 'postgres/'), only(after, 'postgres/'))).toEqual([]);
+    expect(diffFingerprints(only(original, 'neo4j/'), only(after, 'neo4j/'))).toEqual([]);
+    expect(await journalFiles()).toEqual([]);
+  });
+});
