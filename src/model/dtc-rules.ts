@@ -2,12 +2,16 @@
  * The data model's rules for a DTC record, checked by every import (`--validate` and a real import
  * alike): the code's form, the required description, and the category and severity enums.
  *
- * A code is a letter (P powertrain, B body, C chassis, U network), a digit 0–3 (0/2 generic SAE,
- * 1/3 manufacturer-specific), and three upper-case hex digits — optionally followed by `-` and a
- * two-hex-digit failure-type byte (ISO 15031-6 / SAE J2012 "DTC + FTB", e.g. `P0420-1B`).
+ * A code is a letter (P powertrain, B body, C chassis, U network) and four upper-case hex digits — the
+ * application's own rule (`^[PBCU][0-9A-F]{4}$`). The second character is not limited to SAE's 0–3:
+ * real AutoCognitix data holds codes such as `P93AF`, `PACED`, `PEACE`, `UA80E` and `UA80F`, and a
+ * database must import its own export. Optionally followed by `-` and a two-hex-digit failure-type
+ * byte (ISO 15031-6 / SAE J2012 "DTC + FTB", e.g. `P0420-1B`): the generator writes that UDS form and
+ * `code` is varchar(10), so it stays accepted (docs/design.md §9). Refused: lower case, another
+ * letter, another length, a character that is not a hex digit, a malformed suffix.
  */
 
-export const DTC_CODE = /^[PBCU][0-3][0-9A-F]{3}(?:-[0-9A-F]{2})?$/;
+export const DTC_CODE = /^[PBCU][0-9A-F]{4}(?:-[0-9A-F]{2})?$/;
 export const DTC_CATEGORIES = ['powertrain', 'body', 'chassis', 'network'] as const;
 export const DTC_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 const CATEGORY_OF_LETTER: Record<string, string> = { P: 'powertrain', B: 'body', C: 'chassis', U: 'network' };
@@ -24,9 +28,8 @@ export function dtcCodeProblem(code: unknown): string | null {
   if (DTC_CODE.test(code)) return null;
   if (DTC_CODE.test(code.toUpperCase())) return `"${code}" must be upper case`;
   if (!/^[PBCU]/i.test(code)) return `"${code}" must start with P, B, C or U`;
-  if (/^[PBCU][4-9A-F]/i.test(code)) return `"${code}": the second character must be 0–3`;
-  if (/^[PBCU][0-3][0-9A-F]{3}-/i.test(code)) return `"${code}": the suffix must be two hex digits`;
-  return `"${code}" is not a DTC code (a letter P/B/C/U, a digit 0–3 and three hex digits)`;
+  if (/^[PBCU][0-9A-F]{4}-/i.test(code)) return `"${code}": the suffix must be two hex digits`;
+  return `"${code}" is not a DTC code (a letter P/B/C/U and four hex digits, e.g. P0420 or P93AF)`;
 }
 
 /** Problems of a DTC record's fields that the input carries (absent fields are not checked here). */

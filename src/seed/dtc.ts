@@ -124,18 +124,18 @@ export function dtcRecord(seed: number, index: number, total: number): DtcRecord
 export function malformedDtcRecords(): Array<Partial<Record<keyof DtcRecord, unknown>> & { reason: string }> {
   return [
     {
-      code: 'PACED',
-      description_en: 'NHTSA text-extraction artefact',
+      code: 'PACEG',
+      description_en: 'Not a hex digit',
       category: 'powertrain',
       severity: 'medium',
-      reason: 'code is not [PBCU][0-3] + 3 hex',
+      reason: 'code has a character that is not a hex digit',
     },
     {
-      code: 'P93AF',
-      description_en: 'Artefact',
+      code: 'P93AF1',
+      description_en: 'Too long',
       category: 'powertrain',
       severity: 'medium',
-      reason: 'second character above 3',
+      reason: 'code too long',
     },
     {
       code: 'X0100',

@@ -81,8 +81,8 @@ describe('--validate', () => {
       expect(report, `${String(record.code)} (${record.reason})`).toMatch(
         new RegExp(`malformed\\.json:\\d+ \\S+: .*`),
       );
-    expect(report).toMatch(/code "PACED": the second character must be 0–3/);
-    expect(report).toMatch(/P93AF.*second character/);
+    expect(report).toMatch(/code "PACEG" is not a DTC code \(a letter P\/B\/C\/U and four hex digits/);
+    expect(report).toMatch(/P93AF1.*four hex digits/);
     expect(report).toMatch(/X0100.*must start with P, B, C or U/);
     expect(report).toMatch(/p0100.*upper case/);
     expect(report).toMatch(/description_en.*required/);

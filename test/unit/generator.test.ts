@@ -5,8 +5,9 @@ import { SEED_TABLES } from '../../src/seed/postgres-rows.ts';
 import { NODE_SETS, RELATIONSHIP_SETS } from '../../src/seed/graph.ts';
 import { POINT_SETS, seedVector } from '../../src/seed/points.ts';
 import { canonicalJson } from '../../src/model/content-hash.ts';
+import { DTC_CODE } from '../../src/model/dtc-rules.ts';
 
-const DTC_PATTERN = /^[PBCU][0-3][0-9A-F]{3}(-[0-9A-F]{2})?$/;
+const DTC_PATTERN = DTC_CODE;
 
 describe('DTC codes', () => {
   it('are unique, well formed and spread over P/B/C/U at scale 1', () => {

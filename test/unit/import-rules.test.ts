@@ -91,6 +91,41 @@ describe('DTC rules', () => {
     for (const code of ['P0100', 'P1ABC', 'B2F00', 'C0300', 'U3FFF', 'P0420-1B'])
       expect(dtcCodeProblem(code)).toBeNull();
   });
+  it('accepts the real codes the application holds: any hex digit after the letter (its ^[PBCU][0-9A-F]{4}$)', () => {
+    for (const code of ['P93AF', 'PACED', 'PEACE', 'UA80E', 'UA80F', 'BFFFF', 'C4000', 'U9A00-0F'])
+      expect(dtcCodeProblem(code), code).toBeNull();
+    const values = { code: 'PACED', description_en: 'x', category: 'powertrain', severity: 'low' };
+    expect(dtcRecordProblems(values, new Set(Object.keys(values)))).toEqual([]);
+    const network = { code: 'UA80E', description_en: 'x', category: 'network', severity: 'low' };
+    expect(dtcRecordProblems(network, new Set(Object.keys(network)))).toEqual([]);
+  });
+  it('refuses what the application refuses, saying why', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['pace0', /must be upper case/],
+      ['Ua80e', /must be upper case/],
+      ['X0100', /must start with P, B, C or U/],
+      ['A93AF', /must start with P, B, C or U/],
+      ['P010', /four hex digits/],
+      ['P01000', /four hex digits/],
+      ['P0G00', /four hex digits/],
+      ['PACEG', /four hex digits/],
+      ['P 0100', /four hex digits/],
+      [' P0100', /must start with P, B, C or U/],
+      ['P0100 ', /four hex digits/],
+      ['P0100-XY', /suffix must be two hex digits/],
+      ['PACED-1', /suffix must be two hex digits/],
+      ['P0100-1b', /must be upper case/],
+    ];
+    for (const [code, reason] of refused) expect(dtcCodeProblem(code), code).toMatch(reason);
+    expect(dtcCodeProblem('')).toBe('is required');
+    expect(dtcCodeProblem(93)).toMatch(/must be text/);
+  });
+  it('checks the category against the letter for every second character', () => {
+    const values = { code: 'UA80F', description_en: 'x', category: 'powertrain', severity: 'low' };
+    expect(dtcRecordProblems(values, new Set(Object.keys(values)))).toEqual([
+      { field: 'category', reason: 'category "powertrain" does not match code UA80F (network)' },
+    ]);
+  });
   it("rejects each of the generator's malformed records, naming the field", () => {
     for (const record of malformedDtcRecords()) {
       const values: Record<string, unknown> = { description_en: null, ...record };

@@ -15,7 +15,7 @@ export interface ClosableReporter extends ProgressReporter {
   close(): void;
 }
 
-/** `[postgres] pg_dtc_codes.csv:12 code: code "PACED": the second character must be 0–3` */
+/** `[postgres] pg_dtc_codes.csv:12 code: code "p0100" must be upper case` */
 export function rejectedLine(event: Extract<ProgressEvent, { type: 'rejected' }>): string {
   return `[${event.store}] invalid: ${event.file}:${event.line}${event.field ? ` ${event.field}` : ''}: ${event.reason}`;
 }
