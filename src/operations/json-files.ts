@@ -3,7 +3,7 @@
  * translation cache, …), each file once, without the backup and export directories.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readlink, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
@@ -16,24 +16,40 @@ import { nowIso } from '../model/snapshot.ts';
 
 type JsonSection = NonNullable<Manifest['jsonFiles']>;
 
-/** `*.json` files under `dataDir`, relative paths with `/`, sorted; `excluded` directories are skipped. */
+/**
+ * `*.json` files under `dataDir`, relative paths with `/`, sorted; `excluded` directories are skipped.
+ * Symbolic links are followed, deliberately: a data file or folder linked into the data directory is
+ * backed up under the link's path with the target's content (each real folder walked once, so a link
+ * loop ends); a link named `*.json` that leads nowhere is an error naming it, never skipped.
+ */
 export async function listJsonFiles(dataDir: string, excluded: readonly string[]): Promise<string[]> {
   const root = resolve(dataDir);
   const skip = new Set(excluded.map((d) => resolve(d)));
+  const walked = new Set<string>();
   const out: string[] = [];
   async function walk(dir: string): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
+      walked.add(await realpath(dir));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
     for (const entry of entries) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (!skip.has(path) && !entry.name.startsWith('.')) await walk(path);
-      } else if (entry.isFile() && entry.name.endsWith('.json')) {
+      const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+      if (!target && entry.name.endsWith('.json')) {
+        const to = await readlink(path).catch(() => '?');
+        throw new AcxError('NOT_FOUND', `${path}: a symbolic link to ${to}, which does not exist`, {
+          subject: path,
+          hint: 'fix the link or remove it from the data directory',
+        });
+      }
+      if (target?.isDirectory()) {
+        const skipped = skip.has(path) || entry.name.startsWith('.');
+        if (!skipped && !walked.has(await realpath(path))) await walk(path);
+      } else if (target?.isFile() && entry.name.endsWith('.json')) {
         out.push(relative(root, path).split(sep).join('/'));
       }
     }

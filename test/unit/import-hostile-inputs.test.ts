@@ -3,12 +3,13 @@
  * lone UTF-16 surrogates, invalid UTF-8 deep in a file. Each case is tried in every format that can
  * carry it, since the defect is a class, not one reader's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCsvInput } from '../../src/formats/csv/csv-reader.ts';
 import { openGraphmlInput } from '../../src/formats/graphml/graphml-reader.ts';
 import { MAX_VALUE_DEPTH } from '../../src/formats/input-values.ts';
 import { openJsonInput } from '../../src/formats/json/json-reader.ts';
@@ -235,5 +236,26 @@ describe('invalid UTF-8', () => {
       path,
       new RegExp(`at byte ${offset} \\(line 5\\)`),
     );
+  });
+});
+
+describe('symbolic links among the inputs', () => {
+  it('CSV: a linked file is read wherever it points; a link to nothing is refused, naming it', async () => {
+    const outside = join(dir, `${++files}-elsewhere`);
+    await mkdir(outside);
+    await writeFile(join(outside, 'models.csv'), 'id,name\nm1,Golf\n');
+    const folder = join(dir, `${++files}-csv`);
+    await mkdir(folder);
+    await symlink(join(outside, 'models.csv'), join(folder, 'pg_vehicle_models.csv'));
+    await mkdir(join(folder, 'pg_odd.csv'));
+    const source = await openCsvInput(folder);
+    const read = await readAll(source);
+    expect(read.map((d) => d.records.map((r) => r.values))).toEqual([[{ id: 'm1', name: 'Golf' }]]);
+    expect(source.notices).toContainEqual(expect.stringMatching(/pg_odd\.csv: not imported: not a file/));
+
+    await symlink(join(outside, 'missing.csv'), join(folder, 'pg_gone.csv'));
+    const error = await failure(() => openCsvInput(folder));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toMatch(/pg_gone\.csv: a symbolic link to .*missing\.csv, which does not exist/);
   });
 });

@@ -19,7 +19,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { CsvError, parse, type Parser } from 'csv-parse';
@@ -177,10 +177,12 @@ export async function openCsvInput(dir: string): Promise<InputSource> {
   const csvNames: string[] = [];
   for (const entry of entries) {
     if (!/\.csv$/i.test(entry.name)) continue;
-    const isFile =
-      entry.isFile() ||
-      (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).catch(() => undefined))?.isFile());
-    if (isFile) csvNames.push(entry.name);
+    const path = join(dir, entry.name);
+    // A link is followed wherever it points (an input may live anywhere); one to nothing is said.
+    const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+    if (!target) throw brokenLink(path, await readlink(path).catch(() => '?'));
+    if (target.isFile()) csvNames.push(entry.name);
+    else notices.push(`${path}: not imported: not a file`);
   }
   csvNames.sort();
   if (csvNames.length === 0) {
@@ -229,6 +231,13 @@ export async function openCsvInput(dir: string): Promise<InputSource> {
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function brokenLink(path: string, target: string): AcxError {
+  return new AcxError('NOT_FOUND', `${path}: a symbolic link to ${target}, which does not exist`, {
+    subject: path,
+    hint: 'fix the link or remove it from the folder',
+  });
+}
 
 /** Converts one cell; throws with the reason when it does not parse as `type`. */
 type Converter = (cell: string | null) => unknown;
