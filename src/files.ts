@@ -1,6 +1,7 @@
 /** File-system helpers shared by the repository and the operations. */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { AcxError, type ErrorCode } from './errors.ts';
 
 /**
  * `mkdir -p` one level at a time: Node's recursive mkdir never returns on file systems that answer
@@ -16,4 +17,110 @@ export async function makeDirectories(path: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
+}
+
+/** What an operator reads about a file-system error code, and what they can do about it. */
+export interface FileProblem {
+  /** Lower-case, no path: "no space left on device". */
+  text: string;
+  /** The hint, given the directory or file involved. */
+  hint?: (path: string) => string;
+}
+
+const ANOTHER = 'or choose another directory';
+
+/**
+ * The one table of file-system errors an operator can cause or meet (a full disk, a read-only mount, a
+ * file where a directory belongs…). The local Storage driver and every reader and writer of local files
+ * word their errors from it, so the same condition reads the same everywhere and is never INTERNAL.
+ */
+export const FILE_PROBLEMS: Readonly<Record<string, FileProblem>> = {
+  ENOSPC: {
+    text: 'no space left on device',
+    hint: (path) => `free space on the file system holding ${path}, ${ANOTHER}`,
+  },
+  EDQUOT: {
+    text: 'disk quota exceeded',
+    hint: (path) => `free space or raise your quota on the file system holding ${path}, ${ANOTHER}`,
+  },
+  EFBIG: {
+    text: 'file too large for the file system',
+    hint: (path) => `the file system holding ${path} limits file sizes: ${ANOTHER}`,
+  },
+  EROFS: {
+    text: 'read-only file system',
+    hint: (path) => `the file system holding ${path} is mounted read-only: ${ANOTHER}`,
+  },
+  EACCES: {
+    text: 'permission denied',
+    hint: (path) => `check the permissions of ${path} and its parent directories, ${ANOTHER}`,
+  },
+  EPERM: {
+    text: 'operation not permitted',
+    hint: (path) => `check the permissions and attributes of ${path}, ${ANOTHER}`,
+  },
+  ENOTDIR: {
+    text: 'a part of the path is a file, not a directory',
+    hint: (path) => `${path} must name a directory (or a path whose parents are directories)`,
+  },
+  EISDIR: {
+    text: 'is a directory, not a file',
+    hint: (path) => `${path} must name a file`,
+  },
+  ENOENT: { text: 'no such file or directory' },
+  EEXIST: { text: 'already exists' },
+  ENAMETOOLONG: { text: 'the path is too long', hint: () => 'choose a shorter path' },
+  ELOOP: { text: 'too many levels of symbolic links', hint: (path) => `check the symbolic links in ${path}` },
+  EMFILE: { text: 'too many open files', hint: () => 'raise the open-file limit (ulimit -n) and try again' },
+  ENFILE: { text: 'too many open files in the system', hint: () => 'try again when fewer files are open' },
+  EIO: {
+    text: 'input/output error',
+    hint: (path) => `the device holding ${path} may be failing: check the system log, ${ANOTHER}`,
+  },
+  EBUSY: { text: 'device or resource busy', hint: () => 'try again later' },
+  ETXTBSY: { text: 'file busy', hint: () => 'try again later' },
+  EXDEV: { text: 'cannot move a file across file systems' },
+  ENXIO: { text: 'no such device', hint: (path) => `${path} is not a regular file or directory` },
+  ENODEV: { text: 'no such device', hint: (path) => `${path} is not a regular file or directory` },
+  ESTALE: { text: 'stale network file handle', hint: () => 'remount the network file system and try again' },
+};
+
+/** The error code of a file-system error (`ENOSPC`…), or undefined for anything else. */
+export function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/** The operator's wording of a file-system error ("no space left on device"), and its hint for `path`. */
+export function fileProblemOf(error: unknown): {
+  code?: string;
+  text: string;
+  hint(path: string): string | undefined;
+} {
+  const code = errnoOf(error);
+  const known = code === undefined ? undefined : FILE_PROBLEMS[code];
+  // Node's message reads "ENOSPC: no space left on device, write '/x'": keep its middle when unknown.
+  const text =
+    known?.text ??
+    String((error as Error | undefined)?.message ?? error).replace(/^E[A-Z0-9]+: |, \w+ '.*$/g, '');
+  return { code, text, hint: (path) => known?.hint?.(path) };
+}
+
+/**
+ * A file-system error of local files outside a Storage (export outputs, import inputs) as the catalog's
+ * error naming the path: NOT_FOUND for a missing one, otherwise `code` (STORAGE for writes,
+ * INVALID_INPUT for inputs). Errors that are not file-system errors pass through unchanged.
+ */
+export function fileError(
+  error: unknown,
+  options: { path: string; doing: string; code: ErrorCode },
+): unknown {
+  if (error instanceof AcxError) return error;
+  const problem = fileProblemOf(error);
+  if (problem.code === undefined) return error;
+  return new AcxError(
+    problem.code === 'ENOENT' ? 'NOT_FOUND' : options.code,
+    `cannot ${options.doing} ${options.path}: ${problem.text}`,
+    { subject: options.path, hint: problem.hint(options.path), cause: error },
+  );
 }

@@ -84,11 +84,12 @@ export class Repository {
       storage = await openRetrying(location);
     } catch (cause) {
       if (!isStorageError(cause)) throw cause;
-      throw options.create
+      // A file where the directory belongs is a usage mistake, for reading as for writing.
+      throw options.create || !isStorageError(cause, 'not-found')
         ? new AcxError('USAGE', `cannot use the backup directory ${location}: ${cause.message}`, {
             subject: location,
             cause,
-            hint: 'choose a writable folder with --backup-dir',
+            hint: cause.hint ?? 'choose a writable folder with --backup-dir',
           })
         : new AcxError('NOT_FOUND', `backup directory ${location} does not exist`, {
             subject: location,
@@ -136,7 +137,7 @@ export class Repository {
           {
             subject: this.location,
             cause: error,
-            hint: 'choose a writable folder with --backup-dir',
+            hint: error.hint ?? 'choose a writable folder with --backup-dir',
           },
         );
       }

@@ -68,11 +68,19 @@ export class SnapshotFileWriter implements DataFileWriter {
     // so the pipeline), a compressor error destroys `stored` (which fails the put).
     const compressing = pipeline(this.content, createCompressor(compression), this.stored);
     const storing = storage.put(key, this.stored, { signal });
-    this.done = Promise.all([compressing, storing]).then(() => undefined);
-    this.done.catch((error: unknown) => {
-      this.failed ??= error;
-      this.content.destroy();
+    // Stop accepting writes at the first failure of either side…
+    const stopped = Promise.all([compressing, storing]);
+    stopped.catch(() => this.content.destroy());
+    // …but report the cause: a failed put (a full disk) ends the pipeline with an AbortError or a
+    // premature close, which only says that the put stopped reading. Each side settles once the other
+    // has failed, so waiting for both cannot hang.
+    this.done = Promise.allSettled([storing, compressing]).then(([stored, compressed]) => {
+      const reason = [stored, compressed].find((r) => r.status === 'rejected')?.reason as unknown;
+      if (reason === undefined) return;
+      this.failed ??= reason;
+      throw reason;
     });
+    this.done.catch(() => undefined);
   }
 
   /** Appends bytes, waiting when the compressor or the storage is behind (back-pressure). */
@@ -81,6 +89,8 @@ export class SnapshotFileWriter implements DataFileWriter {
     try {
       if (!this.content.write(chunk)) await Promise.race([once(this.content, 'drain'), this.done]);
     } catch (error) {
+      // 'drain' fails with the pipeline's AbortError when the put stopped: wait for the put's own error.
+      await this.done.catch(() => undefined);
       this.throwIfStopped();
       throw error;
     }

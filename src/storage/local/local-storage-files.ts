@@ -9,10 +9,9 @@ import type { StorageErrorReason } from '../storage.ts';
 import type { StorageOperation } from '../storage-error.ts';
 import { compareKeys, keyProblem, RESERVED_SEGMENT_PREFIX } from '../storage-keys.ts';
 
-export function errnoOf(error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+import { errnoOf } from '../../files.ts';
+
+export { errnoOf };
 
 const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ETIMEDOUT', 'EINTR', 'ESTALE']);
 const PERMISSION = new Set(['EACCES', 'EPERM', 'EROFS']);

@@ -16,10 +16,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, open, rename, rm, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { link, open, rename, rm, stat, unlink, lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { makeDirectories } from '../../files.ts';
+import { fileProblemOf, makeDirectories } from '../../files.ts';
 import type {
   GetOptions,
   ObjectInfo,
@@ -53,20 +54,41 @@ export interface LocalStorageConfig {
   sync?: boolean;
 }
 
-/** Attaches to a directory (which need not exist yet); rejects when the path exists but is not one. */
+/**
+ * Attaches to a directory (which need not exist yet); rejects with 'invalid-request' when the path, or
+ * the nearest of its parents that exists, is not a directory (a file given as `--backup-dir`, or as a
+ * parent of it): no later mkdir could succeed there.
+ */
 export async function openLocalStorage(config: LocalStorageConfig): Promise<LocalStorage> {
   const storage = new LocalStorage(config);
-  const stats = await statIfExists(storage.root).catch((error: unknown) => {
-    throw storage.translate(error, 'open', undefined);
-  });
-  if (stats && !stats.isDirectory()) {
-    throw new StorageError('the path exists and is not a directory', {
-      reason: 'invalid-request',
-      operation: 'open',
-      location: storage.location,
+  for (let path = storage.root; ; path = dirname(path)) {
+    const stats = await statOrAncestor(path).catch((error: unknown) => {
+      throw storage.translate(error, 'open', undefined);
     });
+    if (stats === 'look-up') continue;
+    if (stats && !stats.isDirectory()) {
+      const what = path === storage.root ? 'the path' : `its parent ${path}`;
+      throw new StorageError(`${what} is a file, not a directory`, {
+        reason: 'invalid-request',
+        operation: 'open',
+        location: storage.location,
+        hint: `name a directory (it is created when missing) whose parents are directories`,
+      });
+    }
+    return storage;
   }
-  return storage;
+}
+
+/** The path's stats, undefined at the root, or 'look-up' when it is missing (ask its parent). */
+async function statOrAncestor(path: string): Promise<Stats | undefined | 'look-up'> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    const code = errnoOf(error);
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(path) !== path) return 'look-up';
+    if (code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 export class LocalStorage implements Storage {
@@ -222,9 +244,11 @@ export class LocalStorage implements Storage {
   /** Maps file-system errors to StorageError; passes other errors (sources', aborts) through. */
   translate(error: unknown, operation: StorageOperation, key: string | undefined): unknown {
     if (error instanceof StorageError || errnoOf(error) === undefined) return error;
-    const detail = (error as Error).message;
-    return new StorageError(detail, {
-      ...this.context(operation, key, reasonOfErrno(errnoOf(error), operation)),
+    // Worded from the one table of file-system problems (src/files.ts): "no space left on device".
+    const problem = fileProblemOf(error);
+    return new StorageError(problem.text, {
+      ...this.context(operation, key, reasonOfErrno(problem.code, operation)),
+      hint: problem.hint(this.location),
       cause: error,
     });
   }

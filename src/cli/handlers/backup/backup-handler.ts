@@ -19,13 +19,14 @@ function chosenTargets(flags: BackupFlags): BackupTarget[] {
 export async function handleBackup(run: BackupRun): Promise<void> {
   const { flags, global } = run;
   const targets = chosenTargets(flags);
+  // The backup directory first: a file or a bad path there is reported before any connection.
+  const repository = await Repository.open(run.backupDir, { create: true });
   const reporter = createReporter(global);
   const stores = await openRunStores(reporter, (options) =>
     openStores(process.env, storesFor(targets), options),
   );
   const interrupt = onInterrupt();
   try {
-    const repository = await Repository.open(run.backupDir, { create: true });
     const summary = await backupStores({
       ...snapshotSettings(run),
       targets,
