@@ -14,7 +14,17 @@ export { MAX_VALUE_DEPTH, TOO_DEEP } from '../model/value-checks.ts';
 /** The record with a problem for every field whose value `valueProblem` refuses (fields already in trouble aside). */
 export function checkRecord(record: InputRecord): InputRecord {
   let problems = record.problems;
-  for (const [field, value] of Object.entries(record.values)) {
+  const values = record.values;
+  for (const field in values) {
+    if (!Object.hasOwn(values, field)) continue;
+    const value = values[field];
+    // Most values are numbers or short strings: checked here without a call.
+    if (
+      typeof value !== 'object' &&
+      (typeof value !== 'string' || isWellFormed(value)) &&
+      isWellFormed(field)
+    )
+      continue;
     const reason = isWellFormed(field) ? valueProblem(value) : `the field name ${surrogateReason(field)}`;
     if (reason === undefined || problems?.some((p) => p.field === field)) continue;
     problems = [...(problems ?? []), { field, reason }];
@@ -22,13 +32,23 @@ export function checkRecord(record: InputRecord): InputRecord {
   return problems === record.problems ? record : { ...record, problems };
 }
 
-/** The dataset with every record checked by `checkRecord`. */
+/** The dataset with every record checked by `checkRecord` (an iterator, not a generator: it is on every record's path). */
 export function checkedDataset(dataset: InputDataset): InputDataset {
   return {
     ...dataset,
     records: () => ({
-      async *[Symbol.asyncIterator]() {
-        for await (const record of dataset.records()) yield checkRecord(record);
+      [Symbol.asyncIterator]: () => {
+        const inner = dataset.records()[Symbol.asyncIterator]();
+        const iterator: AsyncIterableIterator<InputRecord> = {
+          next: () =>
+            inner.next().then((step) => (step.done ? step : { done: false, value: checkRecord(step.value) })),
+          return: async (value?: unknown) => {
+            await inner.return?.(value);
+            return { done: true, value: undefined };
+          },
+          [Symbol.asyncIterator]: () => iterator,
+        };
+        return iterator;
       },
     }),
   };
