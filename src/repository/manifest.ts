@@ -2,6 +2,7 @@
  * The snapshot manifest (docs/design.md §7.3): its schema, and reading and writing it on a Storage.
  * The manifest is written once, last, by an atomic put; a snapshot directory without one does not exist.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AcxError } from '../errors.ts';
 import { STORE_NAMES } from '../progress.ts';
@@ -10,6 +11,7 @@ import type { Storage } from '../storage/storage.ts';
 import { isStorageError } from '../storage/storage-error.ts';
 import { putJson, readText } from '../storage/storage-helpers.ts';
 import { MANIFEST_FILE, snapshotPathProblem, snapshotPrefix } from './layout.ts';
+import { MAX_RECORD_BYTES } from '../streams.ts';
 
 export { MANIFEST_FILE };
 export const MANIFEST_FORMAT = 'acx-data-snapshot';
@@ -85,8 +87,36 @@ export const manifestSchema = z.looseObject({
     }),
   ),
   files: z.record(snapshotPathSchema, fileEntrySchema),
+  /** SHA-256 of the rest of the manifest (see manifestDigest); absent in manifests of earlier versions. */
+  manifestSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/**
+ * The manifest's own checksum: SHA-256 of its compact JSON (`JSON.stringify`, keys in their order)
+ * without the `manifestSha256` field. Whitespace does not count, so parsing and serialising again gives
+ * the same digest; any change of a name, number or string does.
+ */
+export function manifestDigest(manifest: Record<string, unknown>): string {
+  const { manifestSha256: _own, ...rest } = manifest;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+/** INTEGRITY unless a manifest that carries a checksum matches it. */
+function checkDigest(raw: unknown, id: string): void {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return; // the schema says why
+  const recorded = (raw as { manifestSha256?: unknown }).manifestSha256;
+  if (recorded === undefined) return;
+  if (recorded !== manifestDigest(raw as Record<string, unknown>)) {
+    throw new AcxError('INTEGRITY', `snapshot ${id}: manifest.json is damaged (its SHA-256 differs)`, {
+      subject: id,
+      hint: 'the snapshot cannot be trusted: restore another one',
+    });
+  }
+}
 
 /**
  * Reads and validates the manifest of the snapshot whose files are under `prefix` (`<id>/`); undefined
@@ -100,6 +130,16 @@ export async function readManifest(
 ): Promise<Manifest | undefined> {
   let text: string;
   try {
+    // Bounded like a record: a manifest lists files, it is never this long unless damaged.
+    const size = (await storage.stat(prefix + MANIFEST_FILE))?.size ?? 0;
+    if (size > MAX_RECORD_BYTES)
+      throw new AcxError(
+        'INTEGRITY',
+        `snapshot ${id}: manifest.json is ${size} bytes, over ${MAX_RECORD_BYTES}`,
+        {
+          subject: id,
+        },
+      );
     text = await readText(storage, prefix + MANIFEST_FILE);
   } catch (error) {
     if (isStorageError(error, 'not-found')) return undefined;
@@ -125,6 +165,7 @@ export async function readManifest(
       },
     );
   }
+  checkDigest(raw, id);
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -150,9 +191,11 @@ export async function readManifest(
 }
 
 /**
- * Writes `<id>/manifest.json` (indented JSON and a final newline), atomically and durably like every
- * put: the last write of a snapshot, after which it exists.
+ * Writes `<id>/manifest.json` (indented JSON and a final newline) with its checksum as the last field,
+ * atomically and durably like every put: the last write of a snapshot, after which it exists.
  */
 export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
-  await putJson(storage, snapshotPrefix(manifest.id) + MANIFEST_FILE, manifest);
+  const { manifestSha256: _old, ...content } = manifest;
+  const sealed = { ...content, manifestSha256: manifestDigest(content) };
+  await putJson(storage, snapshotPrefix(manifest.id) + MANIFEST_FILE, sealed);
 }

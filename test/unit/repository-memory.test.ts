@@ -13,7 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
 import { verifySnapshot } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
-import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../../src/repository/manifest.ts';
+import {
+  FORMAT_VERSION,
+  MANIFEST_FORMAT,
+  manifestDigest,
+  type Manifest,
+} from '../../src/repository/manifest.ts';
 import { Repository } from '../../src/repository/repository.ts';
 import type { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
 import { RetryingStorage } from '../../src/storage/decorators/retrying-storage.ts';
@@ -97,8 +102,10 @@ describe('a repository on memory://', () => {
       `${id}/neo4j/schema.jsonl.zst`,
       `${id}/qdrant/c/native.snapshot`,
     ]);
+    // …with its own checksum as the last field.
+    const sealed = { ...manifest, manifestSha256: manifestDigest(manifest) };
     expect(await readText(repository.storage, `${id}/manifest.json`)).toBe(
-      `${JSON.stringify(manifest, null, 2)}\n`,
+      `${JSON.stringify(sealed, null, 2)}\n`,
     );
     expect(manifest.files['neo4j/nodes.jsonl.zst']).toMatchObject({ compression: 'zstd', records: 3000 });
 

@@ -4,13 +4,14 @@
  * longer than any real one are refused as INTEGRITY, before anything is read outside or held in memory.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifySnapshot } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
+import { writeManifest } from '../../src/repository/manifest.ts';
 import { Repository } from '../../src/repository/repository.ts';
 
 let root: string;
@@ -123,6 +124,24 @@ describe('manifest header', () => {
     expect((error as Error).message).toContain(ID);
     expect((error as Error).message).toContain('full_20250101_000000');
     expect((await repository.list()).damaged.map((d) => d.id)).toEqual([ID]);
+  });
+
+  it('refuses a manifest whose own checksum differs: metadata that no file hash covers', async () => {
+    const repository = await snapshot();
+    const manifest = (await repository.open(ID)).manifest;
+    await writeManifest(repository.storage, manifest);
+    const path = join(root, ID, 'manifest.json');
+    const written = await readFile(path, 'utf8');
+    expect(JSON.parse(written)).toHaveProperty('manifestSha256');
+    expect((await repository.open(ID)).id).toBe(ID);
+    // Whitespace is not content; a changed name is.
+    await writeFile(path, JSON.stringify(JSON.parse(written)));
+    expect((await repository.open(ID)).id).toBe(ID);
+    await writeFile(path, written.replace('"name": "nodes"', '"name": "nodez"'));
+    await expect(repository.open(ID)).rejects.toMatchObject({
+      code: 'INTEGRITY',
+      message: expect.stringContaining('manifest.json is damaged') as string,
+    });
   });
 
   it('still opens the untouched snapshot', async () => {
