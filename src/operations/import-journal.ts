@@ -85,6 +85,16 @@ export class ImportJournalWriter {
   }
 }
 
+/** Imports into these databases that were killed after writing, not rolled back yet. */
+export async function pendingImports(place: JournalPlace): Promise<ImportJournal[]> {
+  const pending: ImportJournal[] = [];
+  for (const folder of await importFolders(place)) {
+    const journal = await readJournal<ImportJournal>(join(folder, JOURNAL));
+    if (journal && !isRunning(journal) && Object.keys(journal.stores).length > 0) pending.push(journal);
+  }
+  return pending;
+}
+
 const SERVER_ROLLED_BACK =
   'nothing to undo: its transaction was rolled back by the server when the import died';
 

@@ -28,6 +28,7 @@ import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.
 import type { Store, StoreImport } from '../stores/store.ts';
 import { ImportJournalWriter, recoverInterruptedImports, type RecoveredImport } from './import-journal.ts';
 import type { JournalPlace } from './run-journal.ts';
+import { refuseInterruptedRestore } from './restore-journal.ts';
 
 export const INPUT_FORMATS = ['json', 'csv', 'sqlite', 'graphml', 'vectors'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
@@ -263,6 +264,7 @@ export async function importData(options: ImportOptions): Promise<ImportSummary>
 /** A writing import first rolls back what killed ones left, then starts its own journal. */
 async function openJournal(options: ImportOptions) {
   if (!options.journal || options.mode !== 'import') return { journal: undefined, recovered: [] };
+  await refuseInterruptedRestore(options.journal);
   const recovered = await recoverInterruptedImports(
     options.journal,
     options.stores,

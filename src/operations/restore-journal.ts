@@ -10,6 +10,7 @@
  */
 import { AcxError } from '../errors.ts';
 import type { BackupTarget } from './backup.ts';
+import { pendingImports } from './import-journal.ts';
 import {
   isRunning,
   journalHeader,
@@ -59,6 +60,7 @@ export async function findInterruptedRestore(
   targets: readonly BackupTarget[],
 ): Promise<RestoreJournal | undefined> {
   if (!place) return undefined;
+  await refusePendingImports(place);
   const journal = await readJournal<RestoreJournal>(restoreJournalPath(place));
   if (!journal) return undefined;
   const what = `a restore of ${journal.snapshot} (${journal.targets.join(', ')}) into these databases`;
@@ -83,6 +85,44 @@ export async function findInterruptedRestore(
     );
   }
   return journal;
+}
+
+/** A restore over an import killed half-way would later be undone by that import's rollback: refused. */
+async function refusePendingImports(place: JournalPlace): Promise<void> {
+  const [pending] = await pendingImports(place);
+  if (!pending) return;
+  throw new AcxError(
+    'NOT_EMPTY',
+    `an import into these databases (${pending.inputs.join(', ')}) was interrupted (started ${pending.startedAt}, pid ${pending.pid}) and is not rolled back yet; nothing was changed`,
+    {
+      subject: pending.inputs.join(', '),
+      hint: 'run an import into these databases (the same one, or any): it first rolls back what the interrupted one left',
+    },
+  );
+}
+
+/**
+ * An import into databases a killed restore left half restored is refused (LOCKED while that restore
+ * still runs): the restore is finished first.
+ */
+export async function refuseInterruptedRestore(place: JournalPlace): Promise<void> {
+  const journal = await readJournal<RestoreJournal>(restoreJournalPath(place));
+  if (!journal) return;
+  const what = `a restore of ${journal.snapshot} (${journal.targets.join(', ')}) into these databases`;
+  if (isRunning(journal))
+    throw new AcxError('LOCKED', `${what} is running (pid ${journal.pid} on ${journal.host})`, {
+      subject: journal.snapshot,
+      hint: 'wait for it to end',
+    });
+  const flags = journal.targets.map((t) => ` --target ${t}`).join('');
+  throw new AcxError(
+    'NOT_EMPTY',
+    `${what} was interrupted (started ${journal.startedAt}); nothing was imported`,
+    {
+      subject: journal.snapshot,
+      hint: `finish it first with: acx-data backup --restore ${journal.snapshot}${flags} (no --force needed)`,
+    },
+  );
 }
 
 /** The journal of one running restore: started before the first change, ended when the run ends in order. */
