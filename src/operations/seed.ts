@@ -23,6 +23,8 @@ export interface SeedOptions {
   /** Empty non-empty stores first instead of refusing. */
   force: boolean;
   labels: LabelMap;
+  /** Only the application's empty schema (tables, constraints and indexes, the collection): no records. */
+  schemaOnly?: boolean;
   collection?: string;
   batchSize?: number;
   reporter?: ProgressReporter;
@@ -94,14 +96,16 @@ export function seedSource(
 
 export async function seedStores(stores: OpenStores, options: SeedOptions): Promise<SeedSummary> {
   const reporter = options.reporter ?? silentReporter;
-  const counts = planCounts(options.scale);
+  const planned = planCounts(options.scale);
+  const counts = options.schemaOnly ? zeroCounts(planned) : planned;
   await prepareStores(stores, options, reporter);
   const source = seedSource(options, counts);
   const seconds = { postgres: 0, neo4j: 0, qdrant: 0 };
   await Promise.all(
     storesInOrder(stores).map(async (store) => {
       const start = performance.now();
-      await store.seed(source, reporter);
+      if (options.schemaOnly) await store.applySchema(options.labels);
+      else await store.seed(source, reporter);
       seconds[store.name] = (performance.now() - start) / 1000;
     }),
   );
@@ -111,4 +115,9 @@ export async function seedStores(stores: OpenStores, options: SeedOptions): Prom
     options.labels,
   );
   return { scale: options.scale, seed: options.seed, expected: counts, inventory, seconds };
+}
+
+/** The counts of a schema without records. */
+function zeroCounts(counts: SeedCounts): SeedCounts {
+  return Object.fromEntries(Object.keys(counts).map((name) => [name, 0])) as unknown as SeedCounts;
 }

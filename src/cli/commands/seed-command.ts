@@ -12,6 +12,7 @@ export interface SeedFlags {
   scale: string;
   seed: string;
   force: boolean;
+  schemaOnly: boolean;
   labelScheme: LabelScheme;
   batchSize: string;
 }
@@ -48,6 +49,11 @@ export function registerSeedCommand(program: Command): void {
     )
     .option('--seed <n>', 'random seed: the same seed gives the same data', '1')
     .option('--force', 'empty non-empty databases first (deletes their data)', false)
+    .option(
+      '--schema-only',
+      "create only the application's empty schema (tables, constraints, the collection), e.g. before an import",
+      false,
+    )
     .addOption(labelSchemeOption())
     .option('--batch-size <n>', 'records per write batch (Neo4j)', '2000')
     .action(async (flags: SeedFlags, command: Command) => {

@@ -17,6 +17,7 @@ export async function handleSeed({ flags, global, scale, seed, batchSize }: Seed
       scale,
       seed,
       force: flags.force,
+      schemaOnly: flags.schemaOnly,
       labels: labelMap(flags.labelScheme),
       batchSize,
       reporter,

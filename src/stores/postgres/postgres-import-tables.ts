@@ -55,9 +55,19 @@ async function tableOid(client: pg.ClientBase, name: string, file: string): Prom
     `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1`,
   );
+  if (all.rows.length === 0) {
+    throw new AcxError(
+      'INVALID_INPUT',
+      `${file}: PostgreSQL has no tables in schema public: the AutoCognitix schema is missing, nothing was written`,
+      {
+        subject: file,
+        hint: "create the application's empty schema with `acx-data seed --schema-only` (or the application's migrations), then import again",
+      },
+    );
+  }
   throw new AcxError('INVALID_INPUT', `${file}: table "${name}" does not exist in PostgreSQL`, {
     subject: file,
-    hint: `tables: ${all.rows.map((r) => r.relname).join(', ')}`,
+    hint: `its tables: ${all.rows.map((r) => r.relname).join(', ')}`,
   });
 }
 
