@@ -36,6 +36,12 @@ export async function targetState(connection: Neo4jConnection): Promise<TargetSt
 /** No nodes and no constraints or indexes (LOOKUP ones and those a constraint owns aside). */
 export const isEmpty = (state: TargetState): boolean => state.nodes === 0 && state.schema.length === 0;
 
+/**
+ * Records to lose: nodes (relationships need nodes). Constraints and indexes without nodes (the
+ * application's empty schema) are not data: a restore replaces them without --force.
+ */
+export const holdsData = (state: TargetState): boolean => state.nodes > 0;
+
 export function describeTarget(state: TargetState): string {
   return `${state.nodes} nodes, ${state.relationships} relationships, ${state.schema.length} constraints and indexes`;
 }
@@ -45,7 +51,7 @@ export async function prepareTarget(connection: Neo4jConnection, ctx: RestoreCon
   const db = connection.database ?? 'neo4j';
   const state = await targetState(connection);
   if (isEmpty(state)) return;
-  if (!ctx.replace) {
+  if (!ctx.replace && holdsData(state)) {
     throw new AcxError('NOT_EMPTY', `Neo4j database ${db} is not empty (${describeTarget(state)})`, {
       subject: 'neo4j',
       hint: 'restore into an empty database, or use --force (a safety backup of the target is taken first)',
@@ -54,7 +60,9 @@ export async function prepareTarget(connection: Neo4jConnection, ctx: RestoreCon
   ctx.reporter.emit({
     type: 'phase',
     store: 'neo4j',
-    message: `emptying the target (${describeTarget(state)}, --force)`,
+    message: holdsData(state)
+      ? `emptying the target (${describeTarget(state)}, --force)`
+      : `replacing the schema of the target (${describeTarget(state)}: schema only, no data)`,
   });
   await emptyNeo4j(connection);
   const after = await targetState(connection);

@@ -29,6 +29,7 @@ import {
 import { createSavedSchema } from './neo4j-restore-schema.ts';
 import {
   describeTarget as describe,
+  holdsData,
   isEmpty,
   prepareTarget,
   targetState,
@@ -64,7 +65,7 @@ export async function planNeo4jRestore(
   const state = await targetState(connection);
   const steps: PlanStep[] = [];
   if (!isEmpty(state)) {
-    if (!replace)
+    if (!replace && holdsData(state))
       return [
         {
           action: 'keep',
@@ -182,7 +183,7 @@ async function undoFailedRestore(
   return failure;
 }
 
-/** Whether a restore would find the target empty: no nodes and no constraints or indexes (LOOKUP aside). */
+/** True unless the target holds nodes: a schema alone (constraints, indexes) is replaced without --force. */
 export async function isNeo4jRestoreTargetEmpty(connection: Neo4jConnection): Promise<boolean> {
-  return isEmpty(await targetState(connection));
+  return !holdsData(await targetState(connection));
 }

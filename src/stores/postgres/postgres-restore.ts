@@ -56,7 +56,7 @@ export async function planPostgresRestore(
     const steps: PlanStep[] = [];
     const existing = await currentTables(client);
     if (existing.length > 0) {
-      if (!replace)
+      if (!replace && holdsRows(existing))
         return [
           {
             action: 'keep',
@@ -112,10 +112,24 @@ export async function restorePostgres(pool: pg.Pool, ctx: RestoreContext): Promi
   }
 }
 
-/** Refuses a target that holds tables (NOT_EMPTY), or drops its user objects when the restore replaces. */
+/**
+ * Records to lose: rows in some table. Tables without rows (the application's empty schema, created by
+ * its migrations or `seed --schema-only`) are not data: a restore replaces that schema without --force.
+ */
+const holdsRows = (tables: Array<{ rows: number }>): boolean => tables.some((t) => t.rows > 0);
+
+/** Whether a restore would replace rows (see holdsRows): the restore's refusal rule. */
+export async function postgresHoldsData(client: pg.ClientBase): Promise<boolean> {
+  return holdsRows(await currentTables(client));
+}
+
+/**
+ * Refuses a target that holds rows (NOT_EMPTY), or drops its user objects when the restore replaces
+ * them (`--force`) or they are a schema without rows.
+ */
 async function prepareTarget(client: pg.PoolClient, ctx: RestoreContext): Promise<void> {
   const existing = await currentTables(client);
-  if (existing.length > 0 && !ctx.replace) {
+  if (existing.length > 0 && !ctx.replace && holdsRows(existing)) {
     const rows = existing.reduce((sum, t) => sum + t.rows, 0);
     throw new AcxError(
       'NOT_EMPTY',
@@ -126,11 +140,13 @@ async function prepareTarget(client: pg.PoolClient, ctx: RestoreContext): Promis
       },
     );
   }
-  if (ctx.replace) {
+  if (ctx.replace || existing.length > 0) {
     ctx.reporter.emit({
       type: 'phase',
       store: 'postgres',
-      message: `dropping ${existing.length} existing tables (--force)`,
+      message: holdsRows(existing)
+        ? `dropping ${existing.length} existing tables (--force)`
+        : `replacing the schema of the target (${existing.length} tables: schema only, no rows)`,
     });
     await dropUserObjects(client);
   }

@@ -20,11 +20,10 @@ import type {
 } from '../store.ts';
 import { backupPostgres, openPostgresSnapshot } from './postgres-backup.ts';
 import { openPostgres, postgresVersion, quoteIdent } from './postgres-connection.ts';
-import { listUserTables } from './postgres-ddl.ts';
 import { PostgresExportSource } from './postgres-export.ts';
 import { fingerprintPostgres } from './postgres-fingerprint.ts';
 import { PostgresImport, recoverPostgresImport } from './postgres-import.ts';
-import { planPostgresRestore, restorePostgres } from './postgres-restore.ts';
+import { planPostgresRestore, postgresHoldsData, restorePostgres } from './postgres-restore.ts';
 import {
   applyPostgresSchema,
   countRows,
@@ -88,7 +87,7 @@ export class PostgresStore implements Store {
   async holdsDataFor(): Promise<boolean> {
     const client = await this.pool.connect();
     try {
-      return (await listUserTables(client)).length > 0;
+      return await postgresHoldsData(client);
     } finally {
       client.release();
     }

@@ -48,7 +48,8 @@ export function refuse(state: TargetState, replace: boolean): void {
     );
   }
   if (replace) return;
-  const first = state.existing[0];
+  // A collection without points is the application's empty schema, not data: replaced without --force.
+  const first = state.existing.find((e) => e.points > 0);
   if (first) {
     const names = state.existing.map((e) => `${e.name} (${e.points} points)`).join(', ');
     throw new AcxError('NOT_EMPTY', `Qdrant already has the snapshot's collections: ${names}`, {

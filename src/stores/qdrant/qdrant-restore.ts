@@ -4,8 +4,8 @@
  * strict mode, create its aliases and wait until its status is green; then check the point count. With
  * `fromNativeSnapshots`, a collection that has a `native.snapshot` is recovered by uploading it instead.
  *
- * The target counts as not empty when it holds a collection of the snapshot (even without points: it
- * cannot be created over), or when a name the snapshot creates (collection or alias) is taken by an
+ * The target counts as not empty when it holds a collection of the snapshot with points (one without
+ * points is a schema only, deleted and created again), or when a name the snapshot creates is taken by an
  * alias. Without `replace` that is refused (NOT_EMPTY) before anything changes; with `replace` those
  * collections and aliases are deleted first. An alias name that is an existing collection is always
  * refused. Collections the snapshot does not name are left alone.
@@ -127,7 +127,8 @@ export async function restoreQdrant(
   const collections = snapshotCollections(ctx.section);
   const state = await inspectTarget(client, collections);
   refuse(state, ctx.replace);
-  if (ctx.replace) await deleteColliding(client, ctx, state);
+  // Under replace, or when the collections there have no points (a schema only: refuse let it pass).
+  if (ctx.replace || state.existing.length > 0) await deleteColliding(client, ctx, state);
 
   const created: string[] = [];
   const datasets: RestoredDataset[] = [];
