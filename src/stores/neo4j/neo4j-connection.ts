@@ -70,6 +70,34 @@ async function answeredWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** Driver error codes of a connection that broke or a server that went away. */
+const LOST_CODES = new Set(['ServiceUnavailable', 'SessionExpired', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
+
+/**
+ * The store's error translator (stores/store-errors.ts): a lost connection (once the driver's managed
+ * transactions gave up retrying it, or in a transaction that cannot be retried) is CONNECTION; a
+ * server's refusal (a `Neo.*` status) is STORE. Both name Neo4j and what it was doing.
+ */
+export function neo4jError(error: unknown, during: string): AcxError | undefined {
+  if (!(error instanceof Error) || error instanceof AcxError) return undefined;
+  const code = String((error as { code?: unknown }).code ?? '');
+  const message = redactSecrets(error.message);
+  if (LOST_CODES.has(code) || /connection (was )?(closed|lost|reset)/i.test(error.message)) {
+    return new AcxError('CONNECTION', `lost the connection to Neo4j during ${during}: ${message}`, {
+      subject: 'neo4j',
+      cause: error,
+      hint: 'Neo4j or the network dropped the connection; its open transaction was rolled back — run the command again',
+    });
+  }
+  if (code.startsWith('Neo.')) {
+    return new AcxError('STORE', `Neo4j refused ${during}: ${message} (${code})`, {
+      subject: 'neo4j',
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
 export async function neo4jVersion(connection: Neo4jConnection): Promise<string> {
   const result = await connection.driver.executeQuery(
     'CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition',

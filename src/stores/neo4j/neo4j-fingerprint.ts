@@ -5,7 +5,7 @@
  * properties for labels without a known key), and the schema
  * (constraints and indexes with their definitions).
  */
-import type { Transaction } from 'neo4j-driver';
+import type { ManagedTransaction } from 'neo4j-driver';
 import { canonicalJson, MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import { NODE_KEYS, NODE_KINDS, type LabelMap } from '../../model/labels.ts';
 import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
@@ -29,24 +29,26 @@ function endpoint(value: unknown): unknown {
 }
 
 export async function fingerprintNeo4j(connection: Neo4jConnection, labels: LabelMap): Promise<Fingerprint> {
-  const out: Fingerprint = {};
   const session = connection.driver.session({ database: connection.database, defaultAccessMode: 'READ' });
-  const tx = session.beginTransaction();
   try {
-    await fingerprintNodes(tx, out);
-    await fingerprintRelationships(tx, keyPropertiesByLabel(labels), out);
-    await fingerprintSchema(tx, out);
-    await tx.commit();
+    // A managed read transaction: a transient fault (a dropped connection, a leader switch) runs the
+    // whole read again, from an empty fingerprint.
+    return await session.executeRead(async (tx) => {
+      const out: Fingerprint = {};
+      await fingerprintNodes(tx, out);
+      await fingerprintRelationships(tx, keyPropertiesByLabel(labels), out);
+      await fingerprintSchema(tx, out);
+      return out;
+    });
   } finally {
     await session.close();
   }
-  return out;
 }
 
 const entryOf = (hash: MultisetHash) => ({ records: hash.count, hash: hash.digest() });
 
 /** One fingerprint per label, and one for nodes without a label when there are some. */
-async function fingerprintNodes(tx: Transaction, out: Fingerprint): Promise<void> {
+async function fingerprintNodes(tx: ManagedTransaction, out: Fingerprint): Promise<void> {
   const labelNames = (await tx.run('CALL db.labels() YIELD label RETURN label')).records.map(
     (r) => r.get('label') as string,
   );
@@ -75,7 +77,7 @@ async function fingerprintNodes(tx: Transaction, out: Fingerprint): Promise<void
 
 /** One fingerprint per relationship type, endpoints named by their key (`keys`: key property by label). */
 async function fingerprintRelationships(
-  tx: Transaction,
+  tx: ManagedTransaction,
   keys: Record<string, string>,
   out: Fingerprint,
 ): Promise<void> {
@@ -99,7 +101,7 @@ async function fingerprintRelationships(
 }
 
 /** One fingerprint for every constraint and index with its definition. */
-async function fingerprintSchema(tx: Transaction, out: Fingerprint): Promise<void> {
+async function fingerprintSchema(tx: ManagedTransaction, out: Fingerprint): Promise<void> {
   const schema = new MultisetHash();
   for (const record of (
     await tx.run('SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties RETURN *')

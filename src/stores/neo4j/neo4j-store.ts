@@ -18,7 +18,8 @@ import type {
   StoreRestoreOptions,
 } from '../store.ts';
 import { backupNeo4j } from './neo4j-backup.ts';
-import { cypherName, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
+import { cypherName, neo4jError, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
+import { guarded, guardedMethods } from '../store-errors.ts';
 import { Neo4jExportSource, neo4jToExport } from './neo4j-export.ts';
 import { fingerprintNeo4j } from './neo4j-fingerprint.ts';
 import { Neo4jImport } from './neo4j-import.ts';
@@ -37,7 +38,7 @@ export class Neo4jStore implements Store {
   }
 
   serverVersion(): Promise<string> {
-    return neo4jVersion(this.connection);
+    return guarded(neo4jError, 'reading its version', () => neo4jVersion(this.connection));
   }
 
   close(): Promise<void> {
@@ -45,36 +46,45 @@ export class Neo4jStore implements Store {
   }
 
   isEmpty(): Promise<boolean> {
-    return isNeo4jEmpty(this.connection);
+    return guarded(neo4jError, 'a check for data', () => isNeo4jEmpty(this.connection));
   }
 
   empty(): Promise<void> {
-    return emptyNeo4j(this.connection);
+    return guarded(neo4jError, 'emptying', () => emptyNeo4j(this.connection));
   }
 
   applySchema(labels: LabelMap): Promise<void> {
-    return applyNeo4jSchema(this.connection, labels);
+    return guarded(neo4jError, 'creating the schema', () => applyNeo4jSchema(this.connection, labels));
   }
 
   seed(source: SeedSource, reporter: ProgressReporter): Promise<void> {
-    return seedNeo4j(this.connection, source, reporter);
+    return guarded(neo4jError, 'seeding', () => seedNeo4j(this.connection, source, reporter));
   }
 
   /** One read transaction inside the backup itself: nothing to hold before it starts. */
   async openBackup(): Promise<StoreBackup> {
-    return { write: (ctx) => backupNeo4j(this.connection, ctx), release: async () => undefined };
+    return guardedMethods(neo4jError, 'the backup', {
+      write: (ctx) => backupNeo4j(this.connection, ctx),
+      release: async () => undefined,
+    });
   }
 
   async holdsDataFor(): Promise<boolean> {
-    return !(await isNeo4jRestoreTargetEmpty(this.connection));
+    return guarded(
+      neo4jError,
+      'a check for data',
+      async () => !(await isNeo4jRestoreTargetEmpty(this.connection)),
+    );
   }
 
   planRestore(section: StoreSection, options: StoreRestoreOptions) {
-    return planNeo4jRestore(this.connection, section, options.replace);
+    return guarded(neo4jError, 'planning the restore', () =>
+      planNeo4jRestore(this.connection, section, options.replace),
+    );
   }
 
   restore(ctx: RestoreContext) {
-    return restoreNeo4j(this.connection, ctx);
+    return guarded(neo4jError, 'the restore', () => restoreNeo4j(this.connection, ctx));
   }
 
   async openImport(
@@ -82,8 +92,8 @@ export class Neo4jStore implements Store {
     shared: { labels: LabelMap; ledger: ImportLedger },
   ): Promise<StoreImport> {
     const session = new Neo4jImport(this.connection, ctx, shared.labels, shared.ledger);
-    await session.begin();
-    return {
+    await guarded(neo4jError, 'the import', () => session.begin());
+    return guardedMethods(neo4jError, 'the import', {
       write: (dataset, source) =>
         dataset.target.store === 'neo4j' && dataset.target.kind === 'relationships'
           ? session.importRelationships(dataset, source)
@@ -91,7 +101,7 @@ export class Neo4jStore implements Store {
       finish: async () => session.summary(),
       commit: () => session.commit(),
       rollback: () => session.rollback(),
-    };
+    });
   }
 
   async openExport(request: ExportRequest): Promise<ExportView> {
@@ -99,7 +109,7 @@ export class Neo4jStore implements Store {
       dtcLabel: request.labels.label('dtc'),
       codes: request.codes ? [...request.codes] : undefined,
     });
-    return {
+    return guardedMethods(neo4jError, 'the export', {
       serverVersion: () => source.serverVersion(),
       tabular: async () => {
         const out: TabularDataset[] = [];
@@ -109,24 +119,26 @@ export class Neo4jStore implements Store {
       },
       graph: () => source.graph(),
       close: async () => undefined,
-    };
+    });
   }
 
   fingerprint(labels: LabelMap): Promise<Fingerprint> {
-    return fingerprintNeo4j(this.connection, labels);
+    return guarded(neo4jError, 'a fingerprint', () => fingerprintNeo4j(this.connection, labels));
   }
 
   async counts(): Promise<StoreCounts> {
-    return countGraph(this.connection);
+    return guarded(neo4jError, 'counting', () => countGraph(this.connection));
   }
 
   async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
     if (dataset.store !== 'neo4j') throw new TypeError(`not a Neo4j dataset: ${dataset.store}`);
     const key = cypherName(dataset.key);
-    const result = await this.connection.driver.executeQuery(
-      `MATCH (n:${cypherName(dataset.label)}) WHERE toString(n.${key}) IN $keys RETURN toString(n.${key}) AS k, properties(n) AS p`,
-      { keys },
-      { database: this.connection.database, routing: 'READ' },
+    const result = await guarded(neo4jError, `reading ${dataset.label} by key`, () =>
+      this.connection.driver.executeQuery(
+        `MATCH (n:${cypherName(dataset.label)}) WHERE toString(n.${key}) IN $keys RETURN toString(n.${key}) AS k, properties(n) AS p`,
+        { keys },
+        { database: this.connection.database, routing: 'READ' },
+      ),
     );
     const found = new Map<string, Record<string, unknown>>();
     for (const record of result.records) {

@@ -19,7 +19,8 @@ import type {
   StoreRestoreOptions,
 } from '../store.ts';
 import { backupPostgres, openPostgresSnapshot } from './postgres-backup.ts';
-import { openPostgres, postgresVersion, quoteIdent } from './postgres-connection.ts';
+import { openPostgres, postgresError, postgresVersion, quoteIdent } from './postgres-connection.ts';
+import { guarded, guardedMethods } from '../store-errors.ts';
 import { PostgresExportSource } from './postgres-export.ts';
 import { fingerprintPostgres } from './postgres-fingerprint.ts';
 import { PostgresImport, recoverPostgresImport } from './postgres-import.ts';
@@ -47,7 +48,7 @@ export class PostgresStore implements Store {
   }
 
   async serverVersion(): Promise<string> {
-    return postgresVersion(this.pool);
+    return guarded(postgresError, 'reading its version', () => postgresVersion(this.pool));
   }
 
   close(): Promise<void> {
@@ -55,24 +56,25 @@ export class PostgresStore implements Store {
   }
 
   isEmpty(): Promise<boolean> {
-    return isPostgresEmpty(this.pool);
+    return guarded(postgresError, 'a check for data', () => isPostgresEmpty(this.pool));
   }
 
   empty(): Promise<void> {
-    return emptyPostgres(this.pool);
+    return guarded(postgresError, 'emptying', () => emptyPostgres(this.pool));
   }
 
   applySchema(): Promise<void> {
-    return applyPostgresSchema(this.pool);
+    return guarded(postgresError, 'creating the schema', () => applyPostgresSchema(this.pool));
   }
 
   seed(source: SeedSource, reporter: ProgressReporter): Promise<void> {
-    return seedPostgres(this.pool, source, reporter);
+    return guarded(postgresError, 'seeding', () => seedPostgres(this.pool, source, reporter));
   }
 
+  // Every call below fails through postgresError: a lost connection is CONNECTION, never INTERNAL.
   async openBackup(options: StoreBackupOptions): Promise<StoreBackup> {
-    const snapshot = await openPostgresSnapshot(this.pool);
-    return {
+    const snapshot = await guarded(postgresError, 'the backup', () => openPostgresSnapshot(this.pool));
+    return guardedMethods(postgresError, 'the backup', {
       consistency: {
         method: 'postgres-exported-snapshot',
         snapshotId: snapshot.snapshotId,
@@ -81,49 +83,57 @@ export class PostgresStore implements Store {
       },
       write: (ctx) => backupPostgres(snapshot, ctx, { url: this.url ?? '', pgDump: options.pgDump }),
       release: () => snapshot.release(),
-    };
+    });
   }
 
   async holdsDataFor(): Promise<boolean> {
-    const client = await this.pool.connect();
-    try {
-      return await postgresHoldsData(client);
-    } finally {
-      client.release();
-    }
+    return guarded(postgresError, 'a check for data', async () => {
+      const client = await this.pool.connect();
+      try {
+        return await postgresHoldsData(client);
+      } finally {
+        client.release();
+      }
+    });
   }
 
   planRestore(section: StoreSection, options: StoreRestoreOptions) {
-    return planPostgresRestore(this.pool, section, options.replace);
+    return guarded(postgresError, 'planning the restore', () =>
+      planPostgresRestore(this.pool, section, options.replace),
+    );
   }
 
   restore(ctx: RestoreContext) {
-    return restorePostgres(this.pool, ctx);
+    return guarded(postgresError, 'the restore', () => restorePostgres(this.pool, ctx));
   }
 
   async openImport(ctx: ImportContext): Promise<StoreImport> {
     const session = new PostgresImport(this.pool, ctx);
-    await session.begin();
-    return {
+    await guarded(postgresError, 'the import', () => session.begin());
+    return guardedMethods(postgresError, 'the import', {
       write: (dataset) => session.stage(dataset),
       finish: () => session.apply(),
       commit: () => session.commit(),
       rollback: () => session.rollback(),
-    };
+    });
   }
 
   async recoverImport(workDir: string): Promise<string | undefined> {
-    const undone = await recoverPostgresImport(this.pool, workDir);
+    const undone = await guarded(postgresError, 'recovering an import', () =>
+      recoverPostgresImport(this.pool, workDir),
+    );
     return `its transaction was rolled back by the server${undone ? `; ${undone}` : ''}`;
   }
 
   async openExport(request: ExportRequest): Promise<ExportView> {
-    const source = await PostgresExportSource.open(this.pool, {
-      filter: request.filter,
-      includePii: request.includePii,
-      includeDeleted: request.includeDeleted,
-    });
-    return {
+    const source = await guarded(postgresError, 'the export', () =>
+      PostgresExportSource.open(this.pool, {
+        filter: request.filter,
+        includePii: request.includePii,
+        includeDeleted: request.includeDeleted,
+      }),
+    );
+    return guardedMethods(postgresError, 'the export', {
       serverVersion: () => source.serverVersion(),
       tabular: async () => {
         const out = [];
@@ -135,26 +145,30 @@ export class PostgresStore implements Store {
       translations: () => source.translations(),
       history: () => source.history(),
       close: () => source.close(),
-    };
+    });
   }
 
   fingerprint(): Promise<Fingerprint> {
-    return fingerprintPostgres(this.pool);
+    return guarded(postgresError, 'a fingerprint', () => fingerprintPostgres(this.pool));
   }
 
   async counts(): Promise<StoreCounts> {
-    const tables: Record<string, number> = {};
-    for (const table of await listPostgresTables(this.pool))
-      tables[table] = await countRows(this.pool, table);
-    return { tables };
+    return guarded(postgresError, 'counting', async () => {
+      const tables: Record<string, number> = {};
+      for (const table of await listPostgresTables(this.pool))
+        tables[table] = await countRows(this.pool, table);
+      return { tables };
+    });
   }
 
   async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
     if (dataset.store !== 'postgres') throw new TypeError(`not a PostgreSQL dataset: ${dataset.store}`);
     const key = quoteIdent(dataset.key);
-    const { rows } = await this.pool.query<Record<string, unknown>>(
-      `SELECT * FROM public.${quoteIdent(dataset.table)} WHERE ${key}::text = ANY($1::text[])`,
-      [keys],
+    const { rows } = await guarded(postgresError, `reading ${dataset.table} by key`, () =>
+      this.pool.query<Record<string, unknown>>(
+        `SELECT * FROM public.${quoteIdent(dataset.table)} WHERE ${key}::text = ANY($1::text[])`,
+        [keys],
+      ),
     );
     return { found: new Map(rows.map((row) => [String(row[dataset.key]), row])) };
   }
