@@ -6,6 +6,7 @@
  * connection (a "cannot read table x" over a dropped socket), which takes the connection's code.
  */
 import { AcxError } from '../errors.ts';
+import type { ExportView, TabularDataset } from '../model/dataset.ts';
 
 /** A store's translator: an AcxError for the errors it knows, `undefined` to leave the error as it is. */
 export type ErrorTranslator = (error: unknown, during: string) => AcxError | undefined;
@@ -57,4 +58,48 @@ export function guardedMethods<T extends object>(translate: ErrorTranslator, dur
     };
   }
   return out as T;
+}
+
+/** An async iterable whose iteration fails through `translate` (a cursor that loses its connection). */
+export function guardedIterable<T>(
+  translate: ErrorTranslator,
+  during: string,
+  iterable: AsyncIterable<T>,
+): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* iterable;
+      } catch (error) {
+        throw translated(translate, error, during);
+      }
+    },
+  };
+}
+
+/** An export view whose datasets, graph and their records fail through `translate`. */
+export function guardedExportView(translate: ErrorTranslator, view: ExportView): ExportView {
+  const records = (d: TabularDataset): TabularDataset => ({
+    ...d,
+    records: () => guardedIterable(translate, `the export of ${d.name}`, d.records()),
+  });
+  const out = guardedMethods(translate, 'the export', view);
+  const { tabular, dtcCodesFull, translations, history, graph } = out;
+  return {
+    ...out,
+    tabular: async () => (await tabular()).map(records),
+    ...(dtcCodesFull && { dtcCodesFull: async () => records(await dtcCodesFull()) }),
+    ...(translations && { translations: () => records(translations()) }),
+    ...(history && { history: async () => records(await history()) }),
+    ...(graph && {
+      graph: async () => {
+        const source = await graph();
+        return {
+          keys: source.keys,
+          nodes: () => guardedIterable(translate, 'the export of the graph', source.nodes()),
+          edges: () => guardedIterable(translate, 'the export of the graph', source.edges()),
+        };
+      },
+    }),
+  };
 }

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Neo4jError } from 'neo4j-driver';
 import { AcxError } from '../../src/errors.ts';
-import { guarded, guardedMethods } from '../../src/stores/store-errors.ts';
+import { guarded, guardedExportView, guardedMethods } from '../../src/stores/store-errors.ts';
 import { postgresError } from '../../src/stores/postgres/postgres-connection.ts';
 import { neo4jError } from '../../src/stores/neo4j/neo4j-connection.ts';
 
@@ -59,6 +59,34 @@ describe('PostgreSQL errors at the store boundary', () => {
     await expect(session.write()).rejects.toBe(bug);
     await expect(session.commit()).rejects.toMatchObject({ code: 'CONNECTION' });
     expect(session.sync()).toBe(42);
+  });
+});
+
+describe('export views', () => {
+  it('a cursor that loses its connection mid-dataset is CONNECTION naming the dataset', async () => {
+    const view = guardedExportView(postgresError, {
+      serverVersion: async () => '17',
+      tabular: async () => [
+        {
+          name: 'pg_dtc_codes',
+          kind: 'table' as const,
+          fields: [],
+          async *records() {
+            yield { code: 'P0001' };
+            throw new Error('Connection terminated unexpectedly');
+          },
+        },
+      ],
+      close: async () => undefined,
+    });
+    const [dataset] = await view.tabular();
+    const seen: unknown[] = [];
+    const error = await (async () => {
+      for await (const record of dataset!.records()) seen.push(record);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([{ code: 'P0001' }]);
+    expect(error).toMatchObject({ code: 'CONNECTION', subject: 'postgres' });
+    expect((error as AcxError).message).toMatch(/during the export of pg_dtc_codes/);
   });
 });
 

@@ -19,7 +19,7 @@ import type {
 } from '../store.ts';
 import { backupNeo4j } from './neo4j-backup.ts';
 import { cypherName, neo4jError, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
-import { guarded, guardedMethods } from '../store-errors.ts';
+import { guarded, guardedExportView, guardedMethods } from '../store-errors.ts';
 import { Neo4jExportSource, neo4jToExport } from './neo4j-export.ts';
 import { fingerprintNeo4j } from './neo4j-fingerprint.ts';
 import { Neo4jImport } from './neo4j-import.ts';
@@ -109,7 +109,7 @@ export class Neo4jStore implements Store {
       dtcLabel: request.labels.label('dtc'),
       codes: request.codes ? [...request.codes] : undefined,
     });
-    return guardedMethods(neo4jError, 'the export', {
+    return guardedExportView(neo4jError, {
       serverVersion: () => source.serverVersion(),
       tabular: async () => {
         const out: TabularDataset[] = [];

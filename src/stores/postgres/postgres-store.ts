@@ -20,7 +20,7 @@ import type {
 } from '../store.ts';
 import { backupPostgres, openPostgresSnapshot } from './postgres-backup.ts';
 import { openPostgres, postgresError, postgresVersion, quoteIdent } from './postgres-connection.ts';
-import { guarded, guardedMethods } from '../store-errors.ts';
+import { guarded, guardedExportView, guardedMethods } from '../store-errors.ts';
 import { PostgresExportSource } from './postgres-export.ts';
 import { fingerprintPostgres } from './postgres-fingerprint.ts';
 import { PostgresImport, recoverPostgresImport } from './postgres-import.ts';
@@ -133,7 +133,7 @@ export class PostgresStore implements Store {
         includeDeleted: request.includeDeleted,
       }),
     );
-    return guardedMethods(postgresError, 'the export', {
+    return guardedExportView(postgresError, {
       serverVersion: () => source.serverVersion(),
       tabular: async () => {
         const out = [];
