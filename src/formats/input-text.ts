@@ -10,6 +10,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AcxError } from '../errors.ts';
+import { fileError } from '../files.ts';
 import type { InputDataset, InputSource } from '../model/input.ts';
 import { checkedInput } from './input-values.ts';
 
@@ -35,9 +36,12 @@ export async function checkInputFile(file: string): Promise<void> {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') {
       throw new AcxError('NOT_FOUND', `${file}: no such file`, { subject: file, cause: error });
     }
-    throw invalidInput(file, `cannot be read (${(error as Error).message})`);
+    throw fileError(error, { path: file, doing: 'read', code: 'INVALID_INPUT' });
   }
-  if (!info.isFile()) throw invalidInput(file, 'is not a file');
+  if (!info.isFile()) {
+    const what = info.isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
+    throw invalidInput(file, what, undefined, 'name the exported file itself (CSV alone takes a folder)');
+  }
 }
 
 /** True when the file is gzip'd: named `*.gz`, or starting with the gzip magic bytes. */
@@ -53,7 +57,7 @@ export async function isGzipFile(file: string): Promise<boolean> {
     if (errorCode(error) === 'ENOENT') {
       throw new AcxError('NOT_FOUND', `${file}: no such file`, { subject: file, cause: error });
     }
-    throw invalidInput(file, `cannot be read (${(error as Error).message})`);
+    throw fileError(error, { path: file, doing: 'read', code: 'INVALID_INPUT' });
   } finally {
     await handle?.close();
   }

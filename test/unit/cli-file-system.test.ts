@@ -75,6 +75,16 @@ describe('a file where a directory belongs', () => {
   });
 });
 
+describe('import inputs of the wrong kind', () => {
+  it.each(['--json', '--graphml', '--vectors'])(
+    '%s naming a directory says so, with a hint',
+    async (flag) => {
+      const result = await cli('import', flag, work);
+      expectOneLine(result, 'INVALID_INPUT', 9, new RegExp(`${work}: is a directory, not a file`));
+    },
+  );
+});
+
 describe.skipIf(!canMount)('read-only and full file systems (tmpfs; needs root)', () => {
   beforeAll(() => {
     execFileSync('mount', ['--version'], { stdio: 'ignore' });
