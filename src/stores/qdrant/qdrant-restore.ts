@@ -231,7 +231,9 @@ async function uploadNative(
   const points = await reportDataset(ctx.reporter, 'qdrant', dataset, c.records, async () => {
     created.push(c.name);
     const stored = ctx.snapshot.entry(c.nativeFile!);
-    const file = { stream: ctx.snapshot.storedStream(c.nativeFile!), bytes: stored.bytes };
+    // The source opens the stored file again for each retried attempt of a dropped upload.
+    const reopen = () => ctx.snapshot.storedStream(c.nativeFile!);
+    const file = { stream: reopen(), bytes: stored.bytes, reopen };
     await client.uploadSnapshot(c.name, file, {
       checksum: stored.sha256,
       priority: 'snapshot',
