@@ -20,6 +20,11 @@ export interface FaultPlan {
   cutRate?: number;
   /** The cut happens after a uniform number of server→client bytes in [min, max). */
   cutAfterBytes?: readonly [number, number];
+  /**
+   * Cut any connection once the client has sent this many bytes on it (an upload dropped mid-body),
+   * while the fault budget lasts.
+   */
+  cutRequestAfterBytes?: number;
   /** Stop injecting resets and cuts after this many (idle closes are not counted against it). */
   maxFaults?: number;
 }
@@ -93,14 +98,25 @@ export async function startFaultProxy(
       cutAt = min + Math.floor(draws[2] * (max - min));
     }
     const idleCloseMs = plan?.idleCloseMs ?? 0;
-    forward(client, target, cutAt, idleCloseMs, {
-      onCut: () => counts.cuts++,
-      onIdleClose: () => counts.idleCloses++,
-      track: (socket) => {
-        open.add(socket);
-        socket.on('close', () => open.delete(socket));
+    const cutRequestAt = plan?.cutRequestAfterBytes ?? Infinity;
+    forward(
+      client,
+      target,
+      { cutAt, cutRequestAt, idleCloseMs },
+      {
+        onCut: () => counts.cuts++,
+        mayCutRequest: () => {
+          if (!budgetLeft()) return false;
+          counts.cuts++;
+          return true;
+        },
+        onIdleClose: () => counts.idleCloses++,
+        track: (socket) => {
+          open.add(socket);
+          socket.on('close', () => open.delete(socket));
+        },
       },
-    });
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -131,18 +147,24 @@ export async function startFaultProxy(
 
 interface ForwardHooks {
   onCut(): void;
+  /** Asked when a request passes `cutRequestAt`: true (and counted) when it is to be cut. */
+  mayCutRequest(): boolean;
   onIdleClose(): void;
   track(socket: Socket): void;
 }
 
-/** Pipes both ways; cuts after `cutAt` server bytes; closes after `idleCloseMs` idle after the server spoke. */
+/**
+ * Pipes both ways; cuts after `cutAt` server bytes or `cutRequestAt` client bytes; closes after
+ * `idleCloseMs` idle after the server spoke.
+ */
 function forward(
   client: Socket,
   target: { host: string; port: number },
-  cutAt: number,
-  idleCloseMs: number,
+  limits: { cutAt: number; cutRequestAt: number; idleCloseMs: number },
   hooks: ForwardHooks,
 ): void {
+  const { cutAt, cutRequestAt, idleCloseMs } = limits;
+  let received = 0;
   const upstream = createConnection(target);
   hooks.track(upstream);
   let sent = 0;
@@ -177,6 +199,12 @@ function forward(
   });
   client.on('data', (chunk: Buffer) => {
     clearTimeout(timer);
+    received += chunk.length;
+    if (received > cutRequestAt && hooks.mayCutRequest()) {
+      upstream.write(chunk.subarray(0, chunk.length - (received - cutRequestAt)));
+      end();
+      return;
+    }
     upstream.write(chunk);
   });
   for (const socket of [client, upstream]) {
