@@ -19,6 +19,8 @@ import { fingerprint, openTestStores, seed, type TestStores } from '../support/s
 
 type StoreName = 'postgres' | 'neo4j';
 const PLAN: FaultPlan = { idleCloseMs: 300, resetRate: 0.15, cutRate: 0.2, cutAfterBytes: [200, 400_000] };
+/** Restores and imports mostly send: one connection is also cut once it has sent 150 KB. */
+const WRITE_PLAN: FaultPlan = { ...PLAN, cutRequestAfterBytes: 150_000, maxFaults: 1 };
 
 let stores: TestStores;
 let work: string;
@@ -85,9 +87,14 @@ function envThrough(store: StoreName): Record<string, string | undefined> {
  * Runs the CLI with `store` behind its proxy (armed with PLAN, or disarmed) and judges the result:
  * 'ok', or a clean failure (asserted here). Returns which.
  */
-async function run(store: StoreName, step: string, args: string[], faults = true): Promise<'ok' | 'failed'> {
+async function run(
+  store: StoreName,
+  step: string,
+  args: string[],
+  faults: FaultPlan | false = PLAN,
+): Promise<'ok' | 'failed'> {
   const proxy = proxies[store];
-  if (faults) proxy.arm(PLAN);
+  if (faults) proxy.arm(faults);
   else proxy.disarm();
   const result: CliResult = await runCli(['--format', 'json', ...args], envThrough(store));
   const context = `${store} ${step}: ${proxy.describe()}\n${result.stderr.slice(-3000)}\n${result.stdout.slice(0, 2000)}`;
@@ -156,7 +163,7 @@ describe.each(['postgres', 'neo4j'] as const)(
       await emptyStore(store);
       const empty = part(await fingerprint(stores), store);
       const args = ['backup', '--restore', id!, '--target', store, '--backup-dir', repo()];
-      if ((await run(store, 'restore', args)) === 'failed') {
+      if ((await run(store, 'restore', args, WRITE_PLAN)) === 'failed') {
         expect(diffFingerprints(empty, part(await fingerprint(stores), store))).toEqual([]);
         await emptyStore(store);
         expect(await run(store, 'restore', args, false)).toBe('ok');
@@ -175,7 +182,7 @@ describe.each(['postgres', 'neo4j'] as const)(
       await resetImportTarget();
       const before = await fingerprint(stores);
       const args = ['import', '--json', join(exportDir, 'autocognitix_export.json')];
-      if ((await run(store, 'import', args)) === 'failed') {
+      if ((await run(store, 'import', args, WRITE_PLAN)) === 'failed') {
         expect(diffFingerprints(part(before, store), part(await fingerprint(stores), store))).toEqual([]);
         expect(await run(store, 'import', args, false)).toBe('ok');
       }
