@@ -164,7 +164,7 @@ async function readStores(
       throw new AcxError(
         first.reason instanceof AcxError ? first.reason.code : 'STORE',
         `backup failed in ${failures.length} stores: ${failures.map((f) => `${f.store}: ${(f.reason as Error).message}`).join('; ')}`,
-        { cause: first.reason },
+        { cause: first.reason, hint: first.reason instanceof AcxError ? first.reason.hint : undefined },
       );
     }
     return sections;

@@ -6,12 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { delimiter, join } from 'node:path';
 import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
-import type { StoreSection, DatasetEntry } from '../../model/snapshot.ts';
+import type { DataFileWriter, StoreSection, DatasetEntry } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { postgresVersion, quoteIdent as quote } from './postgres-connection.ts';
 import { copyColumns, listUserTables, postDataDdl, preDataDdl, type UserTable } from './postgres-ddl.ts';
@@ -21,8 +22,10 @@ export interface PostgresSnapshot {
   /** The exported snapshot id (`pg_export_snapshot()`), usable by `pg_dump --snapshot`. */
   snapshotId: string;
   openedAt: string;
-  /** Ends the transaction and returns the connection. */
+  /** Ends the transaction and returns the connection (or closes it, after `cancel`). */
   release(): Promise<void>;
+  /** Cancels the statement running on the snapshot's connection (from another connection). */
+  cancel(): Promise<void>;
 }
 
 /** Opens the REPEATABLE READ, READ ONLY transaction whose snapshot the whole backup reads. */
@@ -33,6 +36,7 @@ export async function openPostgresSnapshot(pool: pg.Pool): Promise<PostgresSnaps
     const { rows } = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
     const snapshotId = rows[0]?.id ?? '';
     let released = false;
+    let cancelled = false;
     return {
       client,
       snapshotId,
@@ -41,7 +45,13 @@ export async function openPostgresSnapshot(pool: pg.Pool): Promise<PostgresSnaps
         if (released) return;
         released = true;
         await client.query('COMMIT').catch(() => undefined);
-        client.release();
+        // A cancel may arrive late: such a connection is closed rather than handed to the next user.
+        client.release(cancelled);
+      },
+      cancel: async () => {
+        cancelled = true;
+        const pid = (client as pg.PoolClient & { processID?: number }).processID; // not in pg's types
+        await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
       },
     };
   } catch (error) {
@@ -184,13 +194,37 @@ async function builtInSchema(client: pg.PoolClient): Promise<SchemaScripts> {
   };
 }
 
+/**
+ * Streams `COPY … TO STDOUT` into `writer`. When the writer fails mid-COPY (a full disk, an abort) the
+ * COPY must still end: destroying its stream would leave the connection waiting for the rest of the
+ * COPY forever, and the COMMIT that ends the snapshot queued behind it (a hung backup holding its lock
+ * and a PostgreSQL session). So the statement is cancelled on the server and what is in flight drained.
+ */
+async function copyInto(snapshot: PostgresSnapshot, writer: DataFileWriter, sql: string): Promise<void> {
+  const stream = snapshot.client.query(copyTo(sql));
+  const ended = finished(stream);
+  ended.catch(() => undefined);
+  try {
+    for await (const chunk of stream.iterator({ destroyOnReturn: false }))
+      await writer.write(chunk as Buffer);
+  } catch (error) {
+    if (!stream.destroyed && !stream.readableEnded) {
+      await snapshot.cancel();
+      stream.resume();
+      await ended.catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
 /** One table's rows, streamed with `COPY … TO STDOUT` into `postgres/tables/<schema>.<name>.copy`. */
 async function backupTable(
-  client: pg.PoolClient,
+  snapshot: PostgresSnapshot,
   ctx: BackupContext,
   table: UserTable,
 ): Promise<DatasetEntry> {
   const { files, reporter } = ctx;
+  const { client } = snapshot;
   const columns = await copyColumns(client, table);
   const name = `${table.schema}.${table.name}`;
   let path = '';
@@ -199,10 +233,11 @@ async function backupTable(
     path = writer.path;
     try {
       const list = columns.map(quote).join(', ');
-      const stream = client.query(copyTo(`COPY ${table.qualified} (${list}) TO STDOUT`));
-      await writer.writeFrom(stream as AsyncIterable<Buffer>);
+      await copyInto(snapshot, writer, `COPY ${table.qualified} (${list}) TO STDOUT`);
     } catch (error) {
       writer.abort();
+      // The snapshot's own errors (storage, interrupt) say what failed; PostgreSQL's need the table.
+      if (error instanceof AcxError) throw error;
       throw new AcxError('STORE', `cannot read table ${name}: ${(error as Error).message}`, {
         subject: name,
         cause: error,
@@ -271,7 +306,7 @@ export async function backupPostgres(
   const post = await writeSchemaFile(ctx, 'schema-post', schema.post);
   // 2. Every table's rows, then 3. the sequences' positions, all from the same snapshot.
   const tables: DatasetEntry[] = [];
-  for (const table of await listUserTables(client)) tables.push(await backupTable(client, ctx, table));
+  for (const table of await listUserTables(client)) tables.push(await backupTable(snapshot, ctx, table));
   const sequences = await backupSequences(client, ctx);
 
   const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
