@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
+import { manifestDigest } from '../../src/repository/manifest.ts';
 import type { TestStores } from '../support/stores.ts';
 import { emptyAll, fingerprint, openTestStores, seed } from '../support/stores.ts';
 import { runCli } from '../support/cli.ts';
@@ -137,8 +138,14 @@ describe('verification', () => {
     const copy = join(backupDir, copyId);
     await cp(join(backupDir, fullId), copy, { recursive: true });
     const manifest = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8')) as {
+      id: string;
       files: Record<string, { bytes: number }>;
     };
+    // A snapshot's directory is named by its id (a renamed copy is refused): the copy gets its own,
+    // and the manifest's checksum is sealed again over it.
+    const { manifestSha256: _old, ...content } = { ...manifest, id: copyId } as Record<string, unknown>;
+    const sealed = { ...content, manifestSha256: manifestDigest(content) };
+    await writeFile(join(copy, 'manifest.json'), JSON.stringify(sealed, null, 2));
     const kinds = new Map<string, string>();
     for (const path of Object.keys(manifest.files)) {
       const kind = path
