@@ -15,6 +15,7 @@
  * replayed by its seed and number. Each trial prints one JSON line; the last line sums them up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,11 @@ import {
 } from '../support/stores.ts';
 
 const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? 6);
+/** `ACX_FAULT_LOG`: a file the trial lines are appended to as they end (the console shows them too). */
+const report = (line: string) => {
+  console.log(line);
+  if (process.env.ACX_FAULT_LOG) appendFileSync(process.env.ACX_FAULT_LOG, line + '\n');
+};
 const SEED = Number(process.env.ACX_FAULT_SEED ?? 20261130);
 const OPERATIONS = ['backup', 'restore', 'import'] as const;
 type Operation = (typeof OPERATIONS)[number];
@@ -194,7 +200,7 @@ describe(`SIGKILL at ${TRIALS} random moments (seed ${SEED})`, () => {
         const outcome = killed.killed ? 'killed' : `ended first (exit ${killed.code})`;
         const key = `${op} ${killed.killed ? 'killed' : 'ended first'}`;
         tally[key] = (tally[key] ?? 0) + 1;
-        console.log(
+        report(
           JSON.stringify({
             trial,
             op,
@@ -207,7 +213,7 @@ describe(`SIGKILL at ${TRIALS} random moments (seed ${SEED})`, () => {
           }),
         );
       }
-      console.log(
+      report(
         JSON.stringify({
           seed: SEED,
           trials: TRIALS,
