@@ -4,6 +4,11 @@
  * streamed page by page (the driver pulls `fetchSize` records at a time and pauses while the file writer
  * is behind), so memory does not grow with the graph. Property values keep their Neo4j types through the
  * tagged encoding of `neo4j-values.ts`; nodes and relationships are linked by the source's element ids.
+ *
+ * Neo4j Community's read transaction is read committed, not a snapshot (design §7.8): writes committed
+ * while it runs may or may not be seen. The relationships file therefore keeps only relationships whose
+ * two nodes are in the nodes file (`NodeIdSet`); one created with a node the node scan had already
+ * passed is left out, as its node is.
  */
 import type { ManagedTransaction, Result, Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
@@ -11,6 +16,7 @@ import { reportDataset } from '../../model/report-dataset.ts';
 import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { Neo4jConnection } from './neo4j-connection.ts';
+import { NodeIdSet } from './neo4j-node-ids.ts';
 import { encodeNeo4jProperties } from './neo4j-values.ts';
 
 /** Records the driver pulls per round trip: the most the backup holds in memory at once (about). */
@@ -135,9 +141,14 @@ async function* schemaLines(schema: Neo4jSchemaLine[]): AsyncGenerator<string> {
   for (const line of schema) yield JSON.stringify(line);
 }
 
-/** Every node as a line, counting its labels into `labels`. */
-async function* nodeLines(query: Result, labels: Record<string, number>): AsyncGenerator<string> {
+/** Every node as a line, counting its labels into `labels` and its id into `written`. */
+async function* nodeLines(
+  query: Result,
+  labels: Record<string, number>,
+  written: NodeIdSet,
+): AsyncGenerator<string> {
   for await (const record of query) {
+    written.add(record.get('id') as string);
     const nodeLabels = [...(record.get('labels') as string[])].sort();
     for (const label of nodeLabels) labels[label] = (labels[label] ?? 0) + 1;
     yield JSON.stringify({
@@ -148,9 +159,14 @@ async function* nodeLines(query: Result, labels: Record<string, number>): AsyncG
   }
 }
 
-/** Every relationship as a line, counting its type into `types`. */
-async function* relationshipLines(query: Result, types: Record<string, number>): AsyncGenerator<string> {
+/** Every relationship between two written nodes as a line, counting its type into `types`. */
+async function* relationshipLines(
+  query: Result,
+  types: Record<string, number>,
+  written: NodeIdSet,
+): AsyncGenerator<string> {
   for await (const record of query) {
+    if (!written.has(record.get('start') as string) || !written.has(record.get('end') as string)) continue;
     const type = record.get('type') as string;
     types[type] = (types[type] ?? 0) + 1;
     yield JSON.stringify({
@@ -176,7 +192,7 @@ export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContex
   const relationshipTypes: Record<string, number> = {};
   let tx: Transaction | undefined;
   try {
-    // One read transaction: every file below sees the same graph.
+    // One read transaction (read committed: see the header), the relationships limited to its nodes.
     tx = session.beginTransaction();
     const readStartedAt = nowIso();
     const server = await readServerInfo(tx, connection);
@@ -185,11 +201,12 @@ export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContex
     const nodeQuery = tx.run(
       'MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props',
     );
-    await writeDataset(out, 'nodes', server.totalNodes, nodeLines(nodeQuery, labels));
+    const written = new NodeIdSet();
+    await writeDataset(out, 'nodes', server.totalNodes, nodeLines(nodeQuery, labels, written));
     const relationshipQuery = tx.run(
       'MATCH ()-[r]->() RETURN type(r) AS type, elementId(startNode(r)) AS start, elementId(endNode(r)) AS end, properties(r) AS props',
     );
-    const rels = relationshipLines(relationshipQuery, relationshipTypes);
+    const rels = relationshipLines(relationshipQuery, relationshipTypes, written);
     await writeDataset(out, 'relationships', server.totalRels, rels);
     await tx.commit();
     tx = undefined;

@@ -18,6 +18,7 @@ import type {
 } from '../../model/dataset.ts';
 import { RELATIONSHIP_ENDPOINT_FIELDS } from '../../model/input.ts';
 import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
+import { NodeIdSet } from './neo4j-node-ids.ts';
 
 const FETCH_SIZE = 2000;
 /** Natural-key properties, in the order a node's key is looked for (`code` for DTC and Engine, …). */
@@ -261,19 +262,30 @@ export class Neo4jExportSource {
         Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, neo4jToExport(v)]),
       );
     const stream = (cypher: string) => this.stream(cypher);
+    // Nodes and edges are two reads, each read committed (design §7.8): an edge whose node was created
+    // after the node read is left out, so every edge of the file joins two nodes of the file.
+    const written = new NodeIdSet();
+    let nodesRead = false;
     return {
       keys: [...nodeKeys, ...edgeKeys],
       async *nodes(): AsyncGenerator<GraphNode> {
         for await (const r of stream(nodesCypher)) {
+          written.add(r.get('id') as string);
           yield {
             id: r.get('id') as string,
             labels: [...(r.get('labels') as string[])].sort(),
             properties: props(r.get('props')),
           };
         }
+        nodesRead = true;
       },
       async *edges(): AsyncGenerator<GraphEdge> {
         for await (const r of stream(edgesCypher)) {
+          if (
+            nodesRead &&
+            !(written.has(r.get('source') as string) && written.has(r.get('target') as string))
+          )
+            continue;
           yield {
             id: r.get('id') as string,
             type: r.get('type') as string,
