@@ -132,6 +132,8 @@ export interface WrittenFile {
   datasets?: Record<string, number>;
   /** The fields of a file holding one dataset (CSV), for the manifest: imports read the types back from it. */
   fields?: readonly FieldSpec[];
+  /** How the file's cells are escaped (CSV: `leading-apostrophe`), for the manifest: imports undo it. */
+  escaping?: string;
 }
 
 /** What an export asks of a store: the rows a filter selects, without the personal data unless asked. */

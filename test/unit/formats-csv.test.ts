@@ -6,7 +6,14 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, TabularDataset } from '../../src/model/dataset.ts';
 import { readCsvValue, writeCsvFile } from '../../src/formats/csv/csv-format.ts';
-import { FIELDS, RECORDS, awkwardDataset, largeDataset } from '../support/awkward-records.ts';
+import {
+  FIELDS,
+  FORMULA_RECORDS,
+  FORMULA_STARTS,
+  RECORDS,
+  awkwardDataset,
+  largeDataset,
+} from '../support/awkward-records.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -48,7 +55,7 @@ describe('CSV format', () => {
   it('writes every awkward value so that csv-parse reads the same records back', async () => {
     const path = join(dir, 'pg_awkward.csv');
     const result = await writeCsvFile(path, dataset(RECORDS));
-    expect(result).toEqual({ records: RECORDS.length });
+    expect(result).toEqual({ records: RECORDS.length, escaping: 'leading-apostrophe' });
     const back = await readBack(path);
     expect(back.header).toEqual(FIELDS.map((f) => f.name));
     expect(back.records).toEqual(RECORDS.map(expected));
@@ -102,7 +109,7 @@ describe('CSV format', () => {
 
   it('writes a header for an empty dataset', async () => {
     const path = join(dir, 'empty.csv');
-    expect(await writeCsvFile(path, dataset([]))).toEqual({ records: 0 });
+    expect(await writeCsvFile(path, dataset([]))).toEqual({ records: 0, escaping: 'leading-apostrophe' });
     expect(await readFile(path, 'utf8')).toBe('id,label,n,big,x,price,ok,at,day,doc,tags,blob\r\n');
   });
 
@@ -156,13 +163,67 @@ describe('CSV format', () => {
     expect(readCsvValue('12345.6700', 'numeric')).toBe('12345.6700');
   });
 
+  describe('formula safety', () => {
+    /** Every cell of a CSV file as csv-parse reads it (header included), NULL as null. */
+    async function cells(path: string): Promise<Array<Array<string | null>>> {
+      return parse(await readFile(path, 'utf8'), {
+        cast: (value, context) => (value === '' && !context.quoting ? null : value),
+      }) as Array<Array<string | null>>;
+    }
+    /** A spreadsheet runs these as formulas; a negative number is only a number. */
+    const dangerous = (cell: string) =>
+      /^[=+\-@\t\r]/.test(cell) && !/^-\d+(\.\d+)?(e[-+]?\d+)?$/i.test(cell);
+
+    it('writes no cell that a spreadsheet would run as a formula, header names included', async () => {
+      const path = join(dir, 'formulas.csv');
+      const fields = [...FIELDS, { name: '=HYPERLINK("x")', type: 'text' as const }];
+      await writeCsvFile(path, awkwardDataset(FORMULA_RECORDS, 'formulas', { fields }));
+      const rows = await cells(path);
+      expect(rows).toHaveLength(FORMULA_RECORDS.length + 1);
+      for (const row of rows)
+        for (const cell of row) if (cell !== null) expect(dangerous(cell), JSON.stringify(cell)).toBe(false);
+      expect(rows[0]!.at(-1)).toBe(`'=HYPERLINK("x")`);
+    });
+
+    it("prefixes a ' to formula-looking text and to text that starts with ', and leaves numbers as numbers", async () => {
+      const path = join(dir, 'prefixes.csv');
+      await writeCsvFile(path, dataset(FORMULA_RECORDS));
+      const rows = (await cells(path)).slice(1);
+      const column = (name: string) => rows.map((row) => row[FIELDS.findIndex((f) => f.name === name)]);
+      const labels = column('label');
+      FORMULA_STARTS.forEach((start, i) => expect(labels[i]).toBe(`'${start}cmd|' /C calc'!A0`));
+      expect(labels.slice(FORMULA_STARTS.length)).toEqual([
+        "'=1+1",
+        "''already quoted",
+        "'''two quotes",
+        "''",
+        '-5',
+        "'-5+cmd",
+        'a=b+c-d@e',
+        "'+36 30 123 4567",
+        "'@SUM(A1:A9)",
+        "'\r\n=2+2",
+        ' =not at the start',
+      ]);
+      // numbers, negative ones included, are written as numbers
+      expect(column('n').slice(0, 2)).toEqual(['-5', '-5']);
+      expect(column('big')[0]).toBe('-9223372036854775808');
+      expect(column('x')[0]).toBe('-0.5');
+      expect(column('price')[0]).toBe('-12.50');
+      // -Infinity is no number to a spreadsheet: escaped like text
+      expect(column('x')[FORMULA_STARTS.length]).toBe("'-Infinity");
+      // base64 may start with +
+      expect(column('blob')[FORMULA_STARTS.length + 8]).toBe("'++8=");
+    });
+  });
+
   it('streams 200k rows in bounded memory', async () => {
     const path = join(dir, 'large.csv');
     const rows = 200_000;
     const large = largeDataset(rows);
     const heapBefore = process.memoryUsage().heapUsed;
     const started = performance.now();
-    expect(await writeCsvFile(path, large)).toEqual({ records: rows });
+    expect(await writeCsvFile(path, large)).toMatchObject({ records: rows });
     const seconds = (performance.now() - started) / 1000;
     const growth = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     console.log(

@@ -14,6 +14,7 @@ import {
   unescapeXstring,
 } from '../../src/formats/xlsx/xlsx-format.ts';
 import { parseExactJson } from '../../src/model/exact-json.ts';
+import { FORMULA_RECORDS } from '../support/awkward-records.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -269,6 +270,34 @@ describe('xlsx export', () => {
 
     const emptySheet = workbook.getWorksheet('empty_table') as ExcelJS.Worksheet;
     expect(emptySheet.rowCount).toBe(1);
+  });
+
+  it('writes formula-looking text as text cells, never formulas, and keeps it exact', async () => {
+    const path = join(dir, 'formulas.xlsx');
+    const writer = new XlsxExportWriter();
+    await writer.open(path);
+    writer.addSummarySheet([['=1+1', '@SUM(A1)']]);
+    await writer.writeDataset(dataset('=formulas', FORMULA_RECORDS));
+    await writer.close();
+    const workbook = await readWorkbook(path);
+    let cells = 0;
+    for (const sheet of workbook.worksheets)
+      sheet.eachRow((row) =>
+        row.eachCell((cell) => {
+          cells++;
+          expect(cell.type, `${sheet.name}!${cell.address}`).not.toBe(ExcelJS.ValueType.Formula);
+          expect(cell.formula, `${sheet.name}!${cell.address}`).toBeUndefined();
+        }),
+      );
+    expect(cells).toBeGreaterThan(FORMULA_RECORDS.length * 5);
+    const sheet = workbook.getWorksheet('=formulas') as ExcelJS.Worksheet;
+    FORMULA_RECORDS.forEach((record, r) => {
+      const label = sheet.getRow(r + 2).getCell(2);
+      if (record.label === null) return;
+      expect([ExcelJS.ValueType.String, ExcelJS.ValueType.RichText]).toContain(label.type);
+      expect(readCell(label), `label@${r}`).toBe(record.label);
+    });
+    expect(sheet.getRow(2).getCell(3).value).toBe(-5);
   });
 
   it('continues a dataset past the row limit on numbered sheets, each with the header', async () => {

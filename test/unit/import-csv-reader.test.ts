@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import { writeCsvFile } from '../../src/formats/csv/csv-format.ts';
 import { openCsvInput } from '../../src/formats/csv/csv-reader.ts';
-import { FIELDS, NULLS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
+import { FIELDS, FORMULA_RECORDS, NULLS, RECORDS, awkwardDataset } from '../support/awkward-records.ts';
 import { failure, readAll } from '../support/input-readers.ts';
 
 let root: string;
@@ -108,13 +108,14 @@ async function writeExport(datasets: TabularDataset[], manifestAt: 'root' | 'csv
   const files = [];
   for (const dataset of datasets) {
     const path = `csv/${dataset.name}.csv`;
-    const { records } = await writeCsvFile(join(dir, path), dataset);
+    const { records, escaping } = await writeCsvFile(join(dir, path), dataset);
     files.push({
       path: manifestAt === 'csv' ? `${dataset.name}.csv` : path,
       format: 'csv',
       records,
       datasets: { [dataset.name]: records },
       fields: dataset.fields.map(({ name, type, source }) => ({ name, type, source })),
+      escaping,
     });
   }
   const manifest = { format: 'acx-data-export', version: '2.0', export_time: '2025-03-30T01:30:00Z', files };
@@ -209,6 +210,59 @@ describe('CSV reader', () => {
     expect(nodes!.records[0]!.values).toMatchObject({
       _labels: ['DTC', 'Fault'],
       count: '9223372036854775807',
+    });
+  });
+
+  describe('formula escaping', () => {
+    it("reads formula-looking text, a real leading ' and negative numbers back exactly, header names too", async () => {
+      const fields: FieldSpec[] = [...FIELDS, { name: '=odd name', type: 'text' }];
+      const records = FORMULA_RECORDS.map((r, i) => ({ ...r, '=odd name': i % 2 ? '@x' : "'y" }));
+      const { csv } = await writeExport([
+        awkwardDataset(records, 'pg_formulas', { fields }),
+        tabular('neo4j_DTC', 'nodes', NODE_FIELDS, [
+          { ...NODES[0]!, code: '=P0100', _labels: ['DTC', '-Label'] },
+        ]),
+      ]);
+      const text = await readFile(join(csv, 'pg_formulas.csv'), 'utf8');
+      expect(text).toContain(`'=cmd|' /C calc'!A0`);
+      const [table, nodes] = await readAll(await openCsvInput(csv));
+      expect(table!.dataset.fields).toEqual(fields);
+      expect(table!.records.every((r) => r.problems === undefined)).toBe(true);
+      expect(table!.records.map((r) => r.values)).toEqual(records.map((r) => expected(r, fields)));
+      expect(nodes!.records[0]!.values).toMatchObject({ code: '=P0100', _labels: ['DTC', '-Label'] });
+    });
+
+    it("reads a CSV without the export's declaration as it is: a hand-made or older file keeps its '", async () => {
+      const { dir } = await oneFile("code,note\r\n'=1,'quoted\r\n-5,@x\r\n");
+      const [table] = await readAll(await openCsvInput(dir));
+      expect(table!.records.map((r) => r.values)).toEqual([
+        { code: "'=1", note: "'quoted" },
+        { code: '-5', note: '@x' },
+      ]);
+      // a manifest that lists the file without `escaping` (an export made before it) does not unescape
+      await writeFile(
+        join(dir, 'manifest.json'),
+        JSON.stringify({
+          format: 'acx-data-export',
+          files: [{ path: 'pg_t.csv', fields: [{ name: 'code', type: 'text' }] }],
+        }),
+      );
+      const [old] = await readAll(await openCsvInput(dir));
+      expect(old!.records[0]!.values).toEqual({ code: "'=1", note: "'quoted" });
+    });
+
+    it('refuses an escaping it does not know instead of misreading the cells', async () => {
+      const { dir } = await oneFile('code\r\nP0100\r\n');
+      await writeFile(
+        join(dir, 'manifest.json'),
+        JSON.stringify({
+          format: 'acx-data-export',
+          files: [{ path: 'pg_t.csv', fields: [{ name: 'code', type: 'text' }], escaping: 'backslash' }],
+        }),
+      );
+      const error = await failure(() => openCsvInput(dir));
+      expect(error.code).toBe('INVALID_INPUT');
+      expect(error.message).toMatch(/malformed export manifest at files\.0\.escaping/);
     });
   });
 

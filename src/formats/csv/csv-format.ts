@@ -9,8 +9,16 @@
  * - any other value is its `valueText` rendering (json and array fields: always their JSON text),
  *   quoted only when it holds `"`, `,`, CR or LF.
  *
- * `readCsvValue` is the inverse of one cell, for readers that can tell a quoted field from an
- * unquoted one (csv-parse's `cast` receives `context.quoting`).
+ * Formula safety (docs/decisions/0008-csv-formula-safety.md): a spreadsheet runs a cell that starts
+ * with `=`, `+`, `-`, `@`, tab or CR as a formula (`=cmd|' /C calc'!A0`). Such a cell, header names
+ * included, is written with a `'` in front (OWASP's advice), and so is a cell that starts with `'`
+ * itself, so the prefix is never ambiguous; a negative number (`-5`, `-1.5e-7`) is a number, not a
+ * formula, and stays as it is. The export's manifest declares the scheme on each CSV file
+ * (`"escaping": "leading-apostrophe"`), and the reader removes the one `'` of every cell that starts
+ * with one — only then: a CSV without that declaration (hand-made) is read as it is.
+ *
+ * `readCsvValue` is the inverse of one (unescaped) cell, for readers that can tell a quoted field from
+ * an unquoted one (csv-parse's `cast` receives `context.quoting`).
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
@@ -20,6 +28,25 @@ import { stringify, type Options } from 'csv-stringify/sync';
 import type { ExportValue, FieldType, TabularDataset } from '../../model/dataset.ts';
 import { jsonText, valueText } from '../text-values.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
+
+/** The formula-safety scheme of the CSV files this module writes, as the export manifest declares it. */
+export const CSV_ESCAPING = 'leading-apostrophe';
+export type CsvEscaping = typeof CSV_ESCAPING;
+
+/** A cell a spreadsheet would read as a formula, or one that starts with the escape itself. */
+const NEEDS_APOSTROPHE = /^[=+\-@\t\r']/;
+/** A negative decimal number: starts with `-`, but no spreadsheet reads it as a formula. */
+const NEGATIVE_NUMBER = /^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/** One cell's text as written: with a `'` in front when a spreadsheet would run it or it starts with `'`. */
+export function escapeCsvText(text: string): string {
+  return NEEDS_APOSTROPHE.test(text) && !NEGATIVE_NUMBER.test(text) ? `'${text}` : text;
+}
+
+/** The inverse of {@link escapeCsvText}: one leading `'` removed. */
+export function unescapeCsvText(text: string): string {
+  return text.charCodeAt(0) === 0x27 ? text.slice(1) : text;
+}
 
 export interface CsvWriteOptions {
   signal?: AbortSignal;
@@ -48,19 +75,20 @@ const STRINGIFY_OPTIONS: Options = {
  */
 export function csvCell(value: ExportValue | undefined, type: FieldType): string | null {
   if (value === null || value === undefined) return null;
-  if (type === 'json' || type === 'array') return jsonText(value);
-  return valueText(value);
+  if (type === 'json' || type === 'array') return escapeCsvText(jsonText(value));
+  return escapeCsvText(valueText(value));
 }
 
 /**
  * Writes one dataset as a CSV file: to `<path>.partial` first, renamed to `path` only once complete.
- * Records stream from the dataset through csv-stringify to the file with back-pressure.
+ * Records stream from the dataset through csv-stringify to the file with back-pressure. Returns the
+ * escaping the file's manifest entry must declare, so that readers undo it.
  */
 export async function writeCsvFile(
   path: string,
   dataset: TabularDataset,
   options: CsvWriteOptions = {},
-): Promise<{ records: number }> {
+): Promise<{ records: number; escaping: CsvEscaping }> {
   const { signal } = options;
   signal?.throwIfAborted();
   const partial = `${path}.partial`;
@@ -71,7 +99,7 @@ export async function writeCsvFile(
   // Batches of records go through csv-stringify's synchronous API and the CSV text streams to the
   // file: the same output as its object-mode stream at about twice the speed.
   async function* chunks(): AsyncGenerator<string> {
-    yield stringify([names], STRINGIFY_OPTIONS);
+    yield stringify([names.map(escapeCsvText)], STRINGIFY_OPTIONS);
     let batch: Array<Array<string | null>> = [];
     for await (const record of dataset.records()) {
       if (records % SIGNAL_EVERY === 0) signal?.throwIfAborted();
@@ -95,7 +123,7 @@ export async function writeCsvFile(
     await rm(partial, { force: true });
     throw error;
   }
-  return { records };
+  return { records, escaping: CSV_ESCAPING };
 }
 
 /**

@@ -10,7 +10,9 @@
  * A cell has no type of its own: the types come from the export's `manifest.json` (in the folder or
  * its parent), whose CSV file entries list their fields. Without one, values are the raw text: `null`
  * for an unquoted empty field, `''` for a quoted one (`""`), as the export writes NULL and the empty
- * string.
+ * string. A file whose manifest entry declares `"escaping": "leading-apostrophe"` (every CSV file of an
+ * export) has the `'` the writer put in front of formula-looking cells and header names removed
+ * (`csv-format.ts`); without that declaration a cell is read as it is.
  *
  * Streamed: bytes → strict UTF-8 decoding (a BOM is dropped, invalid bytes and NUL are errors) →
  * csv-parse → records; nothing holds a whole file. A file that is not valid CSV throws
@@ -28,7 +30,7 @@ import { AcxError } from '../../errors.ts';
 import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
 import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
-import { readCsvValue } from './csv-format.ts';
+import { CSV_ESCAPING, readCsvValue, unescapeCsvText } from './csv-format.ts';
 import {
   routeNeo4jName,
   routeRank,
@@ -66,7 +68,13 @@ const fieldSchema = z.object({
 });
 const exportManifestSchema = z.looseObject({
   format: z.literal(EXPORT_MANIFEST_FORMAT),
-  files: z.array(z.looseObject({ path: z.string(), fields: z.array(fieldSchema).optional() })),
+  files: z.array(
+    z.looseObject({
+      path: z.string(),
+      fields: z.array(fieldSchema).optional(),
+      escaping: z.literal(CSV_ESCAPING).optional(),
+    }),
+  ),
 });
 type DeclaredField = z.infer<typeof fieldSchema>;
 
@@ -74,6 +82,8 @@ interface Manifest {
   file: string;
   /** Absolute CSV path → its fields. */
   fields: Map<string, DeclaredField[]>;
+  /** Absolute CSV paths whose cells carry the writer's formula escaping. */
+  escaped: Set<string>;
 }
 
 function invalid(file: string, message: string, hint?: string, cause?: unknown): AcxError {
@@ -124,7 +134,9 @@ async function readExportManifest(dir: string, notices: string[]): Promise<Manif
       );
     }
     const fields = new Map<string, DeclaredField[]>();
+    const escaped = new Set<string>();
     for (const entry of parsed.data.files) {
+      if (entry.escaping) escaped.add(resolve(candidateDir, entry.path));
       if (!entry.fields) continue;
       const names = new Set<string>();
       for (const field of entry.fields) {
@@ -142,10 +154,12 @@ async function readExportManifest(dir: string, notices: string[]): Promise<Manif
       for (const entry of parsed.data.files) {
         const name = /^csv\/([^/]+)$/.exec(entry.path)?.[1];
         const path = name === undefined ? undefined : join(absolute, name);
-        if (entry.fields && path !== undefined && !fields.has(path)) fields.set(path, entry.fields);
+        if (path === undefined || fields.has(path) || escaped.has(path)) continue;
+        if (entry.fields) fields.set(path, entry.fields);
+        if (entry.escaping) escaped.add(path);
       }
     }
-    return { file, fields };
+    return { file, fields, escaped };
   }
   return undefined;
 }
@@ -217,7 +231,10 @@ export async function openCsvInput(dir: string): Promise<InputSource> {
   for (const { fileName, route } of routed) {
     const file = join(dir, fileName);
     const declared = manifest?.fields.get(resolve(file));
-    datasets.push(await openDataset(file, route, declared, notices, manifest?.file));
+    const escaped = manifest?.escaped.has(resolve(file)) ?? false;
+    datasets.push(
+      await openDataset(file, route, { declared, escaped, notices, manifestFile: manifest?.file }),
+    );
   }
 
   return checkedInput({
@@ -317,11 +334,16 @@ function readProperties(cell: string | null): Record<string, unknown> | null {
 async function openDataset(
   file: string,
   route: Route,
-  declared: readonly DeclaredField[] | undefined,
-  notices: string[],
-  manifestFile: string | undefined,
+  manifest: {
+    declared: readonly DeclaredField[] | undefined;
+    /** The cells carry the writer's formula escaping (a `'` to remove). */
+    escaped: boolean;
+    notices: string[];
+    manifestFile: string | undefined;
+  },
 ): Promise<InputDataset> {
-  const header = await readHeader(file);
+  const { declared, escaped, notices, manifestFile } = manifest;
+  const header = (await readHeader(file)).map((name) => (escaped ? unescapeCsvText(name) : name));
   const byName = new Map((declared ?? []).map((field) => [field.name, field]));
   if (declared) {
     const missing = header.filter((name) => !byName.has(name));
@@ -388,7 +410,8 @@ async function openDataset(
         let problems: InputRecord['problems'];
         for (let i = 0; i < columns.length; i++) {
           const column = columns[i]!;
-          const cell = row.cells[i] ?? null;
+          const raw = row.cells[i] ?? null;
+          const cell = escaped && raw !== null ? unescapeCsvText(raw) : raw;
           let value: unknown = cell;
           if (column.read) {
             try {
