@@ -226,7 +226,12 @@ async function writeSnapshot(
     consistency: {
       method: point?.method ?? 'per-store',
       ...(point
-        ? { postgresSnapshot: point.snapshotId, heldFrom: point.heldFrom, heldUntil: held.heldUntil }
+        ? {
+            postgresSnapshot: point.snapshotId,
+            ...(point.visibility ? { postgresVisibility: point.visibility } : {}),
+            heldFrom: point.heldFrom,
+            heldUntil: held.heldUntil,
+          }
         : {}),
       hooks: { pre: options.preHook ?? null, post: options.postHook ?? null },
     },

@@ -21,6 +21,8 @@ export interface PostgresSnapshot {
   client: pg.PoolClient;
   /** The exported snapshot id (`pg_export_snapshot()`), usable by `pg_dump --snapshot`. */
   snapshotId: string;
+  /** `pg_current_snapshot()` as text (`xmin:xmax:xip,…`): exactly which transactions the backup sees. */
+  visibility: string;
   openedAt: string;
   /** Ends the transaction and returns the connection (or closes it, after `cancel`). */
   release(): Promise<void>;
@@ -33,13 +35,17 @@ export async function openPostgresSnapshot(pool: pg.Pool): Promise<PostgresSnaps
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const { rows } = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    const { rows } = await client.query<{ id: string; visibility: string }>(
+      'SELECT pg_export_snapshot() AS id, pg_current_snapshot()::text AS visibility',
+    );
     const snapshotId = rows[0]?.id ?? '';
+    const visibility = rows[0]?.visibility ?? '';
     let released = false;
     let cancelled = false;
     return {
       client,
       snapshotId,
+      visibility,
       openedAt: nowIso(),
       release: async () => {
         if (released) return;
