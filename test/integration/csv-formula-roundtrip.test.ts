@@ -79,7 +79,7 @@ describe('CSV export of formula-looking text', () => {
     const nodes = await readFile(join(exportDir, 'csv', 'neo4j_DTC.csv'), 'utf8');
     expect(nodes).toContain(`'=${PAYLOAD}`);
     expect(nodes).toContain(`'=weird key`);
-    expect(nodes).toMatch(/,-5,/);
+    expect(nodes).toMatch(/,-0\.5,-5\r\n/);
     const manifest = JSON.parse(await readFile(join(exportDir, 'manifest.json'), 'utf8')) as {
       files: Array<{ path: string; escaping?: string }>;
     };
