@@ -16,7 +16,7 @@ import { runCli, type CliResult } from '../support/cli.ts';
 import { faultSeed, startFaultProxy, type FaultPlan, type FaultProxy } from '../support/fault-proxy.ts';
 import { fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
 
-const PLAN: FaultPlan = { idleCloseMs: 100, resetRate: 0.1, cutRate: 0.15, cutAfterBytes: [20, 4_000] };
+const PLAN: FaultPlan = { idleCloseMs: 100, resetRate: 0.2, cutRate: 0.3, cutAfterBytes: [20, 4_000] };
 
 let stores: TestStores;
 let proxy: FaultProxy;

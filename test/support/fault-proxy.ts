@@ -41,7 +41,7 @@ export interface FaultProxy {
   readonly port: number;
   readonly seed: number;
   readonly counts: FaultCounts;
-  /** Starts injecting the plan's faults (the PRNG restarts from the seed). */
+  /** Starts injecting the plan's faults (the PRNG goes on: a campaign's steps draw one sequence). */
   arm(plan: FaultPlan): void;
   /** Forwards faithfully from now on; open connections stay as they are. */
   disarm(): void;
@@ -76,7 +76,7 @@ export async function startFaultProxy(
 ): Promise<FaultProxy> {
   const counts: FaultCounts = { connections: 0, resets: 0, cuts: 0, idleCloses: 0 };
   let plan: FaultPlan | undefined;
-  let random = seededRandom(seed);
+  const random = seededRandom(seed);
   const open = new Set<Socket>();
   const budgetLeft = () => plan !== undefined && counts.resets + counts.cuts < (plan.maxFaults ?? Infinity);
 
@@ -127,7 +127,6 @@ export async function startFaultProxy(
     counts,
     arm(next) {
       plan = next;
-      random = seededRandom(seed);
     },
     disarm() {
       plan = undefined;
