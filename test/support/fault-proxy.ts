@@ -25,7 +25,7 @@ export interface FaultPlan {
    * while the fault budget lasts.
    */
   cutRequestAfterBytes?: number;
-  /** Stop injecting resets and cuts after this many (idle closes are not counted against it). */
+  /** Stop injecting resets and cuts after this many since arm() (idle closes are not counted). */
   maxFaults?: number;
 }
 
@@ -78,7 +78,10 @@ export async function startFaultProxy(
   let plan: FaultPlan | undefined;
   const random = seededRandom(seed);
   const open = new Set<Socket>();
-  const budgetLeft = () => plan !== undefined && counts.resets + counts.cuts < (plan.maxFaults ?? Infinity);
+  /** Resets and cuts before the current arm(): the plan's budget counts from there. */
+  let spentBefore = 0;
+  const budgetLeft = () =>
+    plan !== undefined && counts.resets + counts.cuts - spentBefore < (plan.maxFaults ?? Infinity);
 
   const server: Server = createServer((client: Socket) => {
     counts.connections++;
@@ -127,6 +130,7 @@ export async function startFaultProxy(
     counts,
     arm(next) {
       plan = next;
+      spentBefore = counts.resets + counts.cuts;
     },
     disarm() {
       plan = undefined;

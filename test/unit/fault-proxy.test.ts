@@ -76,7 +76,10 @@ describe('fault proxy', () => {
     const outcomes = [];
     for (let i = 0; i < 4; i++) outcomes.push((await request(proxy.port)).ended);
     expect(outcomes).toEqual(['reset', 'reset', 'complete', 'complete']);
-    expect(proxy.describe()).toBe('fault seed 1: 9 connections, 2 resets, 0 cuts, 0 idle closes');
+    proxy.arm({ resetRate: 1, maxFaults: 1 }); // a new plan, a new budget
+    expect((await request(proxy.port)).ended).toBe('reset');
+    expect((await request(proxy.port)).ended).toBe('complete');
+    expect(proxy.describe()).toBe('fault seed 1: 11 connections, 3 resets, 0 cuts, 0 idle closes');
     await proxy.close();
   });
 
