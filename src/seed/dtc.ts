@@ -2,7 +2,8 @@
  * DTC codes by index: `dtcCode(seed, i)` is unique for every i and computable on its own, so the other
  * generators can reference DTC i without holding the list. Letters follow production's mix (P 46 %,
  * B 31 %, C 14 %, U 9 %). Beyond the 16 384 SAE codes of a letter, and for 1 in 8 codes, the
- * manufacturer-specific UDS form with a failure-type byte is used (`P0A7F-87`).
+ * manufacturer-specific UDS form with a failure-type byte is used (`P0A7F-87`); 1 in 64 codes has a
+ * second character 4–F (`P93AF`, `UA80E`), as real AutoCognitix data does.
  */
 import { rngFor } from './random.ts';
 import {
@@ -34,7 +35,11 @@ export function dtcCode(seed: number, index: number): string {
   const offset = (seed * 2654435761) % CODES_PER_LETTER;
   const base = (((letterIndex % CODES_PER_LETTER) * 9973 + offset) >>> 0) % CODES_PER_LETTER;
   const block = Math.floor(letterIndex / CODES_PER_LETTER);
-  const sae = `${bucket.letter}${(base >> 12).toString()}${(base & 0xfff).toString(16).toUpperCase().padStart(3, '0')}`;
+  // 1 in 64 codes of the first block takes a second character 4–F, as real data holds (`P93AF`, `UA80E`):
+  // its range is disjoint from the SAE digits 0–3, so codes stay unique.
+  const wide = block === 0 && letterIndex % 64 === 13 ? 4 * (1 + ((letterIndex >> 6) % 3)) : 0;
+  const second = ((base >> 12) + wide).toString(16).toUpperCase();
+  const sae = `${bucket.letter}${second}${(base & 0xfff).toString(16).toUpperCase().padStart(3, '0')}`;
   let ftb: number | undefined;
   if (block > 0) ftb = block - 1;
   else if (letterIndex % 8 === 7) ftb = 0x80 + (letterIndex % 128);

@@ -21,6 +21,11 @@ describe('DTC codes', () => {
     expect(byLetter.P?.length).toBeGreaterThan(byLetter.B?.length ?? 0);
     for (const letter of ['P', 'B', 'C', 'U']) expect(byLetter[letter]?.length ?? 0).toBeGreaterThan(100);
     expect(codes.some((c) => c.includes('-'))).toBe(true);
+    // real data's codes beyond SAE's 0–3 second character (P93AF, UA80E), for every letter
+    const wide = codes.filter((c) => /^[PBCU][4-9A-F]/.test(c));
+    expect(wide.length).toBeGreaterThan(50);
+    expect(new Set(wide.map((c) => c[0]))).toEqual(new Set(['P', 'B', 'C', 'U']));
+    expect(dtcCode(42, 13)).toBe(dtcCode(42, 13));
   });
 
   it('stay unique at 1 M rows (scale 143)', () => {
