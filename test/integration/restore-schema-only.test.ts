@@ -15,6 +15,7 @@ import { emptySchemas, fingerprint, openTestStores, seed, type TestStores } from
 let stores: TestStores;
 let work: string;
 let original: Fingerprint;
+let id: string;
 const cli = (...args: string[]) =>
   runCli(['backup', '--backup-dir', join(work, 'backups'), '--data-dir', join(work, 'data'), ...args]);
 
@@ -24,8 +25,9 @@ beforeAll(async () => {
   await mkdir(join(work, 'data'));
   await seed(stores, 0.02, 11);
   original = await fingerprint(stores);
-  const backup = await cli('--postgres', '--neo4j', '--qdrant');
+  const backup = await cli('--postgres', '--neo4j', '--qdrant', '--format', 'json');
   expect(backup.code, backup.stderr).toBe(0);
+  id = (JSON.parse(backup.stdout) as { id: string }).id;
 }, 300_000);
 
 afterAll(async () => {
@@ -35,7 +37,7 @@ afterAll(async () => {
 
 describe('restore into stores holding only the schema', () => {
   it('still refuses stores that hold records', async () => {
-    const result = await cli('--restore', 'latest');
+    const result = await cli('--restore', id);
     expect(result.code, result.stderr).toBe(7);
     expect(result.stderr).toMatch(/postgres, neo4j, qdrant already hold data/);
   }, 120_000);
@@ -46,7 +48,7 @@ describe('restore into stores holding only the schema', () => {
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`,
     );
     expect(rows[0]?.n).toBeGreaterThan(0); // the schema is there, without rows
-    const result = await cli('--restore', 'latest');
+    const result = await cli('--restore', id);
     expect(result.stderr).not.toMatch(/already hold data/);
     expect(result.code, result.stderr).toBe(0);
     expect(diffFingerprints(original, await fingerprint(stores))).toEqual([]);
