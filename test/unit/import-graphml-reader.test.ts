@@ -512,7 +512,7 @@ describe('GraphML reader on broken input', () => {
       cuts++;
     }
     expect(cuts).toBeGreaterThan(100);
-  });
+  }, 60_000); // hundreds of reads: seconds alone, more on a busy machine
 
   it('reports a missing file as NOT_FOUND', async () => {
     const path = join(dir, 'missing.graphml');
