@@ -17,22 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import { seededRandom as random } from '../support/random.ts';
 
 const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? 20);
 const RESTORES = Number(process.env.ACX_FAULT_RESTORES ?? 4);
 const SEED = Number(process.env.ACX_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small seeded generator, so a run is repeated by its seed. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let stores: TestStores;
 let work: string;

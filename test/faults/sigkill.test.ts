@@ -30,6 +30,7 @@ import {
   seed,
   type TestStores,
 } from '../support/stores.ts';
+import { seededRandom as prng } from '../support/random.ts';
 
 const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? 6);
 /** `ACX_FAULT_LOG`: a file the trial lines are appended to as they end (the console shows them too). */
@@ -40,18 +41,6 @@ const report = (line: string) => {
 const SEED = Number(process.env.ACX_FAULT_SEED ?? 20261130);
 const OPERATIONS = ['backup', 'restore', 'import'] as const;
 type Operation = (typeof OPERATIONS)[number];
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; the same seed gives the same campaign. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let stores: TestStores;
 let work: string;

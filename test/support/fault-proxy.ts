@@ -10,6 +10,7 @@
  * without faults").
  */
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { seededRandom } from './random.ts';
 
 export interface FaultPlan {
   /** Close a connection once it has been idle this long after the server's last byte (0: never). */
@@ -50,18 +51,6 @@ export interface FaultProxy {
   /** "seed 42: 17 connections, 2 resets, 3 cuts, 5 idle closes", for failure messages and logs. */
   describe(): string;
   close(): Promise<void>;
-}
-
-/** mulberry32: a tiny, well-known 32-bit PRNG; uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The seed of a campaign: `ACX_FAULT_SEED` when set (to replay a failure), else `fallback`. */

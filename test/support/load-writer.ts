@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Neo4jConnection } from '../../src/stores/neo4j/neo4j-connection.ts';
 import type { QdrantClient } from '../../src/stores/qdrant/qdrant-client.ts';
+import { seededRandom as random } from './random.ts';
 
 export type LoadStore = 'postgres' | 'neo4j' | 'qdrant';
 
@@ -46,18 +47,6 @@ export interface LoadTargets {
 export const LOAD_LABEL = 'LoadProbe';
 export const LOAD_RELATIONSHIP = 'LOAD_NEXT';
 const VECTOR_SIZE = 8;
-
-/** A small deterministic generator (mulberry32): the same seed, the same choices. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class LoadWriter {
   readonly ops: LoadOp[] = [];

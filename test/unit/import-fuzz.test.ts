@@ -22,6 +22,7 @@ import { openVectorsInput } from '../../src/formats/vectors/vectors-reader.ts';
 import type { InputSource } from '../../src/model/input.ts';
 import { valueProblem } from '../../src/model/value-checks.ts';
 import { readAll } from '../support/input-readers.ts';
+import { seededRandom as prng } from '../support/random.ts';
 
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 50);
 const SEED = 0x5eed_acdc;
@@ -33,18 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** mulberry32: a small, seedable PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (bytes: Buffer, random: () => number) => Buffer;
 const at = (bytes: Buffer, random: () => number) => Math.floor(random() * Math.max(1, bytes.length));
