@@ -39,6 +39,7 @@ import {
   type Route as BaseRoute,
 } from '../input-routing.ts';
 import { checkedInput, isJsonTooDeep, TOO_DEEP } from '../input-values.ts';
+import { completeUtf8Length, firstInvalidUtf8 } from '../input-text.ts';
 
 /** The largest record accepted, in characters: bounds memory when a quote is never closed. */
 export const MAX_CSV_RECORD_CHARS = 128 * 1024 * 1024;
@@ -661,42 +662,4 @@ class Utf8Chunks {
     this.line += n;
     this.lastWasCr = bytes[bytes.length - 1] === 0x0d;
   }
-}
-
-/** The length of `bytes` without an incomplete UTF-8 sequence at its end. */
-function completeUtf8Length(bytes: Buffer): number {
-  const n = bytes.length;
-  for (let back = 1; back <= Math.min(3, n); back++) {
-    const b = bytes[n - back]!;
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
-
-/** The offset of the first byte that is not part of a valid UTF-8 sequence. */
-function firstInvalidUtf8(bytes: Buffer): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    let need: number;
-    let min: number;
-    if (b < 0x80) {
-      i++;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
-    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
-    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
-    else return i;
-    let code = b & (0x3f >> need);
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
-      code = (code << 6) | (c & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
-    i += need + 1;
-  }
-  return bytes.length;
 }
