@@ -23,6 +23,7 @@ import { openStorage } from '../storage/registry.ts';
 import type { Storage } from '../storage/storage.ts';
 import { isStorageError } from '../storage/storage-error.ts';
 import { deletePrefix, putJson } from '../storage/storage-helpers.ts';
+import { isChoiceOfLocation } from '../repository/repository.ts';
 
 export const EXPORT_MANIFEST_FILE = 'manifest.json';
 /** Present while an export writes its folder; never part of a finished export. */
@@ -75,7 +76,7 @@ export class ExportDirectory {
     try {
       storage = typeof output === 'string' ? new RetryingStorage(await openStorage(output)) : output;
     } catch (error) {
-      throw isStorageError(error) ? unwritable(String(output), error) : error;
+      throw isStorageError(error) && isChoiceOfLocation(error) ? unwritable(String(output), error) : error;
     }
     const outputDir = storage.location;
     const token = randomBytes(16).toString('hex');
@@ -86,7 +87,8 @@ export class ExportDirectory {
         await storage.put(`${id}/${EXPORT_CLAIM_FILE}`, `${token}\n`, { ifNotExists: true });
       } catch (error) {
         if (isStorageError(error, 'conflict')) continue; // another export took this second
-        throw isStorageError(error) && error.reason !== 'transient' ? unwritable(outputDir, error) : error;
+        // A folder that cannot be written is the choice of --output-dir (USAGE); a full disk is not (STORAGE).
+        throw isStorageError(error) && isChoiceOfLocation(error) ? unwritable(outputDir, error) : error;
       }
       const staging = storage.capabilities.localPath
         ? undefined

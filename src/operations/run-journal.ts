@@ -14,6 +14,7 @@ import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AcxError } from '../errors.ts';
+import { fileProblemOf } from '../files.ts';
 
 /** Where a run keeps its journal: the state directory's folder for the databases it writes into. */
 export interface JournalPlace {
@@ -68,10 +69,14 @@ export async function importFolders(place: JournalPlace): Promise<string[]> {
     .map((n) => join(folder, n));
 }
 
+/** Worded from the one table of file-system problems (src/files.ts): a full disk reads as one everywhere. */
 function stateError(path: string, error: unknown): AcxError {
-  return new AcxError('STORAGE', `cannot use the state directory at ${path}: ${(error as Error).message}`, {
+  const problem = fileProblemOf(error);
+  const advice =
+    'or set ACX_STATE_DIR to a writable directory (it keeps the journals of restores and imports)';
+  return new AcxError('STORAGE', `cannot use the state directory at ${path}: ${problem.text}`, {
     subject: path,
-    hint: 'set ACX_STATE_DIR to a writable directory (it keeps the journals of restores and imports)',
+    hint: problem.hint(path)?.replace(/, or choose another directory$/, `, ${advice}`) ?? advice.slice(3),
     cause: error,
   });
 }

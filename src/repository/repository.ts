@@ -10,7 +10,7 @@ import type { FileCompression } from '../model/snapshot.ts';
 import { RetryingStorage } from '../storage/decorators/retrying-storage.ts';
 import { openStorage } from '../storage/registry.ts';
 import type { Storage } from '../storage/storage.ts';
-import { isStorageError } from '../storage/storage-error.ts';
+import { isStorageError, type StorageError } from '../storage/storage-error.ts';
 import { deletePrefix, exists, putJson, readJson } from '../storage/storage-helpers.ts';
 import { keyProblem } from '../storage/storage-keys.ts';
 import { MANIFEST_FILE, printableKey, SNAPSHOT_ID, snapshotPrefix, VERIFICATION_FILE } from './layout.ts';
@@ -83,7 +83,7 @@ export class Repository {
     try {
       storage = await openRetrying(location);
     } catch (cause) {
-      if (!isStorageError(cause)) throw cause;
+      if (!isStorageError(cause) || !isChoiceOfLocation(cause)) throw cause;
       // A file where the directory belongs is a usage mistake, for reading as for writing.
       throw options.create || !isStorageError(cause, 'not-found')
         ? new AcxError('USAGE', `cannot use the backup directory ${location}: ${cause.message}`, {
@@ -130,7 +130,9 @@ export class Repository {
     try {
       lock = await lockRepository(this.storage, command);
     } catch (error) {
-      if (isStorageError(error) && error.reason !== 'transient') {
+      // Whether the folder can be written at all is the choice of --backup-dir (USAGE); a full disk, a
+      // quota or a failing device is the operator's condition and reads as the storage words it (STORAGE).
+      if (isStorageError(error) && isChoiceOfLocation(error)) {
         throw new AcxError(
           'USAGE',
           `cannot write to the backup directory ${this.location}: ${error.message}`,
@@ -360,6 +362,15 @@ export class Repository {
     await this.storage.deleteAbandoned?.(snapshotPrefix(id));
     return deleted;
   }
+}
+
+/**
+ * Whether a storage error at the first use of a location is the choice of location (USAGE: a file, a
+ * read-only or forbidden folder, a bad name, a missing one) rather than its condition (a full disk, a
+ * quota, a failing device: the StorageError as the storage words it, STORAGE).
+ */
+export function isChoiceOfLocation(error: StorageError): boolean {
+  return error.reason === 'permission' || error.reason === 'invalid-request' || error.reason === 'not-found';
 }
 
 /** Whether any object exists under `prefix` (the whole storage by default); stops at the first. */
