@@ -10,9 +10,15 @@
  * the exact JSON value, `'NaN'` to NaN, 64-bit integers exact (read with `safeIntegers`). Without it,
  * values are SQLite's own: text, numbers (integers beyond 2^53 as bigint), Buffers for BLOBs.
  *
+ * SQLite keeps TEXT as the bytes it was given, UTF-8 or not, and better-sqlite3 hands bytes that are not
+ * UTF-8 over as U+FFFD. A string holding U+FFFD is therefore checked against its stored bytes (read again
+ * with `CAST(… AS BLOB)`, in the same read transaction; rare, so text costs nothing more): a cell that is not
+ * UTF-8 is a record problem naming the column, a table or column name an `INVALID_INPUT` error.
+ *
  * The database is opened read-only; rows stream with `.iterate()`. A file that is not an SQLite
  * database, is truncated or corrupt throws `AcxError('INVALID_INPUT')` naming the file (and table).
  */
+import { isUtf8 } from 'node:buffer';
 import Database from 'better-sqlite3';
 import { open, stat } from 'node:fs/promises';
 import { AcxError } from '../../errors.ts';
@@ -22,6 +28,7 @@ import { parseExactJson } from '../../model/exact-json.ts';
 import { FIELDS_TABLE, quoteIdentifier } from './sqlite-format.ts';
 import { routeNeo4jName, routeRank, setColumnValue, setValue, type Route } from '../input-routing.ts';
 import { checkedInput, isJsonTooDeep, TOO_DEEP } from '../input-values.ts';
+import { firstInvalidUtf8 } from '../input-text.ts';
 
 /** Tables an export derives from others: not imported. */
 const DERIVED_TABLES: Record<string, string> = {
@@ -38,6 +45,19 @@ export function routeSqliteTable(table: string): Route {
 function invalid(file: string, message: string, hint?: string, cause?: unknown): AcxError {
   return new AcxError('INVALID_INPUT', `${file}: ${message}`, { subject: file, hint, cause });
 }
+
+/**
+ * Why stored TEXT bytes are refused (they are not UTF-8), or undefined when they are UTF-8. Only a string
+ * that holds U+FFFD can hide such bytes: better-sqlite3 decodes every invalid sequence as U+FFFD.
+ */
+export function notUtf8Reason(bytes: Buffer): string | undefined {
+  if (isUtf8(bytes)) return undefined;
+  const bad = firstInvalidUtf8(bytes);
+  const byte = bytes[bad]!.toString(16).padStart(2, '0');
+  return `not UTF-8 text: an invalid byte sequence at byte ${bad} (0x${byte}) of the stored text, which would be imported as U+FFFD`;
+}
+
+const NOT_UTF8_NAME_HINT = 'rename it in UTF-8 (SQLite stores what it is given; the import reads UTF-8 only)';
 
 const NOT_SQLITE_HINT = 'give an SQLite 3 database file, such as an export’s autocognitix_export.db';
 
@@ -96,6 +116,33 @@ interface TableInfo {
   columns: string[];
   /** How to select the rowid (`rowid`, `_rowid_` or `oid`, whichever no column shadows); none for WITHOUT ROWID. */
   rowid: string | undefined;
+  /** The primary key's columns in key order (what orders a WITHOUT ROWID table). */
+  key: string[];
+}
+
+/** A table's columns in order and its primary key, every name checked to be UTF-8. */
+function readColumns(
+  file: string,
+  db: Database.Database,
+  table: string,
+): { columns: string[]; key: string[] } {
+  const rows = db
+    .prepare('SELECT name, CAST(name AS BLOB) AS bytes, pk FROM pragma_table_info(?) ORDER BY cid')
+    .all(table) as Array<{ name: string; bytes: Buffer; pk: number | bigint }>;
+  for (const { name, bytes } of rows) {
+    const reason = name.includes('\ufffd') ? notUtf8Reason(bytes) : undefined;
+    if (reason)
+      throw invalid(
+        file,
+        `table ${table}: the name of column ${JSON.stringify(name)} is ${reason}`,
+        NOT_UTF8_NAME_HINT,
+      );
+  }
+  const key = rows
+    .filter((c) => Number(c.pk) > 0)
+    .sort((a, b) => Number(a.pk) - Number(b.pk))
+    .map((c) => c.name);
+  return { columns: rows.map((c) => c.name), key };
 }
 
 interface DeclaredField {
@@ -113,12 +160,27 @@ function readDeclaredFields(file: string, db: Database.Database): Map<string, De
   for (const needed of ['table_name', 'position', 'name', 'type', 'source'])
     if (!columns.includes(needed))
       throw invalid(file, `${FIELDS_TABLE} has no column ${needed}`, 'the export’s field table is damaged');
+  const texts = ['table_name', 'name', 'type', 'source'];
   const rows = db
     .prepare(
-      `SELECT table_name, position, name, type, source FROM ${quoteIdentifier(FIELDS_TABLE)} ORDER BY table_name, position`,
+      `SELECT table_name, position, name, type, source, ${texts.map((c) => `CAST(${c} AS BLOB) AS ${c}_bytes`).join(', ')} ` +
+        `FROM ${quoteIdentifier(FIELDS_TABLE)} ORDER BY table_name, position`,
     )
     .all() as Array<Record<string, SqliteValue>>;
   for (const row of rows) {
+    for (const column of texts) {
+      const text = row[column];
+      const reason =
+        typeof text === 'string' && text.includes('\ufffd')
+          ? notUtf8Reason(row[`${column}_bytes`] as Buffer)
+          : undefined;
+      if (reason)
+        throw invalid(
+          file,
+          `${FIELDS_TABLE}: a ${column} ${JSON.stringify(text)} is ${reason}`,
+          NOT_UTF8_NAME_HINT,
+        );
+    }
     const { table_name: table, name, type, source } = row;
     if (typeof table !== 'string' || typeof name !== 'string')
       throw invalid(file, `${FIELDS_TABLE}: a row without a table or field name`);
@@ -167,9 +229,16 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
   try {
     db.defaultSafeIntegers(true);
     const listed = db
-      .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-      .all() as Array<{ name: string; sql: string | null }>;
+      .prepare(
+        "SELECT name, sql, CAST(name AS BLOB) AS bytes FROM sqlite_schema WHERE type = 'table' ORDER BY name",
+      )
+      .all() as Array<{ name: string; sql: string | null; bytes: Buffer }>;
     const all = listed.filter((t) => !t.name.startsWith('sqlite_'));
+    for (const { name, bytes } of all) {
+      const reason = name.includes('\ufffd') ? notUtf8Reason(bytes) : undefined;
+      if (reason)
+        throw invalid(file, `the name of table ${JSON.stringify(name)} is ${reason}`, NOT_UTF8_NAME_HINT);
+    }
     if (all.length === 0)
       throw invalid(file, 'the database holds no tables', 'an export’s database has one table per dataset');
     const declared = all.some((t) => t.name === FIELDS_TABLE) ? readDeclaredFields(file, db) : undefined;
@@ -188,9 +257,7 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
         notices.push(`${file}: table ${name} not imported: a virtual table`);
         continue;
       }
-      const columns = (db.pragma(`table_info(${quoteIdentifier(name)})`) as Array<{ name: string }>).map(
-        (c) => c.name,
-      );
+      const { columns, key } = readColumns(file, db, name);
       const lower = new Set(columns.map((c) => c.toLowerCase()));
       const rowid = withoutRowid.has(name)
         ? undefined
@@ -203,7 +270,7 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
             `table ${name}: ${FIELDS_TABLE} lists the column ${field.name}, which the table does not have`,
             'the table or its field list was changed after the export',
           );
-      tables.push({ table: { name, columns, rowid }, route: routeSqliteTable(name), declared: fields });
+      tables.push({ table: { name, columns, rowid, key }, route: routeSqliteTable(name), declared: fields });
     }
     tables.sort(
       (a, b) =>
@@ -318,6 +385,43 @@ function readProperties(value: SqliteValue): Record<string, unknown> | null {
   return properties as Record<string, unknown>;
 }
 
+/**
+ * The stored bytes of a TEXT cell, by the row's rowid or, in a WITHOUT ROWID table, its position from 0 in
+ * key order. Run while the table's rows are iterated: a read on the same connection sees the same snapshot.
+ */
+function storedTextReader(
+  file: string,
+  db: Database.Database,
+  table: TableInfo,
+  order: string,
+): (column: string, key: bigint | number) => Buffer {
+  const where = table.rowid
+    ? `WHERE ${table.rowid} = ?`
+    : `${order ? `ORDER BY ${order} ` : ''}LIMIT 1 OFFSET ?`;
+  const statements = new Map<string, Database.Statement>();
+  return (column, key) => {
+    let bytes: unknown;
+    try {
+      let statement = statements.get(column);
+      if (!statement) {
+        const sql = `SELECT CAST(${quoteIdentifier(column)} AS BLOB) FROM ${quoteIdentifier(table.name)} ${where}`;
+        statement = db.prepare(sql).pluck().safeIntegers(true);
+        statements.set(column, statement);
+      }
+      bytes = statement.get(key);
+    } catch (error) {
+      throw sqliteFailure(file, `table ${table.name}, column ${column}`, error);
+    }
+    // The same read transaction as the rows being iterated: the row is there.
+    if (!Buffer.isBuffer(bytes))
+      throw new AcxError(
+        'INTERNAL',
+        `${file}: table ${table.name}: row ${String(key)} not found when read again`,
+      );
+    return bytes;
+  };
+}
+
 function tableDataset(
   file: string,
   db: Database.Database,
@@ -360,10 +464,12 @@ function tableDataset(
   const label = route.label;
   const names = new Set(fields.map((f) => f.name));
 
+  const order = table.rowid ?? table.key.map(quoteIdentifier).join(', ');
   const select =
     `SELECT ${[...(table.rowid ? [table.rowid] : []), ...table.columns.map(quoteIdentifier)].join(', ')} ` +
-    `FROM ${quoteIdentifier(table.name)}${table.rowid ? ` ORDER BY ${table.rowid}` : ''}`;
+    `FROM ${quoteIdentifier(table.name)}${order ? ` ORDER BY ${order}` : ''}`;
   const offset = table.rowid ? 1 : 0;
+  const storedBytes = storedTextReader(file, db, table, order);
 
   return {
     file,
@@ -399,6 +505,15 @@ function tableDataset(
           for (let i = 0; i < columns.length; i++) {
             const column = columns[i]!;
             const stored = row[i + offset]!;
+            if (typeof stored === 'string' && stored.includes('\ufffd')) {
+              const key = table.rowid ? (row[0] as bigint) : count - 1;
+              const reason = notUtf8Reason(storedBytes(table.columns[i]!, key));
+              if (reason) {
+                (problems ??= []).push({ field: column.name, reason });
+                setValue(values, column.name, stored);
+                continue;
+              }
+            }
             let value: unknown;
             try {
               value = column.read(stored);
