@@ -48,9 +48,7 @@ function inputsOf(flags: ImportFlags): ImportInput[] {
         throw new AcxError(
           'NOT_FOUND',
           `--${format} ${path}: no such ${format === 'csv' ? 'directory' : 'file'}`,
-          {
-            subject: path,
-          },
+          { subject: path, hint: `check the path (relative paths start at ${process.cwd()})` },
         );
       inputs.push({ format, path });
     }

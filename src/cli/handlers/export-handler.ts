@@ -19,6 +19,7 @@ import { formatExport } from '../output/export-text.ts';
 import { printResult } from '../output/global-options.ts';
 import { errorForOutcome } from '../output/outcome-exit.ts';
 import { createReporter } from '../output/reporters.ts';
+import { checkFolderOption } from '../path-checks.ts';
 import { openRunStores } from './run-stores.ts';
 
 export async function handleExport({ flags, global, filter }: ExportRun): Promise<void> {
@@ -26,6 +27,8 @@ export async function handleExport({ flags, global, filter }: ExportRun): Promis
   const formats: ExportFormat[] = flags.all || named.length === 0 ? [...EXPORT_FORMATS] : named;
   const needed = new Set<StoreName>(formats.flatMap((f) => FORMAT_STORES[f]));
   if (Object.keys(filter).length > 0) needed.add('postgres');
+  // The output folder first: a file there is reported before any connection.
+  await checkFolderOption('--output-dir', flags.outputDir);
   const reporter = createReporter(global);
   const stores = await openRunStores(reporter, (options) => openStores(process.env, [...needed], options));
   const interrupt = onInterrupt();

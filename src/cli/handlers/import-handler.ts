@@ -13,6 +13,7 @@ import type { ImportRun } from '../commands/import-command.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { printResult } from '../output/global-options.ts';
 import { formatImport } from '../output/import-text.ts';
+import { checkStateDir } from '../path-checks.ts';
 import { createReporter } from '../output/reporters.ts';
 
 /** Stores opened on first use, each once; `close()` closes the ones that were opened. */
@@ -58,6 +59,8 @@ function rejectionError({ flags, mode }: ImportRun, summary: ImportSummary): Acx
 
 export async function handleImport(run: ImportRun): Promise<void> {
   const { flags, global } = run;
+  // The journals' folder, checked before any input is read or store opened (only a writing import keeps one).
+  if (run.mode === 'import') await checkStateDir();
   const reporter = createReporter(global);
   const connections = storesOnDemand(reporter);
   const interrupt = onInterrupt();

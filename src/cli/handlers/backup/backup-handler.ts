@@ -7,6 +7,7 @@ import { onInterrupt } from '../../interrupt.ts';
 import { formatBackup } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
+import { checkFolderOption } from '../../path-checks.ts';
 import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
 
@@ -21,6 +22,7 @@ export async function handleBackup(run: BackupRun): Promise<void> {
   const targets = chosenTargets(flags);
   // The backup directory first: a file or a bad path there is reported before any connection.
   const repository = await Repository.open(run.backupDir, { create: true });
+  if (targets.includes('json')) await checkFolderOption('--data-dir', flags.dataDir);
   const reporter = createReporter(global);
   const stores = await openRunStores(reporter, (options) =>
     openStores(process.env, storesFor(targets), options),

@@ -12,6 +12,7 @@ import { formatRestore } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { errorForOutcome } from '../../output/outcome-exit.ts';
 import { createReporter } from '../../output/reporters.ts';
+import { checkFolderOption, checkStateDir } from '../../path-checks.ts';
 import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
 
@@ -20,6 +21,9 @@ export async function handleRestore(run: BackupRun): Promise<void> {
   const repository = await Repository.open(run.backupDir, { create: false });
   const snapshot = await repository.open(flags.restore!);
   const targets = flags.target ?? targetsOf(snapshot);
+  // Where the restore writes, checked before any connection.
+  if (targets.includes('json')) await checkFolderOption('--data-dir', flags.dataDir);
+  if (!flags.dryRun) await checkStateDir();
   const reporter = createReporter(global);
   const stores = await openRunStores(reporter, (options) =>
     openStores(process.env, storesFor(targets), options),
