@@ -4,7 +4,8 @@ import neo4j from 'neo4j-driver';
 import { isoToEpochNanos, resolveConflict, type ConflictStrategy } from '../../src/model/conflict.ts';
 import { dtcCodeProblem, dtcRecordProblems } from '../../src/model/dtc-rules.ts';
 import { malformedDtcRecords } from '../../src/seed/dtc.ts';
-import { pgCopyText, type PgColumn } from '../../src/stores/postgres/postgres-values.ts';
+import { pgCopyText } from '../../src/stores/postgres/postgres-values.ts';
+import { pgColumn } from '../support/pg-column.ts';
 import { neo4jPropertyValue } from '../../src/stores/neo4j/neo4j-input-values.ts';
 import { encodeNeo4jValue } from '../../src/stores/neo4j/neo4j-values.ts';
 
@@ -139,51 +140,51 @@ describe('DTC rules', () => {
   });
 });
 
-const col = (over: Partial<PgColumn>): PgColumn => ({
-  name: 'c',
-  type: 'text',
-  typname: 'text',
-  category: 'S',
-  notNull: false,
-  hasDefault: false,
-  ...over,
-});
-
 describe('PostgreSQL values', () => {
   it('converts typed and raw values to COPY text', () => {
-    expect(pgCopyText(null, col({}), true)).toEqual({ text: '\\N' });
-    expect(pgCopyText('', col({}), true)).toEqual({ text: '' });
-    expect(pgCopyText('a\tb\\', col({}), true)).toEqual({ text: 'a\\tb\\\\' });
-    expect(pgCopyText(9007199254740993n, col({ typname: 'int8', category: 'N' }), true)).toEqual({
+    expect(pgCopyText(null, pgColumn({}), true)).toEqual({ text: '\\N' });
+    expect(pgCopyText('', pgColumn({}), true)).toEqual({ text: '' });
+    expect(pgCopyText('a\tb\\', pgColumn({}), true)).toEqual({ text: 'a\\tb\\\\' });
+    expect(pgCopyText(9007199254740993n, pgColumn({ typname: 'int8', category: 'N' }), true)).toEqual({
       text: '9007199254740993',
     });
-    expect(pgCopyText(['a,b', null, ''], col({ typname: '_text', category: 'A' }), true)).toEqual({
+    expect(pgCopyText(['a,b', null, ''], pgColumn({ typname: '_text', category: 'A' }), true)).toEqual({
       text: '{"a,b",NULL,""}',
     });
-    expect(pgCopyText('["x"]', col({ typname: '_text', category: 'A' }), false)).toEqual({ text: '{"x"}' });
-    expect(pgCopyText({ a: [1] }, col({ typname: 'jsonb', category: 'U' }), true)).toEqual({
+    expect(pgCopyText('["x"]', pgColumn({ typname: '_text', category: 'A' }), false)).toEqual({
+      text: '{"x"}',
+    });
+    expect(pgCopyText({ a: [1] }, pgColumn({ typname: 'jsonb', category: 'U' }), true)).toEqual({
       text: '{"a":[1]}',
     });
-    expect(pgCopyText('"s"', col({ typname: 'jsonb', category: 'U' }), false)).toEqual({ text: '"s"' });
-    expect(pgCopyText(1, col({ typname: 'bool', category: 'B' }), false)).toEqual({ text: 't' });
+    expect(pgCopyText('"s"', pgColumn({ typname: 'jsonb', category: 'U' }), false)).toEqual({ text: '"s"' });
+    expect(pgCopyText(1, pgColumn({ typname: 'bool', category: 'B' }), false)).toEqual({ text: 't' });
   });
   it('names what does not fit', () => {
-    expect(pgCopyText(null, col({ notNull: true }), true)).toEqual({ problem: 'is required (NOT NULL)' });
-    expect(pgCopyText('x', col({ typname: 'int4', category: 'N' }), false)).toHaveProperty('problem');
-    expect(pgCopyText(2 ** 31, col({ typname: 'int4', category: 'N' }), true)).toHaveProperty('problem');
-    expect(pgCopyText('P0106-XYZ', col({ typname: 'varchar', maxLength: 8 }), true)).toHaveProperty(
+    expect(pgCopyText(null, pgColumn({ notNull: true }), true)).toEqual({
+      problem: 'is required (NOT NULL)',
+    });
+    expect(pgCopyText('x', pgColumn({ typname: 'int4', category: 'N' }), false)).toHaveProperty('problem');
+    expect(pgCopyText(2 ** 31, pgColumn({ typname: 'int4', category: 'N' }), true)).toHaveProperty('problem');
+    expect(pgCopyText('P0106-XYZ', pgColumn({ typname: 'varchar', maxLength: 8 }), true)).toHaveProperty(
       'problem',
     );
-    expect(pgCopyText('Nehéz indulás', col({ typname: '_text', category: 'A' }), true)).toHaveProperty(
+    expect(pgCopyText('Nehéz indulás', pgColumn({ typname: '_text', category: 'A' }), true)).toHaveProperty(
       'problem',
     );
-    expect(pgCopyText('not-a-uuid', col({ typname: 'uuid', category: 'U' }), true)).toHaveProperty('problem');
-    expect(pgCopyText('2024-13-45', col({ typname: 'date', category: 'D' }), true)).toHaveProperty('problem');
-    expect(pgCopyText('1.2.3.4.5', col({ typname: 'inet', category: 'I' }), true)).toHaveProperty('problem');
-    expect(pgCopyText('z', col({ category: 'E', typname: 'kind', enumLabels: ['a'] }), true)).toHaveProperty(
+    expect(pgCopyText('not-a-uuid', pgColumn({ typname: 'uuid', category: 'U' }), true)).toHaveProperty(
       'problem',
     );
-    expect(pgCopyText('a\u0000b', col({}), true)).toHaveProperty('problem');
+    expect(pgCopyText('2024-13-45', pgColumn({ typname: 'date', category: 'D' }), true)).toHaveProperty(
+      'problem',
+    );
+    expect(pgCopyText('1.2.3.4.5', pgColumn({ typname: 'inet', category: 'I' }), true)).toHaveProperty(
+      'problem',
+    );
+    expect(
+      pgCopyText('z', pgColumn({ category: 'E', typname: 'kind', enumLabels: ['a'] }), true),
+    ).toHaveProperty('problem');
+    expect(pgCopyText('a\u0000b', pgColumn({}), true)).toHaveProperty('problem');
   });
 });
 

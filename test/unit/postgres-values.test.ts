@@ -5,25 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pgCopyText, type PgColumn } from '../../src/stores/postgres/postgres-values.ts';
+import { pgColumn } from '../support/pg-column.ts';
 
-const col = (over: Partial<PgColumn>): PgColumn => ({
-  name: 'c',
-  type: 'text',
-  typname: 'text',
-  category: 'S',
-  notNull: false,
-  hasDefault: false,
-  ...over,
-});
-const TEXT = col({});
-const TEXT_ARRAY = col({
+const TEXT = pgColumn({});
+const TEXT_ARRAY = pgColumn({
   type: 'text[]',
   typname: '_text',
   category: 'A',
   element: { typname: 'text', category: 'S' },
 });
-const JSONB = col({ type: 'jsonb', typname: 'jsonb', category: 'U' });
-const JSON_COLUMN = col({ type: 'json', typname: 'json', category: 'U' });
+const JSONB = pgColumn({ type: 'jsonb', typname: 'jsonb', category: 'U' });
+const JSON_COLUMN = pgColumn({ type: 'json', typname: 'json', category: 'U' });
 
 const depth = 100_000;
 const deepText = '['.repeat(depth) + ']'.repeat(depth);
