@@ -7,7 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { AcxError, redactSecrets } from '../../errors.ts';
 import type { QdrantSettings } from '../../config/env.ts';
 import {
-  NOT_REPLAYABLE,
+  NotSentAgain,
   sendWithRetry,
   TransientFault,
   type BodyFactory,
@@ -130,6 +130,7 @@ export class QdrantClient {
           cause: error,
         });
       }
+      if (error instanceof NotSentAgain) throw notSentAgain(error);
       const cause = error instanceof TransientFault ? (error.cause ?? error) : error;
       const timedOut = error instanceof TransientFault && error.reason.startsWith('timeout');
       throw new AcxError(
@@ -292,7 +293,7 @@ export class QdrantClient {
    * (`POST /collections/{name}/snapshots/upload`); the collection is created if missing. `checksum`
    * (SHA-256, hex) makes the server refuse a damaged file. Recovering the same file twice leaves the
    * same collection, but a stream can be sent once: the upload is retried only when `file.reopen`
-   * gives a fresh copy of the bytes (otherwise a lost connection fails the call).
+   * gives a fresh copy of the bytes (otherwise it is sent once: a lost connection or a 5xx fails it).
    */
   async uploadSnapshot(
     name: string,
@@ -317,9 +318,8 @@ export class QdrantClient {
     }
     let stream = file.stream;
     const body: BodyFactory = async (attempt) => {
-      if (attempt > 1) {
+      if (attempt > 1 && file.reopen) {
         stream.destroy();
-        if (!file.reopen) return NOT_REPLAYABLE;
         stream = await file.reopen();
       }
       return webStream(parts(stream));
@@ -333,7 +333,7 @@ export class QdrantClient {
           'content-length': String(head.length + file.bytes + tail.length),
         },
         body,
-        replay: 'idempotent',
+        replay: file.reopen ? 'idempotent' : 'never',
         readBody: true,
         signal: options.signal,
       });
@@ -432,6 +432,26 @@ export class QdrantClient {
 }
 
 const enc = encodeURIComponent;
+
+/** A call lost after it was sent that may not be sent again, as one line naming the call. */
+function notSentAgain(error: NotSentAgain): AcxError {
+  const why =
+    error.replay === 'never'
+      ? 'its body is a stream that cannot be read a second time'
+      : 'a second copy could apply it twice';
+  return new AcxError(
+    'CONNECTION',
+    `Qdrant ${error.method} ${error.path}: the connection was lost after the request was sent ` +
+      `(${error.fault.reason}), and it is not sent again: ${why}`,
+    {
+      subject: 'qdrant',
+      cause: error.fault.cause ?? error.fault,
+      hint:
+        'the request may or may not have been applied; run the command again (a proxy or load balancer ' +
+        'that drops connections makes this happen)',
+    },
+  );
+}
 
 function webStream(source: AsyncGenerator<Buffer>): RequestBody {
   return Readable.toWeb(Readable.from(source)) as unknown as RequestBody;

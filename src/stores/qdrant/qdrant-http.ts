@@ -10,12 +10,19 @@
  *   only calls whose second copy leaves the same state (`replay: 'idempotent'`).
  * 500 is not retried: Qdrant answers it for internal failures of the request itself (a full disk,
  * a broken segment, a bug), which a second copy repeats; a gateway's transient failure is 502–504.
+ * A call whose body can be read once (`replay: 'never'`) is never retried. Whether a fault is retried
+ * is decided before it is reported: `onRetry` is told only of a retry that follows (or that an abort
+ * during its delay stops).
  */
 import type { ProgressEvent } from '../../progress.ts';
 import { retry } from '../../retry.ts';
 
-/** How safe it is to send a call twice. */
-export type Replay = 'idempotent' | 'once';
+/**
+ * How safe it is to send a call twice: `idempotent` (a second copy leaves the same state), `once` (again
+ * only when the first surely was not processed), `never` (its body can be read once: a stream that
+ * cannot be opened again).
+ */
+export type Replay = 'idempotent' | 'once' | 'never';
 
 /** One announced retry, for progress output. */
 export interface QdrantRetryInfo {
@@ -62,9 +69,8 @@ export const QDRANT_HTTP_DEFAULTS = {
 
 export type RequestBody = NonNullable<RequestInit['body']>;
 
-/** A request body for attempt n, or `NOT_REPLAYABLE` when an earlier attempt consumed the only copy. */
-export type BodyFactory = (attempt: number) => Promise<RequestBody | typeof NOT_REPLAYABLE> | RequestBody;
-export const NOT_REPLAYABLE = Symbol('not replayable');
+/** A request body for attempt n (asked for attempt 2 and later only when `replay` is not `never`). */
+export type BodyFactory = (attempt: number) => Promise<RequestBody> | RequestBody;
 
 export interface SendInit {
   method: string;
@@ -131,8 +137,9 @@ class RequestTimeout extends Error {}
 /**
  * Sends `init` to `url`, retrying transient faults as the module comment says. Resolves with the
  * answer (a transient status that exhausted the retries included, so callers read it as usual);
- * rejects with the last `TransientFault` of a lost connection, the signal's reason when aborted,
- * or fetch's own error for anything else.
+ * rejects with `NotSentAgain` when a connection was lost after sending a call that may not be sent
+ * again, with the last `TransientFault` of a lost connection otherwise, the signal's reason when
+ * aborted, or fetch's own error for anything else.
  */
 export async function sendWithRetry(
   url: URL | string,
@@ -141,10 +148,8 @@ export async function sendWithRetry(
 ): Promise<Response> {
   const path = new URL(url).pathname;
   const timeoutMs = options.requestTimeoutMs ?? QDRANT_HTTP_DEFAULTS.requestTimeoutMs;
-  let lastFault: TransientFault | undefined;
   const attempt = async (n: number): Promise<Response> => {
     const body = init.body ? await init.body(n) : undefined;
-    if (body === NOT_REPLAYABLE) throw new NotReplayable(lastFault);
     const response = await fetchOnce(url, { ...init, body }, timeoutMs);
     if (n > 1 && response.status === init.doneIfRetried) {
       await response.body?.cancel();
@@ -165,11 +170,7 @@ export async function sendWithRetry(
       baseMs: options.baseMs ?? QDRANT_HTTP_DEFAULTS.baseMs,
       maxMs: QDRANT_HTTP_DEFAULTS.maxMs,
       signal: init.signal,
-      isRetryable: (error) => {
-        if (!(error instanceof TransientFault)) return false;
-        lastFault = error;
-        return init.replay === 'idempotent' || error.notSent;
-      },
+      isRetryable: (error) => error instanceof TransientFault && isReplayable(init.replay, error),
       retryAfterMs: (error) => (error instanceof TransientFault ? error.retryAfterMs : undefined),
       onRetry: ({ attempt: n, delayMs, error }) =>
         options.onRetry?.({
@@ -181,16 +182,30 @@ export async function sendWithRetry(
         }),
     });
   } catch (error) {
-    const fault = error instanceof NotReplayable ? error.fault : error;
-    if (fault instanceof TransientFault && fault.response) return fault.response;
-    throw fault;
+    if (error instanceof TransientFault && error.response) return error.response;
+    if (error instanceof TransientFault && !error.notSent && !isReplayable(init.replay, error))
+      throw new NotSentAgain(init.method, path, init.replay, error);
+    throw error;
   }
 }
 
-/** A retry that could not be sent because its body was a stream already consumed: the previous fault stands. */
-class NotReplayable extends Error {
-  constructor(readonly fault: TransientFault | undefined) {
-    super('request body cannot be sent again');
+/** Whether a call of this kind may be sent again after this fault (module comment). */
+function isReplayable(replay: Replay, fault: TransientFault): boolean {
+  return replay === 'idempotent' || (replay === 'once' && fault.notSent);
+}
+
+/**
+ * A lost connection on a call that may not be sent again: the request may have been applied, and a
+ * second copy could apply it twice (`once`) or has no body to send (`never`).
+ */
+export class NotSentAgain extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly replay: Replay,
+    readonly fault: TransientFault,
+  ) {
+    super(`Qdrant ${method} ${path}: ${fault.reason}, not sent again`, { cause: fault });
   }
 }
 
