@@ -1,11 +1,14 @@
 /**
- * One store's backup written to a temporary snapshot directory and read back, without the backup
- * operation around it: for the per-store round-trip tests of the store drivers. The snapshot lives on a
- * local storage, so `dir` is a real folder tests may damage files in.
+ * Snapshots for tests: one store's backup written to a temporary snapshot directory and read back,
+ * without the backup operation around it (for the per-store round-trip tests of the store drivers; the
+ * snapshot lives on a local storage, so `dir` is a real folder tests may damage files in), and a
+ * format-1 snapshot written by hand, as an earlier version or an attacker would.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   FORMAT_VERSION,
   MANIFEST_FORMAT,
@@ -58,4 +61,58 @@ export async function snapshotOneStore(
     section,
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/** A gzip file of a hand-made snapshot holding `lines` (one record each): its bytes and manifest entry. */
+export function gzipFile(lines: string[]) {
+  const text = lines.map((line) => `${line}\n`).join('');
+  const bytes = gzipSync(text);
+  const entry = {
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    compression: 'gzip',
+    contentBytes: Buffer.byteLength(text),
+    records: lines.length,
+  };
+  return { bytes, entry };
+}
+
+/**
+ * A format-1 snapshot `<dir>/<id>` as any earlier acx-data wrote it, made with nothing but node:fs and
+ * zlib: one Neo4j dataset `nodes` in `neo4j/nodes.jsonl.gz` holding `lines`. `change` edits the
+ * manifest before it is written.
+ */
+export async function writeHandMadeSnapshot(
+  dir: string,
+  id: string,
+  lines: string[],
+  change: (manifest: Record<string, unknown>) => void = () => undefined,
+): Promise<void> {
+  const { bytes, entry } = gzipFile(lines);
+  await mkdir(join(dir, id, 'neo4j'), { recursive: true });
+  await writeFile(join(dir, id, 'neo4j', 'nodes.jsonl.gz'), bytes);
+  const manifest: Record<string, unknown> = {
+    format: 'acx-data-snapshot',
+    formatVersion: 1,
+    id,
+    kind: 'full',
+    parent: null,
+    tool: { name: 'acx-data', version: '0.1.0' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    completedAt: '2026-01-01T00:00:01.000Z',
+    compression: 'gzip',
+    encryption: null,
+    consistency: { method: 'per-store', hooks: { pre: null, post: null } },
+    stores: {
+      neo4j: {
+        serverVersion: '5.26.0',
+        readStartedAt: '2026-01-01T00:00:00.000Z',
+        readFinishedAt: '2026-01-01T00:00:01.000Z',
+        datasets: [{ name: 'nodes', kind: 'nodes', records: lines.length, files: ['neo4j/nodes.jsonl.gz'] }],
+      },
+    },
+    files: { 'neo4j/nodes.jsonl.gz': entry },
+  };
+  change(manifest);
+  await writeFile(join(dir, id, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }

@@ -4,14 +4,13 @@
  * by its path (under its own name), and neither a failed run nor a killed one leaves a directory behind.
  */
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifySnapshot } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { Repository } from '../../src/repository/repository.ts';
+import { writeHandMadeSnapshot } from '../support/snapshot.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -23,49 +22,10 @@ afterEach(async () => {
 
 const everything = async (dir: string) => (await readdir(dir, { recursive: true })).map(String).sort();
 
-/** A format-1 snapshot as any earlier acx-data wrote it, made with nothing but node:fs and zlib. */
-async function handMadeSnapshot(dir: string, id: string, lines: string[]): Promise<void> {
-  const text = lines.map((line) => `${line}\n`).join('');
-  const bytes = gzipSync(text);
-  await mkdir(join(dir, id, 'neo4j'), { recursive: true });
-  await writeFile(join(dir, id, 'neo4j', 'nodes.jsonl.gz'), bytes);
-  const manifest = {
-    format: 'acx-data-snapshot',
-    formatVersion: 1,
-    id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: '0.1.0' },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    completedAt: '2026-01-01T00:00:01.000Z',
-    compression: 'gzip',
-    encryption: null,
-    consistency: { method: 'per-store', hooks: { pre: null, post: null } },
-    stores: {
-      neo4j: {
-        serverVersion: '5.26.0',
-        readStartedAt: '2026-01-01T00:00:00.000Z',
-        readFinishedAt: '2026-01-01T00:00:01.000Z',
-        datasets: [{ name: 'nodes', kind: 'nodes', records: lines.length, files: ['neo4j/nodes.jsonl.gz'] }],
-      },
-    },
-    files: {
-      'neo4j/nodes.jsonl.gz': {
-        bytes: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        compression: 'gzip',
-        contentBytes: Buffer.byteLength(text),
-        records: lines.length,
-      },
-    },
-  };
-  await writeFile(join(dir, id, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-}
-
 describe('a repository on a local directory', () => {
   it('writes the layout of design §7.1 and reads format-1 snapshots written before', async () => {
     const lines = ['{"id":"a","labels":["DTC"],"properties":{}}', '{"id":"b","labels":[],"properties":{}}'];
-    await handMadeSnapshot(root, 'full_20260101_000000', lines);
+    await writeHandMadeSnapshot(root, 'full_20260101_000000', lines);
     const repository = await Repository.open(root, { create: false });
     expect(repository.dir).toBe(root);
     expect(repository.snapshotDir('full_20260101_000000')).toBe(join(root, 'full_20260101_000000'));
@@ -115,7 +75,7 @@ describe('a repository on a local directory', () => {
   });
 
   it('opens a snapshot by its path, also one copied out of the repository', async () => {
-    await handMadeSnapshot(root, 'full_20260101_000000', ['{}']);
+    await writeHandMadeSnapshot(root, 'full_20260101_000000', ['{}']);
     const repository = await Repository.open(join(root), { create: false });
     const inside = await repository.open(join(root, 'full_20260101_000000'));
     expect(inside.storage).toBe(repository.storage);
@@ -137,7 +97,7 @@ describe('a repository on a local directory', () => {
 
   it('leaves no directory after a failed run, nor after a killed one', async () => {
     const repository = await Repository.open(root, { create: true });
-    await handMadeSnapshot(root, 'full_20260101_000000', ['{}']);
+    await writeHandMadeSnapshot(root, 'full_20260101_000000', ['{}']);
 
     // Failed: a file written, one being written when the run gave up, in a directory of its own.
     const controller = new AbortController();

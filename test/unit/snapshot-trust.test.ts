@@ -3,16 +3,15 @@
  * version or naming another snapshot, a symlink among its files, a decompression bomb or a record
  * longer than any real one are refused as INTEGRITY, before anything is read outside or held in memory.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifySnapshot } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { writeManifest } from '../../src/repository/manifest.ts';
 import { Repository } from '../../src/repository/repository.ts';
+import { gzipFile, writeHandMadeSnapshot } from '../support/snapshot.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -23,44 +22,11 @@ afterEach(async () => {
 });
 
 const ID = 'full_20260101_000000';
-const TEXT = '{"id":"a","labels":[],"properties":{}}\n';
-const BYTES = gzipSync(TEXT);
-const ENTRY = {
-  bytes: BYTES.length,
-  sha256: createHash('sha256').update(BYTES).digest('hex'),
-  compression: 'gzip',
-  contentBytes: Buffer.byteLength(TEXT),
-  records: 1,
-};
+const { bytes: BYTES, entry: ENTRY } = gzipFile(['{"id":"a","labels":[],"properties":{}}']);
 
 /** A one-file snapshot written by hand; `change` edits the manifest before it is written. */
-async function snapshot(change: (manifest: Record<string, unknown>) => void = () => undefined) {
-  await mkdir(join(root, ID, 'neo4j'), { recursive: true });
-  await writeFile(join(root, ID, 'neo4j', 'nodes.jsonl.gz'), BYTES);
-  const manifest: Record<string, unknown> = {
-    format: 'acx-data-snapshot',
-    formatVersion: 1,
-    id: ID,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: '0.1.0' },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    completedAt: '2026-01-01T00:00:01.000Z',
-    compression: 'gzip',
-    encryption: null,
-    consistency: { method: 'per-store' },
-    stores: {
-      neo4j: {
-        serverVersion: '5.26.0',
-        readStartedAt: '2026-01-01T00:00:00.000Z',
-        readFinishedAt: '2026-01-01T00:00:01.000Z',
-        datasets: [{ name: 'nodes', kind: 'nodes', records: 1, files: ['neo4j/nodes.jsonl.gz'] }],
-      },
-    },
-    files: { 'neo4j/nodes.jsonl.gz': ENTRY },
-  };
-  change(manifest);
-  await writeFile(join(root, ID, 'manifest.json'), JSON.stringify(manifest, null, 2));
+async function snapshot(change?: (manifest: Record<string, unknown>) => void) {
+  await writeHandMadeSnapshot(root, ID, ['{"id":"a","labels":[],"properties":{}}'], change);
   return Repository.open(root, { create: false });
 }
 
