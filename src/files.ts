@@ -1,6 +1,6 @@
 /** File-system helpers shared by the repository and the operations. */
-import { mkdir } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { AcxError, type ErrorCode } from './errors.ts';
 
 /**
@@ -123,4 +123,33 @@ export function fileError(
     `cannot ${options.doing} ${options.path}: ${problem.text}`,
     { subject: options.path, hint: problem.hint(options.path), cause: error },
   );
+}
+
+/**
+ * Appends `text` to the file at `path` and returns only once it is on disk (fdatasync), and with it the
+ * file's directory entry when this append created the file (its folder fsync'd): for undo records,
+ * which must be durable before the change they undo is made — a power loss after that change must
+ * not leave a change the undo does not know. One call per batch, not per record.
+ */
+export async function appendDurably(path: string, text: string): Promise<void> {
+  let created = true;
+  const handle = await open(path, 'ax').catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+    created = false;
+    return open(path, 'a');
+  });
+  try {
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  if (created) {
+    const folder = await open(dirname(path), 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
+  }
 }

@@ -13,10 +13,11 @@
  * The parts: `postgres-import-tables.ts` reads a table's columns and keys, `postgres-import-stage.ts`
  * checks and stages a dataset, `postgres-import-sql.ts` builds the statements of `apply()`.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
+import { appendDurably, fileError } from '../../files.ts';
 import type { InputDataset } from '../../model/input.ts';
 import {
   datasetDone,
@@ -262,12 +263,14 @@ export class PostgresImport {
     );
     if (!rows[0]) return;
     this.sequencesBefore.set(sequence, rows[0]);
-    // An import killed with SIGKILL cannot put it back: the next import does, from the work folder.
-    if (this.ctx.workDir)
-      await appendFile(
-        join(this.ctx.workDir, POSTGRES_SEQUENCES_FILE),
-        JSON.stringify({ sequence, ...rows[0] }) + '\n',
-      );
+    // An import killed with SIGKILL cannot put it back: the next import does, from the work folder. On
+    // disk (fsync'd) before the sequence moves: setval is not transactional.
+    if (this.ctx.workDir) {
+      const path = join(this.ctx.workDir, POSTGRES_SEQUENCES_FILE);
+      await appendDurably(path, JSON.stringify({ sequence, ...rows[0] }) + '\n').catch((error: unknown) => {
+        throw fileError(error, { path, doing: 'write the import’s undo file', code: 'STORAGE' });
+      });
+    }
   }
 
   async rollback(): Promise<void> {

@@ -15,11 +15,12 @@
  * distance) is refused before anything is written.
  */
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AcxError } from '../../errors.ts';
+import { appendDurably, fileError } from '../../files.ts';
 import type { InputDataset, InputRecord } from '../../model/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import {
@@ -175,6 +176,16 @@ export class QdrantImport {
     return this.undoPath;
   }
 
+  /** Appends to the undo file and returns once the lines are durable (one fsync per batch). */
+  private async appendUndo(lines: string): Promise<void> {
+    const path = await this.undoFile();
+    try {
+      await appendDurably(path, lines);
+    } catch (error) {
+      throw fileError(error, { path, doing: 'write the import’s undo file', code: 'STORAGE' });
+    }
+  }
+
   /** Checks the target collection against the input's, creating it (unless this is a dry run) when missing. */
   private async prepareCollection(
     ds: InputDataset & { target: { store: 'qdrant' } },
@@ -212,7 +223,7 @@ export class QdrantImport {
   /** Creates a collection the input describes (configuration and payload indexes); rollback deletes it. */
   private async createCollection(collection: string, config: Obj, payloadSchema: unknown): Promise<void> {
     // Named in the undo file before it exists: an import killed from here on is undone by deleting it.
-    await appendFile(await this.undoFile(), stringifyQdrantJson({ c: collection, created: true }) + '\n');
+    await this.appendUndo(stringifyQdrantJson({ c: collection, created: true }) + '\n');
     await this.client.createCollection(collection, createCollectionBody(config));
     const schema = isJsonObject(payloadSchema) ? payloadSchema : {};
     for (const [field, index] of Object.entries(schema))
@@ -266,8 +277,8 @@ export class QdrantImport {
       else counts.updated++;
     }
     if (writes.length === 0 || !this.ctx.writes) return;
-    // The undo entries reach the disk before the points they undo are written.
-    await appendFile(await this.undoFile(), undo.join('\n') + '\n');
+    // The undo entries are on disk (fsync'd) before the points they undo are written.
+    await this.appendUndo(undo.join('\n') + '\n');
     await this.client.upsertJson(
       collection,
       writes.map((p) => stringifyQdrantJson(p)),
