@@ -2,12 +2,18 @@
  * Loading a Neo4j snapshot's nodes and relationships (docs/design.md §7.5). Both files go through one
  * batching loop: lines are read as a stream, parsed into rows keyed by label set or relationship type,
  * and written in batches (one write transaction each, one UNWIND per key), so one batch is in memory.
+ *
+ * Each batch is a managed transaction, which the driver runs again when the connection drops — also
+ * when the server committed and only its answer was lost. So that a second run finds the work done
+ * instead of creating it twice, every batch also writes its file's progress marker (the last line it
+ * holds) in the same transaction, and every run of a batch first reads that marker.
  */
+import type { ManagedTransaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
 import type { DatasetEntry } from '../../model/snapshot.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
 import { cypherName, groupBy } from './neo4j-connection.ts';
-import { H, HP, type RestoreRun } from './neo4j-restore-helper.ts';
+import { H, HP, PROGRESS, type RestoreRun } from './neo4j-restore-helper.ts';
 import {
   checkCount,
   nodeRow,
@@ -85,8 +91,9 @@ export function loadNodes(r: RestoreRun, entry: DatasetEntry): Promise<number> {
     dataset: 'nodes',
     entry,
     parse: nodeRow,
-    write: async (batch) => {
+    write: async (batch, path) => {
       await r.session.executeWrite(async (tx) => {
+        if (await isCommitted(tx, path, batch)) return;
         for (const [key, rows] of groupBy(batch.rows)) {
           const labels =
             key === ''
@@ -99,6 +106,7 @@ export function loadNodes(r: RestoreRun, entry: DatasetEntry): Promise<number> {
             rows,
           });
         }
+        await markCommitted(tx, path, batch);
       });
       return batch.rows.length;
     },
@@ -112,24 +120,61 @@ export function loadRelationships(r: RestoreRun, entry: DatasetEntry): Promise<n
     entry,
     parse: relationshipRow,
     write: async (batch, path) => {
-      const created = await r.session.executeWrite(async (tx) => {
-        let n = 0;
-        for (const [type, rows] of groupBy(batch.rows)) {
-          const result = await tx.run(
-            `UNWIND $rows AS row
+      const created = await r.session
+        .executeWrite(async (tx) => {
+          if (await isCommitted(tx, path, batch)) return batch.rows.length;
+          let n = 0;
+          for (const [type, rows] of groupBy(batch.rows)) {
+            const result = await tx.run(
+              `UNWIND $rows AS row
              MATCH (a:${H} {${HP}: row.start})
              MATCH (b:${H} {${HP}: row.end})
              CREATE (a)-[r:${cypherName(type)}]->(b) SET r = row.props
              RETURN count(r) AS created`,
-            { rows },
-          );
-          n += Number(result.records[0]?.get('created') ?? 0);
-        }
-        return n;
-      });
+              { rows },
+            );
+            n += Number(result.records[0]?.get('created') ?? 0);
+          }
+          // A batch with dangling relationships is not committed (and not marked): it fails below.
+          if (n !== batch.rows.length) throw new DanglingBatch(n);
+          await markCommitted(tx, path, batch);
+          return n;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof DanglingBatch) return error.created;
+          throw error;
+        });
       if (created !== batch.rows.length) throw await danglingRelationships(r, batch, created, path);
       return created;
     },
+  });
+}
+
+/** Thrown inside a relationship batch's transaction to roll it back: only `created` found both endpoints. */
+class DanglingBatch extends Error {
+  constructor(readonly created: number) {
+    super('relationships without endpoints');
+  }
+}
+
+/**
+ * True when an earlier run of this batch's transaction committed (its answer lost on the way): the
+ * file's progress marker already holds the batch's last line. One label scan over at most two nodes.
+ */
+async function isCommitted<T>(tx: ManagedTransaction, path: string, batch: Batch<T>): Promise<boolean> {
+  const result = await tx.run(`MATCH (m:${PROGRESS} {file: $path}) RETURN m.line AS line`, { path });
+  const line = result.records[0]?.get('line') as unknown;
+  return line !== undefined && line !== null && Number(line) >= batch.lastLine;
+}
+
+/**
+ * Records in the batch's own transaction that the file is loaded through its last line. The marker
+ * carries the helper label, so undoing a failed restore removes it with the nodes it created.
+ */
+async function markCommitted<T>(tx: ManagedTransaction, path: string, batch: Batch<T>): Promise<void> {
+  await tx.run(`MERGE (m:${H}:${PROGRESS} {file: $path}) SET m.line = $line`, {
+    path,
+    line: batch.lastLine,
   });
 }
 

@@ -14,10 +14,16 @@ import { detachDeleteInBatches, dropStatement } from './neo4j-schema.ts';
 export const HELPER_LABEL = '__AcxRestore';
 export const HELPER_PROPERTY = '__acx_id';
 export const HELPER_CONSTRAINT = '__acx_restore_id';
+/**
+ * The label of a file's progress marker (`neo4j-restore-batches.ts`): one node per snapshot file, also
+ * carrying the helper label, holding the last line whose batch committed.
+ */
+export const PROGRESS_LABEL = '__AcxRestoreProgress';
 
 /** The helper label and property, quoted for Cypher. */
 export const H = cypherName(HELPER_LABEL);
 export const HP = cypherName(HELPER_PROPERTY);
+export const PROGRESS = cypherName(PROGRESS_LABEL);
 
 /** Nodes per transaction when the helper is removed. */
 const FINALIZE_ROWS = 10_000;
@@ -56,10 +62,14 @@ export async function createHelperConstraint(r: RestoreRun): Promise<void> {
   await r.run('CALL db.awaitIndexes(300)');
 }
 
-/** Drops the helper constraint first (removing the helper then updates no index), then the helper itself. */
+/**
+ * Deletes the progress markers, drops the helper constraint (removing the helper then updates no
+ * index), then removes the helper itself. Each step can run again after a lost answer.
+ */
 export async function removeHelper(r: RestoreRun): Promise<void> {
   r.checkAbort();
   r.ctx.reporter.emit({ type: 'phase', store: 'neo4j', message: 'removing the restore helper label' });
+  await r.run(`MATCH (m:${PROGRESS}) DELETE m`);
   await r.run(dropStatement('constraint', HELPER_CONSTRAINT));
   for (;;) {
     r.checkAbort();

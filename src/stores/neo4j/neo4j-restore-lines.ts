@@ -6,7 +6,7 @@
 import { AcxError } from '../../errors.ts';
 import type { SnapshotSource } from '../../model/snapshot.ts';
 import type { Neo4jSchemaLine } from './neo4j-backup.ts';
-import { HELPER_LABEL, HELPER_PROPERTY } from './neo4j-restore-helper.ts';
+import { HELPER_LABEL, HELPER_PROPERTY, PROGRESS_LABEL } from './neo4j-restore-helper.ts';
 import { decodeNeo4jProperties } from './neo4j-values.ts';
 
 export interface NodeRow {
@@ -82,8 +82,9 @@ export function nodeRow(path: string, lineNumber: number, line: string): KeyedRo
   if (!isName(id)) throw badLine(path, lineNumber, 'the node has no id');
   if (!Array.isArray(labels) || !labels.every(isName))
     throw badLine(path, lineNumber, 'the node has no list of labels');
-  if (labels.includes(HELPER_LABEL))
-    throw badLine(path, lineNumber, `the label ${HELPER_LABEL} is reserved for restore`);
+  for (const reserved of [HELPER_LABEL, PROGRESS_LABEL])
+    if (labels.includes(reserved))
+      throw badLine(path, lineNumber, `the label ${reserved} is reserved for restore`);
   const props = properties(path, lineNumber, record.properties);
   return { key: [...new Set(labels)].sort().join('\u0000'), row: { id, props } };
 }

@@ -11,6 +11,9 @@ import { checkCount, schemaLine, snapshotLines } from './neo4j-restore-lines.ts'
 
 const INDEX_WAIT_SECONDS = 600;
 
+const isAlreadyCreated = (error: unknown): boolean =>
+  (error as { code?: unknown }).code === 'Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists';
+
 /**
  * Creates every saved constraint and index in file order, appending each to `created` as soon as it
  * exists (what undoing a failed restore drops), then waits until all are online. Returns the count.
@@ -28,6 +31,12 @@ export async function createSavedSchema(
       try {
         await r.run(saved.statement);
       } catch (error) {
+        // The target was emptied and names are unique in the file: an equivalent rule can only be this
+        // one, created by an attempt whose answer was lost (the driver ran the statement again).
+        if (isAlreadyCreated(error)) {
+          created.push(saved);
+          continue;
+        }
         throw new AcxError(
           'STORE',
           `cannot create the ${saved.kind} ${saved.name}: ${(error as Error).message}`,
