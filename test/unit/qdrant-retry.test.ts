@@ -262,6 +262,69 @@ describe('QdrantClient does not retry what is unsafe or final', () => {
   });
 });
 
+describe('a retry is reported only when one follows', () => {
+  // The 'retry' event promises a second attempt: a call that cannot be sent again (a streamed body
+  // without reopen, a call a second copy could apply twice) or whose attempts or budget are spent
+  // reports none, and fails with one line naming the call.
+  const upload = (c: QdrantClient) => {
+    const bytes = Buffer.from('snapshot bytes');
+    return c.uploadSnapshot('c', { stream: Readable.from([bytes]), bytes: bytes.length });
+  };
+
+  it('a snapshot upload without reopen answered 503: no retry reported, one request, the call named', async () => {
+    const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'busy'));
+    const retries: QdrantRetryInfo[] = [];
+    const error = await failure(upload(client(s.url, retries)));
+    expect(retries).toEqual([]);
+    expect(s.seen.map((r) => r.path)).toEqual([
+      '/collections/c/snapshots/upload?wait=true&priority=snapshot',
+    ]);
+    expect(error.message).toBe('Qdrant POST /collections/c/snapshots/upload failed (503): busy');
+  });
+
+  it('a snapshot upload without reopen whose connection is lost: no retry reported, CONNECTION naming the call', async () => {
+    const s = await misbehaving((_n, req) => drop(req));
+    const retries: QdrantRetryInfo[] = [];
+    const error = await failure(upload(client(s.url, retries)));
+    expect(retries).toEqual([]);
+    expect(s.seen).toHaveLength(1);
+    expect(error.code).toBe('CONNECTION');
+    expect(error.message).toMatch(/^Qdrant POST \/collections\/c\/snapshots\/upload: .*lost.*not sent again/);
+    expect(error.message).not.toContain('\n');
+    expect(error.hint).toMatch(/run the command again/);
+  });
+
+  it('a call sent once whose answer is lost: no retry reported, CONNECTION naming the call', async () => {
+    const s = await misbehaving((_n, req) => drop(req));
+    const retries: QdrantRetryInfo[] = [];
+    const error = await failure(
+      client(s.url, retries).updateAliases([{ delete_alias: { alias_name: 'x' } }]),
+    );
+    expect(retries).toEqual([]);
+    expect(s.seen).toHaveLength(1);
+    expect(error.code).toBe('CONNECTION');
+    expect(error.message).toMatch(/^Qdrant POST \/collections\/aliases: .*lost.*not sent again/);
+    expect(error.hint).toMatch(/run the command again/);
+  });
+
+  it('the last attempt is not announced: 3 attempts, 2 retries reported', async () => {
+    const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'busy'));
+    const retries: QdrantRetryInfo[] = [];
+    await failure(client(s.url, retries, { attempts: 3 }).listCollections());
+    expect(s.seen).toHaveLength(3);
+    expect(retries.map((r) => r.attempt)).toEqual([1, 2]);
+  });
+
+  it('a Retry-After past the time budget is not announced', async () => {
+    const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'busy', { 'retry-after': '30' }));
+    const retries: QdrantRetryInfo[] = [];
+    const error = await failure(client(s.url, retries, { maxElapsedMs: 2_000 }).listCollections());
+    expect(error.code).toBe('STORE');
+    expect(retries).toEqual([]);
+    expect(s.seen).toHaveLength(1);
+  });
+});
+
 describe('a server that is not Qdrant', () => {
   const NOT_QDRANT = /is QDRANT_URL a Qdrant server/;
 
