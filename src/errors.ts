@@ -27,6 +27,10 @@ export const ERROR_CATALOG = {
   STORE: { exit: 'failure', summary: 'a store rejected an operation' },
   HOOK: { exit: 'failure', summary: 'a --pre-hook or --post-hook command failed' },
   NOT_EMPTY: { exit: 'refused', summary: 'the target is not empty and --force was not given' },
+  UNFINISHED: {
+    exit: 'refused',
+    summary: 'an interrupted restore or import left the databases half changed: finish or undo it first',
+  },
   NOT_FOUND: { exit: 'notFound', summary: 'a named snapshot, file or dataset does not exist' },
   INTEGRITY: { exit: 'integrity', summary: 'a file or snapshot failed verification' },
   LOCKED: { exit: 'locked', summary: 'another run holds the repository lock' },

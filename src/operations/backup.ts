@@ -20,6 +20,8 @@ import type { StoresByName } from './open-stores.ts';
 import { backupJsonFiles } from './json-files.ts';
 import { runHook } from './hooks.ts';
 import { TOOL } from './tool.ts';
+import { refuseUnfinishedRuns } from './restore-journal.ts';
+import type { JournalPlace } from './run-journal.ts';
 
 import type { BackupTarget } from '../model/snapshot.ts';
 
@@ -43,6 +45,11 @@ export interface BackupOptions {
   postHook?: string;
   reporter: ProgressReporter;
   signal?: AbortSignal;
+  /**
+   * Where restores and imports into these databases keep their journals: a backup of a store an
+   * interrupted (or running) restore or an unrolled-back import was writing is refused. None: no check.
+   */
+  journal?: JournalPlace;
   /** Take the repository lock (false when the caller already holds it, e.g. a restore's safety backup). */
   lock?: boolean;
   now?: Date;
@@ -67,6 +74,7 @@ export interface BackupSummary {
 export async function backupStores(options: BackupOptions): Promise<BackupSummary> {
   const { repository, reporter, targets } = options;
   const started = performance.now();
+  await refuseUnfinishedRuns(options.journal, targets, 'backup');
   const lock = options.lock === false ? undefined : await repository.lock('backup');
   try {
     const removedIncomplete = await repository.removeIncomplete();

@@ -6,7 +6,7 @@
  * in `failures` (outcome `incomplete`, or `failed` when every format failed; the manifest is written
  * either way). A run that throws before the manifest is written removes its directory.
  */
-import type { ProgressReporter, StoreName } from '../progress.ts';
+import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.ts';
 import {
   hasDtcViews,
   hasGraph,
@@ -20,6 +20,8 @@ import type { LabelMap } from '../model/labels.ts';
 import type { SomeStores } from './open-stores.ts';
 import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.ts';
 import { TOOL } from './tool.ts';
+import { refuseUnfinishedRuns } from './restore-journal.ts';
+import type { JournalPlace } from './run-journal.ts';
 import { ExportDirectory } from './export-directory.ts';
 import { FORMAT_WRITERS, type ExportContext } from './export-formats.ts';
 
@@ -58,6 +60,8 @@ export interface ExportOptions {
   reporter: ProgressReporter;
   signal?: AbortSignal;
   now?: Date;
+  /** Where restores and imports keep their journals: stores they left half written are not exported. */
+  journal?: JournalPlace;
 }
 
 export interface ExportFileEntry {
@@ -267,6 +271,8 @@ function manifestOf(
 export async function exportData(options: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
   const time = options.now ?? new Date();
+  const reads = STORE_NAMES.filter((name) => options.stores[name] !== undefined);
+  await refuseUnfinishedRuns(options.journal, reads, 'export');
   const folder = await ExportDirectory.create(options.outputDir, time);
   const views: Partial<Record<StoreName, ExportView>> = {};
   try {

@@ -76,7 +76,7 @@ export async function findInterruptedRestore(
   if (journal.snapshot !== snapshot || !sameSet(journal.targets, targets)) {
     const flags = journal.targets.map((t) => ` --target ${t}`).join('');
     throw new AcxError(
-      'NOT_EMPTY',
+      'UNFINISHED',
       `${what} was interrupted (started ${journal.startedAt}) and left ${journal.current ?? 'them'} half restored; nothing was changed`,
       {
         subject: journal.snapshot,
@@ -92,7 +92,7 @@ async function refusePendingImports(place: JournalPlace): Promise<void> {
   const [pending] = await pendingImports(place);
   if (!pending) return;
   throw new AcxError(
-    'NOT_EMPTY',
+    'UNFINISHED',
     `an import into these databases (${pending.inputs.join(', ')}) was interrupted (started ${pending.startedAt}, pid ${pending.pid}) and is not rolled back yet; nothing was changed`,
     {
       subject: pending.inputs.join(', '),
@@ -116,11 +116,76 @@ export async function refuseInterruptedRestore(place: JournalPlace): Promise<voi
     });
   const flags = journal.targets.map((t) => ` --target ${t}`).join('');
   throw new AcxError(
-    'NOT_EMPTY',
+    'UNFINISHED',
     `${what} was interrupted (started ${journal.startedAt}); nothing was imported`,
     {
       subject: journal.snapshot,
       hint: `finish it first with: acx-data backup --restore ${journal.snapshot}${flags} (no --force needed)`,
+    },
+  );
+}
+
+/**
+ * A backup or an export reads what the stores hold now. Over a restore that was interrupted (or is
+ * running) it would read half-restored data as if it were good — and a later restore of that snapshot
+ * would "succeed" — and over an import killed before its rollback, records the next import undoes. So
+ * a run that reads any store such a run was writing is refused: LOCKED while the restore runs,
+ * UNFINISHED once its process is gone, naming the stores and how to finish (or undo) it. Stores the
+ * unfinished run does not touch can still be read. A live import is a writer like the application
+ * (§7.8): its transactions are not visible before they commit.
+ */
+export async function refuseUnfinishedRuns(
+  place: JournalPlace | undefined,
+  reads: readonly BackupTarget[],
+  command: 'backup' | 'export',
+): Promise<void> {
+  if (!place) return;
+  const journal = await readJournal<RestoreJournal>(restoreJournalPath(place));
+  const touched = journal ? journal.targets.filter((t) => reads.includes(t)) : [];
+  if (journal && touched.length > 0) throw restoreInTheWay(journal, touched, command);
+  for (const pending of await pendingImports(place)) {
+    const open = (Object.keys(pending.stores) as BackupTarget[]).filter(
+      (s) => reads.includes(s) && pending.stores[s as keyof typeof pending.stores] === 'open',
+    );
+    if (open.length === 0) continue;
+    throw new AcxError(
+      'UNFINISHED',
+      `cannot ${command} ${open.join(', ')}: an import into these databases (${pending.inputs.join(', ')}) was interrupted (started ${pending.startedAt}, pid ${pending.pid}) and what it wrote is not rolled back yet; nothing was written`,
+      {
+        subject: open.join(', '),
+        hint: `run the same import again (or any writing import into these databases): it first rolls back what the interrupted one left; then ${command} again`,
+      },
+    );
+  }
+}
+
+/** Why a backup or export of `touched` must wait for (or finish) the restore `journal` records. */
+function restoreInTheWay(
+  journal: RestoreJournal,
+  touched: BackupTarget[],
+  command: 'backup' | 'export',
+): AcxError {
+  const restore = `a restore of ${journal.snapshot} into these databases`;
+  if (isRunning(journal))
+    return new AcxError(
+      'LOCKED',
+      `cannot ${command} ${touched.join(', ')}: ${restore} is running (pid ${journal.pid} on ${journal.host}, since ${journal.startedAt}) and they may be half restored`,
+      { subject: touched.join(', '), hint: `wait for the restore to end, then ${command} again` },
+    );
+  const state = (t: BackupTarget) =>
+    journal.done.includes(t) ? 'restored' : journal.current === t ? 'half restored' : 'not restored yet';
+  const flags = journal.targets.map((t) => ` --target ${t}`).join('');
+  const undo = journal.safetySnapshot
+    ? `; to go back to the data from before it, restore its safety snapshot afterwards: acx-data backup --restore ${journal.safetySnapshot} --force`
+    : journal.force
+      ? ''
+      : '; to undo it instead, empty them: it ran without --force, so they were empty before it';
+  return new AcxError(
+    'UNFINISHED',
+    `cannot ${command} ${touched.join(', ')}: ${restore} was interrupted (started ${journal.startedAt}) and left ${journal.targets.map((t) => `${t} ${state(t)}`).join(', ')}; nothing was written`,
+    {
+      subject: touched.join(', '),
+      hint: `finish the restore first: acx-data backup --restore ${journal.snapshot}${flags} (no --force needed)${undo}; then ${command} again`,
     },
   );
 }

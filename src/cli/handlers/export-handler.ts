@@ -3,6 +3,7 @@
  * whatever the outcome, then exits by it (a format that failed: INCOMPLETE, see docs/json-output.md).
  */
 import { resolve } from 'node:path';
+import { databaseIdentity, readStateDir } from '../../config/state.ts';
 import type { StoreName } from '../../progress.ts';
 import { labelMap } from '../../model/labels.ts';
 import {
@@ -44,6 +45,7 @@ export async function handleExport({ flags, global, filter }: ExportRun): Promis
       stores,
       reporter,
       signal: interrupt.signal,
+      journal: { stateDir: readStateDir(process.env), databases: databaseIdentity(process.env) },
     });
   } catch (error) {
     throw interrupt.explain(error, 'the unfinished export folder was removed');

@@ -1,4 +1,5 @@
 /** `acx-data backup` (no mode flag): one new snapshot of the chosen stores and the JSON data files. */
+import { databaseIdentity, readStateDir } from '../../../config/state.ts';
 import { BACKUP_TARGETS, backupStores, type BackupTarget } from '../../../operations/backup.ts';
 import { openStores } from '../../../operations/open-stores.ts';
 import { Repository } from '../../../repository/repository.ts';
@@ -39,6 +40,7 @@ export async function handleBackup(run: BackupRun): Promise<void> {
       postHook: flags.postHook,
       reporter,
       signal: interrupt.signal,
+      journal: { stateDir: readStateDir(process.env), databases: databaseIdentity(process.env) },
     });
     reporter.close();
     printResult(global, summary, formatBackup(summary));
