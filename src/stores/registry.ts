@@ -20,7 +20,7 @@ export interface OpenOptions {
 /** Each store's opener: reads its settings from the guide's environment variables and connects. */
 export const STORE_DRIVERS = {
   postgres: (env: Env) => PostgresStore.open(requirePostgresSettings(env)),
-  neo4j: (env: Env) => Neo4jStore.open(requireNeo4jSettings(env)),
+  neo4j: (env: Env, options: OpenOptions) => Neo4jStore.open(requireNeo4jSettings(env), options.reporter),
   qdrant: (env: Env, options: OpenOptions) => QdrantStore.open(requireQdrantSettings(env), options.reporter),
 } as const satisfies Record<StoreName, (env: Env, options: OpenOptions) => Promise<Store>>;
 

@@ -10,12 +10,13 @@
  * two nodes are in the nodes file (`NodeIdSet`); one created with a node the node scan had already
  * passed is left out, as its node is.
  */
-import type { ManagedTransaction, Result, Transaction } from 'neo4j-driver';
+import { isRetryableError, type ManagedTransaction, type Result, type Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
 import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
-import type { Neo4jConnection } from './neo4j-connection.ts';
+import { retry } from '../../retry.ts';
+import { neo4jError, type Neo4jConnection } from './neo4j-connection.ts';
 import { NodeIdSet } from './neo4j-node-ids.ts';
 import { encodeNeo4jProperties } from './neo4j-values.ts';
 
@@ -181,7 +182,52 @@ async function* relationshipLines(
 const sortedCounts = (counts: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
+/** Attempts of a whole backup read (the first included): a transient fault restarts the read. */
+export const NEO4J_BACKUP_ATTEMPTS = 3;
+
+/**
+ * The backup's unit of work is the whole graph's read: one transaction is what makes the part
+ * consistent, and a transaction cannot be resumed on another connection. So a fault the driver classes
+ * as retryable (a lost connection, `ServiceUnavailable`, `SessionExpired`, `Neo.TransientError.*`)
+ * discards the files written so far and reads again from the start, at most NEO4J_BACKUP_ATTEMPTS
+ * times, reporting each retry. Nothing is written to Neo4j, so reading again is always safe.
+ */
 export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContext): Promise<StoreSection> {
+  try {
+    return await retry(() => readGraph(connection, ctx), {
+      attempts: NEO4J_BACKUP_ATTEMPTS,
+      baseMs: 1000,
+      // The budget bounds no read, only how many start: a large graph takes as long as it takes.
+      maxElapsedMs: Number.POSITIVE_INFINITY,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      isRetryable: (error) => !ctx.signal?.aborted && isRetryableError(error),
+      onRetry: ({ attempt, delayMs, error }) =>
+        ctx.reporter.emit({
+          type: 'retry',
+          store: 'neo4j',
+          attempt: attempt + 1,
+          delayMs,
+          message: `reading the Neo4j graph again from the start (attempt ${attempt + 1}, in ${delayMs} ms): ${faultName(error)}`,
+        }),
+    });
+  } catch (error) {
+    if (error instanceof AcxError || ctx.signal?.aborted) throw error;
+    throw (
+      neo4jError(error, 'the backup') ??
+      new AcxError('STORE', `Neo4j backup failed: ${(error as Error).message}`, {
+        subject: 'neo4j',
+        cause: error,
+      })
+    );
+  }
+}
+
+/** The driver's code of a fault (`ServiceUnavailable`, `Neo.TransientError.…`), else its message. */
+const faultName = (error: unknown): string =>
+  String((error as { code?: unknown }).code || (error as Error).message || error);
+
+/** One attempt: the whole graph in one read transaction; on failure the files it opened are aborted. */
+async function readGraph(connection: Neo4jConnection, ctx: BackupContext): Promise<StoreSection> {
   const session = connection.driver.session({
     database: connection.database,
     defaultAccessMode: 'READ',
@@ -221,13 +267,10 @@ export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContex
       relationshipTypes: sortedCounts(relationshipTypes),
     };
   } catch (error) {
+    // An aborted file stores nothing; the next attempt writes the same paths anew (closed ones too).
     for (const writer of out.open) writer.abort();
     if (tx) await tx.rollback().catch(() => undefined);
-    if (error instanceof AcxError || ctx.signal?.aborted) throw error;
-    throw new AcxError('STORE', `Neo4j backup failed: ${(error as Error).message}`, {
-      subject: 'neo4j',
-      cause: error,
-    });
+    throw error;
   } finally {
     await session.close();
   }

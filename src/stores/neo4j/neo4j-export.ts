@@ -4,7 +4,9 @@
  * DTC nodes, their direct neighbours and the relationships among those nodes. Property types are read
  * from the data (`valueType`), so headers and column types are known before the first record.
  */
-import neo4j from 'neo4j-driver';
+import neo4j, { isRetryableError } from 'neo4j-driver';
+import type { ProgressEvent } from '../../progress.ts';
+import { backoffDelay, sleep } from '../../retry.ts';
 import type {
   ExportRecord,
   ExportValue,
@@ -21,6 +23,8 @@ import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
 import { NodeIdSet } from './neo4j-node-ids.ts';
 
 const FETCH_SIZE = 2000;
+/** Attempts of one dataset's stream (the first included); a retry resumes after the last record read. */
+export const NEO4J_EXPORT_ATTEMPTS = 3;
 /** Natural-key properties, in the order a node's key is looked for (`code` for DTC and Engine, …). */
 const KEY_PROPERTIES = ['code', 'odi_number', 'campaign_number', 'id'];
 
@@ -92,6 +96,9 @@ export interface Neo4jExportOptions {
   dtcLabel: string;
   /** Selected DTC codes (undefined: the whole graph). */
   codes?: string[];
+  /** Told before a stream is read again after a transient fault (the `retry` progress event). */
+  onRetry?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
 }
 
 export class Neo4jExportSource {
@@ -120,7 +127,39 @@ export class Neo4jExportSource {
     return result.records.map(map);
   }
 
+  /**
+   * The records of `cypher`, which orders by `id` (an element id) and reads only ids after `$after`.
+   * Each stream is its own read transaction (read committed, design §7.8); when the driver classes a
+   * fault as retryable (a lost connection, `ServiceUnavailable`, `SessionExpired`,
+   * `Neo.TransientError.*`), a new transaction resumes after the last id yielded, so no record is
+   * written twice or skipped, at most NEO4J_EXPORT_ATTEMPTS times with backoff.
+   */
   private async *stream(cypher: string): AsyncGenerator<{ get(k: string): unknown }> {
+    let after = '';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const record of this.streamFrom(cypher, after)) {
+          after = record.get('id') as string;
+          yield record;
+        }
+        return;
+      } catch (error) {
+        if (attempt >= NEO4J_EXPORT_ATTEMPTS || this.options.signal?.aborted || !isRetryableError(error))
+          throw error;
+        const delayMs = backoffDelay(attempt, 1000, 10_000, Math.random);
+        this.options.onRetry?.({
+          type: 'retry',
+          store: 'neo4j',
+          attempt: attempt + 1,
+          delayMs,
+          message: `reading from Neo4j again after the last record exported (attempt ${attempt + 1}, in ${delayMs} ms): ${String((error as { code?: unknown }).code ?? (error as Error).message)}`,
+        });
+        await sleep(delayMs, this.options.signal);
+      }
+    }
+  }
+
+  private async *streamFrom(cypher: string, after: string): AsyncGenerator<{ get(k: string): unknown }> {
     const session = this.connection.driver.session({
       database: this.connection.database,
       defaultAccessMode: 'READ',
@@ -129,7 +168,7 @@ export class Neo4jExportSource {
     try {
       const tx = session.beginTransaction();
       try {
-        for await (const record of tx.run(cypher, this.params())) yield record;
+        for await (const record of tx.run(cypher, this.params({ after }))) yield record;
         await tx.commit();
       } finally {
         if (tx.isOpen()) await tx.rollback().catch(() => undefined);
@@ -173,7 +212,7 @@ export class Neo4jExportSource {
       { name: '_labels', type: 'array' },
       ...properties,
     ];
-    const cypher = `${match} RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props ORDER BY id`;
+    const cypher = `${match} AND elementId(n) > $after RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props ORDER BY id`;
     return {
       name: `neo4j_${label}`,
       kind: 'nodes',
@@ -198,7 +237,7 @@ export class Neo4jExportSource {
     const properties = await this.propertyFields(match, 'r');
     const endpoint = (v: string) =>
       `elementId(${v}) AS ${v}_id, labels(${v}) AS ${v}_labels, [k IN $keyProperties WHERE ${v}[k] IS NOT NULL | ${v}[k]][0] AS ${v}_key`;
-    const cypher = `${match} RETURN elementId(r) AS id, ${endpoint('a')}, ${endpoint('b')}, properties(r) AS props ORDER BY id`;
+    const cypher = `${match} AND elementId(r) > $after RETURN elementId(r) AS id, ${endpoint('a')}, ${endpoint('b')}, properties(r) AS props ORDER BY id`;
     const fields: FieldSpec[] = [
       { name: '_element_id', type: 'text' },
       ...RELATIONSHIP_ENDPOINT_FIELDS.map((name): FieldSpec => ({ name, type: 'text' })),
@@ -255,8 +294,8 @@ export class Neo4jExportSource {
       ),
       'edge',
     );
-    const nodesCypher = `MATCH (n) WHERE ${this.selected('n')} RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props ORDER BY id`;
-    const edgesCypher = `MATCH (a)-[r]->(b) WHERE ${this.selected('a')} AND ${this.selected('b')} RETURN elementId(r) AS id, type(r) AS type, elementId(a) AS source, elementId(b) AS target, properties(r) AS props ORDER BY id`;
+    const nodesCypher = `MATCH (n) WHERE ${this.selected('n')} AND elementId(n) > $after RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props ORDER BY id`;
+    const edgesCypher = `MATCH (a)-[r]->(b) WHERE ${this.selected('a')} AND ${this.selected('b')} AND elementId(r) > $after RETURN elementId(r) AS id, type(r) AS type, elementId(a) AS source, elementId(b) AS target, properties(r) AS props ORDER BY id`;
     const props = (raw: unknown): Record<string, ExportValue> =>
       Object.fromEntries(
         Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, neo4jToExport(v)]),

@@ -31,10 +31,14 @@ export class Neo4jStore implements Store {
   readonly name = 'neo4j' as const;
 
   /** `connection` is the store's own driver: for this folder and for tests, never for operations. */
-  constructor(readonly connection: Neo4jConnection) {}
+  constructor(
+    readonly connection: Neo4jConnection,
+    /** Told of retries (an export's stream read again after a transient fault). */
+    private readonly reporter?: ProgressReporter,
+  ) {}
 
-  static async open(settings: Neo4jSettings): Promise<Neo4jStore> {
-    return new Neo4jStore(await openNeo4j(settings));
+  static async open(settings: Neo4jSettings, reporter?: ProgressReporter): Promise<Neo4jStore> {
+    return new Neo4jStore(await openNeo4j(settings), reporter);
   }
 
   serverVersion(): Promise<string> {
@@ -108,6 +112,7 @@ export class Neo4jStore implements Store {
     const source = new Neo4jExportSource(this.connection, {
       dtcLabel: request.labels.label('dtc'),
       codes: request.codes ? [...request.codes] : undefined,
+      ...(this.reporter ? { onRetry: (event) => this.reporter?.emit(event) } : {}),
     });
     return guardedExportView(neo4jError, {
       serverVersion: () => source.serverVersion(),
