@@ -4,32 +4,21 @@
  * the export imports back identical (fingerprint, and the values themselves). Negative numbers stay
  * numbers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { Fingerprint } from '../../src/model/content-hash.ts';
-import { diffFingerprints } from '../../src/model/content-hash.ts';
-import type { TestStores } from '../support/stores.ts';
-import { runCli } from '../support/cli.ts';
-import { emptySchemas, fingerprint, openTestStores } from '../support/stores.ts';
+import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
+import { importOk } from '../support/cli.ts';
+import { useExportedStores } from '../support/exported-stores.ts';
+import { emptySchemas, fingerprint, partOf, type TestStores } from '../support/stores.ts';
 import { FORMULA_STARTS } from '../support/awkward-records.ts';
 
 const PAYLOAD = `cmd|' /C calc'!A0`;
 /** A spreadsheet runs these as formulas; a negative number is only a number. */
 const dangerous = (cell: string) => /^[=+\-@\t\r]/.test(cell) && !/^-\d+(\.\d+)?(e[-+]?\d+)?$/i.test(cell);
 
-let stores: TestStores;
-let work: string;
-let exportDir: string;
-let original: Fingerprint;
-
-const withoutQdrant = (fp: Fingerprint) =>
-  Object.fromEntries(Object.entries(fp).filter(([key]) => !key.startsWith('qdrant/')));
-
-async function fill(): Promise<void> {
-  await emptySchemas(stores);
+async function fill(stores: TestStores): Promise<void> {
   for (const [i, start] of FORMULA_STARTS.entries())
     await stores.postgres.query(
       `INSERT INTO dtc_codes (code, description_en, description_hu, category, severity, is_generic, system, symptoms, created_at, updated_at)
@@ -45,30 +34,19 @@ async function fill(): Promise<void> {
   );
 }
 
-beforeAll(async () => {
-  stores = await openTestStores();
-  await fill();
-  original = withoutQdrant(await fingerprint(stores));
-  work = await mkdtemp(join(tmpdir(), 'acx-csv-formula-'));
-  const result = await runCli(['export', '--csv', '--output-dir', work, '--format', 'json']);
-  expect(result.code, result.stderr).toBe(0);
-  exportDir = (JSON.parse(result.stdout) as { dir: string }).dir;
-});
-
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+const fx = useExportedStores('acx-csv-formula-', ['--csv'], fill);
+/** The export holds no vectors: the stores compared are PostgreSQL and Neo4j. */
+const compared = (fp: Fingerprint) => partOf(fp, 'postgres', 'neo4j');
 
 describe('CSV export of formula-looking text', () => {
   it('writes no cell, in any CSV file, that a spreadsheet would run as a formula', async () => {
-    const files = (await readdir(join(exportDir, 'csv'))).filter((f) => f.endsWith('.csv'));
+    const files = (await readdir(join(fx.exportDir, 'csv'))).filter((f) => f.endsWith('.csv'));
     expect(files).toEqual(
       expect.arrayContaining(['pg_dtc_codes.csv', 'neo4j_DTC.csv', 'dtc_codes_full.csv']),
     );
     let escaped = 0;
     for (const file of files) {
-      const rows = parse(await readFile(join(exportDir, 'csv', file), 'utf8')) as string[][];
+      const rows = parse(await readFile(join(fx.exportDir, 'csv', file), 'utf8')) as string[][];
       for (const row of rows)
         for (const cell of row) {
           expect(dangerous(cell), `${file}: ${JSON.stringify(cell)}`).toBe(false);
@@ -76,11 +54,11 @@ describe('CSV export of formula-looking text', () => {
         }
     }
     expect(escaped).toBeGreaterThan(FORMULA_STARTS.length * 4);
-    const nodes = await readFile(join(exportDir, 'csv', 'neo4j_DTC.csv'), 'utf8');
+    const nodes = await readFile(join(fx.exportDir, 'csv', 'neo4j_DTC.csv'), 'utf8');
     expect(nodes).toContain(`'=${PAYLOAD}`);
     expect(nodes).toContain(`'=weird key`);
     expect(nodes).toMatch(/,-0\.5,-5\r\n/);
-    const manifest = JSON.parse(await readFile(join(exportDir, 'manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(await readFile(join(fx.exportDir, 'manifest.json'), 'utf8')) as {
       files: Array<{ path: string; escaping?: string }>;
     };
     for (const entry of manifest.files.filter((f) => f.path.endsWith('.csv')))
@@ -88,20 +66,18 @@ describe('CSV export of formula-looking text', () => {
   });
 
   it('imports back identical: every value starting with = + - @ tab CR or a real quote', async () => {
-    await emptySchemas(stores);
-    const result = await runCli(['import', '--format', 'json', '--csv', join(exportDir, 'csv')]);
-    expect(result.stderr).not.toMatch(/INTERNAL/);
-    expect(result.code, `${result.stdout.slice(0, 2000)}\n${result.stderr.slice(0, 2000)}`).toBe(0);
-    expect(diffFingerprints(original, withoutQdrant(await fingerprint(stores)))).toEqual([]);
-    const rows = await stores.postgres.query<{ description_en: string; symptoms: string[] }>(
+    await emptySchemas(fx.stores);
+    await importOk(['--csv', join(fx.exportDir, 'csv')]);
+    expect(diffFingerprints(compared(fx.original), compared(await fingerprint(fx.stores)))).toEqual([]);
+    const rows = await fx.stores.postgres.query<{ description_en: string; symptoms: string[] }>(
       'SELECT description_en, symptoms FROM dtc_codes ORDER BY code',
     );
     expect(rows.rows.map((r) => r.description_en)).toEqual(FORMULA_STARTS.map((s) => `${s}${PAYLOAD}`));
     expect(rows.rows.map((r) => r.symptoms)).toEqual(FORMULA_STARTS.map((s) => [`${s}1+1`]));
-    const { records } = await stores.neo4j.driver.executeQuery(
+    const { records } = await fx.stores.neo4j.driver.executeQuery(
       'MATCH (d:DTC) RETURN d.description_en AS text, d.`=weird key` AS weird, d.score AS score ORDER BY d.code',
       {},
-      { database: stores.neo4j.database },
+      { database: fx.stores.neo4j.database },
     );
     expect(records.map((r) => r.get('text') as string)).toEqual(FORMULA_STARTS.map((s) => `${s}${PAYLOAD}`));
     expect(records.map((r) => r.get('weird') as string)).toEqual(FORMULA_STARTS.map((s) => `${s}SUM(A1:A9)`));
