@@ -5,43 +5,26 @@
  * other import finds the stores as they were before the killed one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
 import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
-import { runCli } from '../support/cli.ts';
+import { exportInto, runCli, stateEnv, wholeExport } from '../support/cli.ts';
 import { runAndKill } from '../support/kill.ts';
-import { emptySchemas, fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import { closeAndRemove, fingerprint, keepAccounts, openSeeded, type TestStores } from '../support/stores.ts';
 
 let stores: TestStores;
 let work: string;
 let exportDir: string;
 let env: Record<string, string | undefined>;
 let original: Fingerprint;
-let users: string[];
+let resetTarget: () => Promise<void>;
 
 const only = (fp: Fingerprint, prefix: string) =>
   Object.fromEntries(Object.entries(fp).filter(([k]) => k.startsWith(prefix)));
 
-async function resetTarget(): Promise<void> {
-  await emptySchemas(stores);
-  for (const row of users)
-    await stores.postgres.query(
-      'INSERT INTO users SELECT * FROM json_populate_record(null::users, $1::json)',
-      [row],
-    );
-}
-
-const importArgs = () => [
-  'import',
-  '--json',
-  join(exportDir, 'autocognitix_export.json'),
-  '--vectors',
-  join(exportDir, 'qdrant_vectors.json.gz'),
-  '--batch-size',
-  '100',
-];
+const importArgs = () => ['import', ...wholeExport(exportDir), '--batch-size', '100'];
 
 async function journalFiles(): Promise<string[]> {
   const root = join(work, 'state', 'journals');
@@ -69,23 +52,14 @@ interface Summary {
 }
 
 beforeAll(async () => {
-  stores = await openTestStores();
-  await seed(stores, 0.05, 41);
-  original = await fingerprint(stores);
-  users = (
-    await stores.postgres.query<{ j: string }>('SELECT row_to_json(u)::text AS j FROM users u')
-  ).rows.map((r) => r.j);
+  ({ stores, original } = await openSeeded(0.05, 41));
+  resetTarget = await keepAccounts(stores);
   work = await mkdtemp(join(tmpdir(), 'acx-import-resume-'));
-  env = { ...process.env, ACX_STATE_DIR: join(work, 'state') };
-  const result = await runCli(['export', '--all', '--include-pii', '--output-dir', work, '--format', 'json']);
-  expect(result.code, result.stderr).toBe(0);
-  exportDir = (JSON.parse(result.stdout) as { dir: string }).dir;
+  env = stateEnv(work);
+  exportDir = await exportInto(work, ['--all', '--include-pii']);
 });
 
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => closeAndRemove(stores, work));
 
 describe('an import killed with SIGKILL', () => {
   it('is rolled back by the next import, which then gives what one uninterrupted import gives', async () => {

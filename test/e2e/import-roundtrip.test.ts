@@ -8,14 +8,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fingerprint } from '../../src/model/content-hash.ts';
 import { diffFingerprints } from '../../src/model/content-hash.ts';
-import type { TestStores } from '../support/stores.ts';
-import { runCli } from '../support/cli.ts';
-import { emptySchemas, fingerprint, openTestStores, seed } from '../support/stores.ts';
+import { exportInto, importOk, runCli } from '../support/cli.ts';
+import {
+  closeAndRemove,
+  keepAccounts,
+  fingerprint,
+  openSeeded,
+  partOf,
+  type TestStores,
+} from '../support/stores.ts';
 import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/acx-data.js', import.meta.url));
@@ -26,52 +32,20 @@ let work: string;
 let exportDir: string;
 let plain: string;
 let original: Fingerprint;
-let users: string[];
+let resetTarget: () => Promise<void>;
 
-const only = (fp: Fingerprint, prefixes: string[]) =>
-  Object.fromEntries(Object.entries(fp).filter(([k]) => prefixes.some((p) => k.startsWith(p))));
-
-async function resetTarget(): Promise<void> {
-  await emptySchemas(stores);
-  for (const row of users)
-    await stores.postgres.query(
-      'INSERT INTO users SELECT * FROM json_populate_record(null::users, $1::json)',
-      [row],
-    );
-}
-
-async function importCli(...args: string[]) {
-  const result = await runCli(['import', '--format', 'json', ...args]);
-  expect(result.stderr).not.toMatch(/INTERNAL/);
-  expect(result.code, result.stderr.slice(0, 3000)).toBe(0);
-  return JSON.parse(result.stdout) as {
-    outcome: string;
-    totals: { inserted: number; updated: number; skipped: number; rejected: number };
-  };
-}
+const importCli = (...args: string[]) => importOk(args);
 
 beforeAll(async () => {
-  stores = await openTestStores();
-  await seed(stores, SCALE, SEED);
-  original = await fingerprint(stores);
-  users = (
-    await stores.postgres.query<{ j: string }>('SELECT row_to_json(u)::text AS j FROM users u')
-  ).rows.map((r) => r.j);
+  ({ stores, original } = await openSeeded(SCALE, SEED));
+  resetTarget = await keepAccounts(stores);
   work = await mkdtemp(join(tmpdir(), 'acx-import-rt-'));
-  const result = await runCli(['export', '--all', '--include-pii', '--output-dir', work, '--format', 'json']);
-  expect(result.code, result.stderr).toBe(0);
-  exportDir = (JSON.parse(result.stdout) as { dir: string }).dir;
+  exportDir = await exportInto(work, ['--all', '--include-pii']);
   // The default export (no personal data), of the same original content; its own folder.
-  const plainOut = await mkdtemp(join(work, 'plain-'));
-  const plainRun = await runCli(['export', '--all', '--output-dir', plainOut, '--format', 'json']);
-  expect(plainRun.code, plainRun.stderr).toBe(0);
-  plain = (JSON.parse(plainRun.stdout) as { dir: string }).dir;
+  plain = await exportInto(await mkdtemp(join(work, 'plain-')), ['--all']);
 });
 
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => closeAndRemove(stores, work));
 
 describe('export → empty stores → import gives identical stores', () => {
   it.each([
@@ -97,7 +71,7 @@ describe('export → empty stores → import gives identical stores', () => {
     const summary = await importCli('--graphml', join(exportDir, 'neo4j_graph.graphml'));
     expect(summary.outcome).toBe('written');
     const after = await fingerprint(stores);
-    expect(diffFingerprints(only(original, ['neo4j/']), only(after, ['neo4j/']))).toEqual([]);
+    expect(diffFingerprints(partOf(original, 'neo4j'), partOf(after, 'neo4j'))).toEqual([]);
   });
 
   it('vectors alone, into a Qdrant without the collection: created as it was, every point with its vector and payload', async () => {
@@ -105,7 +79,7 @@ describe('export → empty stores → import gives identical stores', () => {
     await emptyQdrant(stores.qdrant);
     await importCli('--vectors', join(exportDir, 'qdrant_vectors.json.gz'));
     const after = await fingerprint(stores);
-    expect(diffFingerprints(only(original, ['qdrant/']), only(after, ['qdrant/']))).toEqual([]);
+    expect(diffFingerprints(partOf(original, 'qdrant'), partOf(after, 'qdrant'))).toEqual([]);
   });
 
   it('Ctrl-C during an import: exit 130, every store as it was', async () => {

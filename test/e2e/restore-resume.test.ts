@@ -4,13 +4,20 @@
  * taken of the half-restored data. Any other restore into those databases is refused meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, snapshotIdOf, stateEnv } from '../support/cli.ts';
 import { runAndKill } from '../support/kill.ts';
-import { emptyAll, fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import {
+  closeAndRemove,
+  emptyAll,
+  fingerprint,
+  openSeeded,
+  seed,
+  type TestStores,
+} from '../support/stores.ts';
 
 let stores: TestStores;
 let work: string;
@@ -66,21 +73,14 @@ async function killRestoreIn(store: string, ...extra: string[]) {
 }
 
 beforeAll(async () => {
-  stores = await openTestStores();
+  ({ stores, original } = await openSeeded(0.1, 31));
   work = await mkdtemp(join(tmpdir(), 'acx-restore-resume-'));
   backupDir = join(work, 'backups');
-  env = { ...process.env, ACX_STATE_DIR: join(work, 'state') };
-  await seed(stores, 0.1, 31);
-  original = await fingerprint(stores);
-  const result = await backup('--postgres', '--neo4j', '--qdrant', '--format', 'json');
-  expect(result.code, result.stderr).toBe(0);
-  id = (JSON.parse(result.stdout) as { id: string }).id;
+  env = stateEnv(work);
+  id = snapshotIdOf(await backup('--postgres', '--neo4j', '--qdrant', '--format', 'json'));
 });
 
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => closeAndRemove(stores, work));
 
 describe('a restore killed with SIGKILL', () => {
   for (const store of ['postgres', 'neo4j', 'qdrant']) {

@@ -8,14 +8,20 @@
  * A failure names the seed; `ACX_FAULT_SEED=<n>` replays it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
-import { labelMap } from '../../src/model/labels.ts';
-import { runCli, type CliResult } from '../support/cli.ts';
+import { exportInto, runCli, type CliResult } from '../support/cli.ts';
 import { faultSeed, startFaultProxy, type FaultPlan, type FaultProxy } from '../support/fault-proxy.ts';
-import { fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import {
+  closeAndRemove,
+  fingerprint,
+  keepAccounts,
+  openSeeded,
+  partOf,
+  type TestStores,
+} from '../support/stores.ts';
 
 type StoreName = 'postgres' | 'neo4j';
 const PLAN: FaultPlan = { idleCloseMs: 300, resetRate: 0.15, cutRate: 0.2, cutAfterBytes: [200, 400_000] };
@@ -26,20 +32,17 @@ let stores: TestStores;
 let work: string;
 let original: Fingerprint;
 let exportDir: string;
-let users: string[];
+/**
+ * Empty schemas in PostgreSQL and Neo4j (the JSON export writes both), with the accounts kept (as in
+ * test/e2e/import-roundtrip.test.ts).
+ */
+let resetImportTarget: () => Promise<void>;
 const proxies = {} as Record<StoreName, FaultProxy>;
 const outcomes: string[] = [];
 
-const part = (fp: Fingerprint, store: StoreName) =>
-  Object.fromEntries(Object.entries(fp).filter(([k]) => k.startsWith(`${store}/`)));
-
 beforeAll(async () => {
-  stores = await openTestStores();
-  await seed(stores, 0.05, 9);
-  original = await fingerprint(stores);
-  users = (
-    await stores.postgres.query<{ j: string }>('SELECT row_to_json(u)::text AS j FROM users u')
-  ).rows.map((r) => r.j);
+  ({ stores, original } = await openSeeded(0.05, 9));
+  resetImportTarget = await keepAccounts(stores, ['postgres', 'neo4j']);
   work = await mkdtemp(join(tmpdir(), 'acx-faults-pg-neo4j-'));
   const pg = new URL(process.env.DATABASE_URL!.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:'));
   const bolt = new URL(process.env.NEO4J_URI ?? 'bolt://127.0.0.1:7687');
@@ -51,17 +54,7 @@ beforeAll(async () => {
     { host: bolt.hostname, port: Number(bolt.port || 7687) },
     faultSeed(12),
   );
-  const exported = await runCli([
-    'export',
-    '--json',
-    '--include-pii',
-    '--output-dir',
-    work,
-    '--format',
-    'json',
-  ]);
-  expect(exported.code, exported.stderr).toBe(0);
-  exportDir = (JSON.parse(exported.stdout) as { dir: string }).dir;
+  exportDir = await exportInto(work, ['--json', '--include-pii']);
 });
 
 afterAll(async () => {
@@ -70,8 +63,7 @@ afterAll(async () => {
     console.log(proxy.describe());
     await proxy.close();
   }
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await closeAndRemove(stores, work);
 });
 
 function envThrough(store: StoreName): Record<string, string | undefined> {
@@ -122,22 +114,6 @@ async function snapshotsIn(repo: string): Promise<string[]> {
   return (JSON.parse(listed.stdout) as { snapshots: Array<{ id: string }> }).snapshots.map((s) => s.id);
 }
 
-/**
- * Empty schemas in PostgreSQL and Neo4j (the JSON export writes both), with the accounts kept: exports
- * hold no password hashes, so `users` are never imported (as in test/e2e/import-roundtrip.test.ts).
- */
-async function resetImportTarget(): Promise<void> {
-  for (const s of [stores.set.postgres, stores.set.neo4j]) {
-    await s.empty();
-    await s.applySchema(labelMap('production'));
-  }
-  for (const row of users)
-    await stores.postgres.query(
-      'INSERT INTO users SELECT * FROM json_populate_record(null::users, $1::json)',
-      [row],
-    );
-}
-
 async function emptyStore(store: StoreName): Promise<void> {
   await stores.set[store].empty();
 }
@@ -161,14 +137,14 @@ describe.each(['postgres', 'neo4j'] as const)(
     it('restore into an emptied store: identical, or a clean failure that leaves it empty; the next run succeeds', async () => {
       const [id] = (await snapshotsIn(repo())).slice(-1);
       await emptyStore(store);
-      const empty = part(await fingerprint(stores), store);
+      const empty = partOf(await fingerprint(stores), store);
       const args = ['backup', '--restore', id!, '--target', store, '--backup-dir', repo()];
       if ((await run(store, 'restore', args, WRITE_PLAN)) === 'failed') {
-        expect(diffFingerprints(empty, part(await fingerprint(stores), store))).toEqual([]);
+        expect(diffFingerprints(empty, partOf(await fingerprint(stores), store))).toEqual([]);
         await emptyStore(store);
         expect(await run(store, 'restore', args, false)).toBe('ok');
       }
-      expect(diffFingerprints(part(original, store), part(await fingerprint(stores), store))).toEqual([]);
+      expect(diffFingerprints(partOf(original, store), partOf(await fingerprint(stores), store))).toEqual([]);
     });
 
     it('export: complete, or a clean failure', async () => {
@@ -183,10 +159,10 @@ describe.each(['postgres', 'neo4j'] as const)(
       const before = await fingerprint(stores);
       const args = ['import', '--json', join(exportDir, 'autocognitix_export.json')];
       if ((await run(store, 'import', args, WRITE_PLAN)) === 'failed') {
-        expect(diffFingerprints(part(before, store), part(await fingerprint(stores), store))).toEqual([]);
+        expect(diffFingerprints(partOf(before, store), partOf(await fingerprint(stores), store))).toEqual([]);
         expect(await run(store, 'import', args, false)).toBe('ok');
       }
-      expect(diffFingerprints(part(original, store), part(await fingerprint(stores), store))).toEqual([]);
+      expect(diffFingerprints(partOf(original, store), partOf(await fingerprint(stores), store))).toEqual([]);
     });
   },
 );

@@ -3,12 +3,12 @@
  * create it (`seed --schema-only`), instead of "tables: " with an empty list; after that command the
  * same import succeeds.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import { emptyAll, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import { closeAndRemove, emptyAll, openTestStores, seed, type TestStores } from '../support/stores.ts';
 
 let stores: TestStores;
 let work: string;
@@ -25,10 +25,7 @@ beforeAll(async () => {
   await emptyAll(stores);
 }, 300_000);
 
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => closeAndRemove(stores, work));
 
 describe('import into a database without the schema', () => {
   it('says the schema is missing and how to create it', async () => {

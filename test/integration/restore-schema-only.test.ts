@@ -4,13 +4,13 @@
  * replaces that schema without --force and ends with the snapshot's content. A target with records is
  * still refused.
  */
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
-import { runCli } from '../support/cli.ts';
-import { emptySchemas, fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import { runCli, snapshotIdOf } from '../support/cli.ts';
+import { closeAndRemove, emptySchemas, fingerprint, openSeeded, type TestStores } from '../support/stores.ts';
 
 let stores: TestStores;
 let work: string;
@@ -20,20 +20,13 @@ const cli = (...args: string[]) =>
   runCli(['backup', '--backup-dir', join(work, 'backups'), '--data-dir', join(work, 'data'), ...args]);
 
 beforeAll(async () => {
-  stores = await openTestStores();
+  ({ stores, original } = await openSeeded(0.02, 11));
   work = await mkdtemp(join(tmpdir(), 'acx-schema-only-'));
   await mkdir(join(work, 'data'));
-  await seed(stores, 0.02, 11);
-  original = await fingerprint(stores);
-  const backup = await cli('--postgres', '--neo4j', '--qdrant', '--format', 'json');
-  expect(backup.code, backup.stderr).toBe(0);
-  id = (JSON.parse(backup.stdout) as { id: string }).id;
+  id = snapshotIdOf(await cli('--postgres', '--neo4j', '--qdrant', '--format', 'json'));
 }, 300_000);
 
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => closeAndRemove(stores, work));
 
 describe('restore into stores holding only the schema', () => {
   it('still refuses stores that hold records', async () => {
