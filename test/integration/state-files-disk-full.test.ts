@@ -61,7 +61,14 @@ describe.skipIf(!canMount)('the first file of a run on a full file system (tmpfs
 
   it('backup --json (no store) and --cleanup: the same', async () => {
     const mount = await fullFileSystem();
-    const backup = await runCli(['backup', '--json', '--backup-dir', mount, '--data-dir', join(work, 'data')]);
+    const backup = await runCli([
+      'backup',
+      '--json',
+      '--backup-dir',
+      mount,
+      '--data-dir',
+      join(work, 'data'),
+    ]);
     expectDiskFull(backup, mount);
     await mkdir(join(mount, 'full_20260101_000000'));
     const cleanup = await runCli(['backup', '--cleanup', '--keep', '1', '--backup-dir', mount]);
