@@ -16,18 +16,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffFingerprints, type Fingerprint } from '../../src/model/content-hash.ts';
-import { runCli } from '../support/cli.ts';
+import { exportInto, runCli, stateEnv, wholeExport } from '../support/cli.ts';
 import { runAndKill, type KilledRun } from '../support/kill.ts';
 import {
+  closeAndRemove,
   emptyAll,
-  emptySchemas,
   fingerprint,
-  openTestStores,
-  seed,
+  keepAccounts,
+  openSeeded,
   type TestStores,
 } from '../support/stores.ts';
 import { seededRandom as prng } from '../support/random.ts';
@@ -49,7 +49,7 @@ let exportDir: string;
 let env: Record<string, string | undefined>;
 let original: Fingerprint;
 let snapshotId: string;
-let users: string[];
+let resetImportTarget: () => Promise<void>;
 /** Progress events of an uninterrupted run of each operation: kill moments are drawn in this range. */
 const eventsPerRun: Record<Operation, number> = { backup: 0, restore: 0, import: 0 };
 
@@ -65,25 +65,8 @@ const args: Record<Operation, () => string[]> = {
     work,
   ],
   restore: () => ['backup', '--restore', snapshotId, '--backup-dir', backupDir, '--data-dir', work],
-  import: () => [
-    'import',
-    '--json',
-    join(exportDir, 'autocognitix_export.json'),
-    '--vectors',
-    join(exportDir, 'qdrant_vectors.json.gz'),
-    '--batch-size',
-    '200',
-  ],
+  import: () => ['import', ...wholeExport(exportDir), '--batch-size', '200'],
 };
-
-async function resetImportTarget(): Promise<void> {
-  await emptySchemas(stores);
-  for (const row of users)
-    await stores.postgres.query(
-      'INSERT INTO users SELECT * FROM json_populate_record(null::users, $1::json)',
-      [row],
-    );
-}
 
 /** Puts the stores in the state the operation starts from. */
 async function prepare(op: Operation): Promise<void> {
@@ -137,21 +120,12 @@ async function checkRerun(op: Operation, before: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  stores = await openTestStores();
+  ({ stores, original } = await openSeeded(0.03, 53));
   work = await mkdtemp(join(tmpdir(), 'acx-sigkill-'));
   backupDir = join(work, 'backups');
-  env = { ...process.env, ACX_STATE_DIR: join(work, 'state') };
-  await seed(stores, 0.03, 53);
-  original = await fingerprint(stores);
-  users = (
-    await stores.postgres.query<{ j: string }>('SELECT row_to_json(u)::text AS j FROM users u')
-  ).rows.map((r) => r.j);
-  const exported = await runCli(
-    ['export', '--all', '--include-pii', '--output-dir', work, '--format', 'json'],
-    env,
-  );
-  expect(exported.code, exported.stderr).toBe(0);
-  exportDir = (JSON.parse(exported.stdout) as { dir: string }).dir;
+  env = stateEnv(work);
+  resetImportTarget = await keepAccounts(stores);
+  exportDir = await exportInto(work, ['--all', '--include-pii'], env);
   // One uninterrupted run of each, counting its progress events (the restore's backup is the snapshot).
   for (const op of OPERATIONS) {
     await prepare(op);
@@ -163,10 +137,7 @@ beforeAll(async () => {
   expect(diffFingerprints(original, await fingerprint(stores))).toEqual([]);
 });
 
-afterAll(async () => {
-  await stores?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
+afterAll(() => closeAndRemove(stores, work));
 
 describe(`SIGKILL at ${TRIALS} random moments (seed ${SEED})`, () => {
   it(
