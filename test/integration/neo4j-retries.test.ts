@@ -4,6 +4,7 @@
  * - A restore whose COMMIT answers are lost (test/support/bolt-commit-proxy.ts: the server commits, the
  *   client sees a lost connection, the driver runs the batch again) completes, and the graph is
  *   content-identical: no batch is written twice, no batch fails on the helper constraint.
+ * - An import whose one COMMIT answer is lost finds its commit token and succeeds (it had committed).
  * - A backup whose connection is cut once in the middle of the node stream reads the graph again and
  *   completes; its snapshot restores content-identical. Likewise an export's streams resume.
  *
@@ -111,6 +112,31 @@ describe('Neo4j restore when COMMIT answers are lost', () => {
     expect(result.code, explain(result)).toBe(0);
     expect(commits.counts.dropped).toBeGreaterThanOrEqual(5);
     expect(diffFingerprints(original, await graph())).toEqual([]);
+  }, 240_000);
+});
+
+describe('Neo4j import when its COMMIT answer is lost', () => {
+  it('the import that committed says so (its commit token is found), and the graph equals a clean import', async () => {
+    const out = join(work, 'export-for-import');
+    const exported = await runCli(['export', '--graphml', '--output-dir', out]);
+    expect(exported.code, explain(exported)).toBe(0);
+    const file = join(out, (await readdir(out))[0]!, 'neo4j_graph.graphml');
+    const importInto = async (env: Record<string, string | undefined>) => {
+      await emptyNeo4j(stores.neo4j);
+      await stores.set.neo4j.applySchema(labels);
+      return runCli(['import', '--graphml', file, '--format', 'json'], env);
+    };
+    const clean = await importInto(process.env);
+    expect(clean.code, explain(clean)).toBe(0);
+    const expected = await graph();
+    commits.arm({ dropAnswers: [1], matching: 'UNWIND $rows AS r CREATE' });
+    const result = await importInto(through(commits));
+    commits.disarm();
+    expect(commits.counts.dropped).toBe(1);
+    expect(result.code, explain(result)).toBe(0);
+    expect(diffFingerprints(expected, await graph())).toEqual([]);
+    const tokens = await stores.neo4j.driver.executeQuery('MATCH (t:__AcxImportCommit) RETURN count(t) AS n');
+    expect(Number(tokens.records[0]?.get('n'))).toBe(0);
   }, 240_000);
 });
 

@@ -13,7 +13,8 @@
  *
  * `neo4j-import-records.ts` checks each record; this file decides and writes, batch by batch.
  */
-import neo4j, { type Session, type Transaction } from 'neo4j-driver';
+import { randomUUID } from 'node:crypto';
+import neo4j, { isRetryableError, type Session, type Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
 import type { InputDataset, InputField, InputRecord } from '../../model/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
@@ -40,6 +41,14 @@ import {
   type PendingNode,
   type PendingRel,
 } from './neo4j-import-records.ts';
+
+/**
+ * The label of an import's commit token: one node created in the import's transaction just before its
+ * COMMIT and deleted right after. When the COMMIT's answer is lost (the connection dropped after the
+ * server may have committed), the token says which happened.
+ */
+export const COMMIT_TOKEN_LABEL = '__AcxImportCommit';
+const TOKEN = cypherName(COMMIT_TOKEN_LABEL);
 
 /** Epoch nanoseconds of a record's `updated_at` (a DateTime, or ISO text), or null. */
 function timestampOf(record: Record<string, unknown>): bigint | null {
@@ -73,6 +82,8 @@ export class Neo4jImport {
       defaultAccessMode: 'WRITE',
     });
     this.tx = this.session.beginTransaction();
+    // Tokens of imports killed between their commit and the token's removal (committed: see commit()).
+    await this.tx.run(`MATCH (t:${TOKEN}) DELETE t`);
   }
 
   private get run(): Transaction['run'] {
@@ -332,9 +343,43 @@ export class Neo4jImport {
     return this.results;
   }
 
+  /**
+   * Commits the import's one transaction. It is never retried (a second run would be a second import),
+   * so a lost answer to the COMMIT is resolved instead: the token written in the transaction is looked
+   * for on a new connection; found, the import committed (the token is deleted and the commit
+   * succeeds); not found, it was rolled back and the lost connection is the error.
+   */
   async commit(): Promise<void> {
-    await this.tx?.commit();
-    await this.close();
+    const tx = this.tx;
+    if (!tx) return;
+    const token = randomUUID();
+    try {
+      await tx.run(`CREATE (:${TOKEN} {run: $token})`, { token });
+      try {
+        await tx.commit();
+      } catch (error) {
+        if (!isRetryableError(error) || !(await this.tokenCount(token).catch(() => 0))) throw error;
+      }
+    } finally {
+      await this.close();
+    }
+    await this.connection.driver.executeQuery(
+      `MATCH (t:${TOKEN} {run: $token}) DELETE t`,
+      { token },
+      {
+        database: this.connection.database,
+      },
+    );
+  }
+
+  /** Commit tokens of `token`'s run in the store (1 once its transaction committed, else 0). */
+  private async tokenCount(token: string): Promise<number> {
+    const result = await this.connection.driver.executeQuery(
+      `MATCH (t:${TOKEN} {run: $token}) RETURN count(t) AS n`,
+      { token },
+      { database: this.connection.database },
+    );
+    return Number(result.records[0]?.get('n') ?? 0);
   }
 
   async rollback(): Promise<void> {
