@@ -85,6 +85,17 @@ export const FILE_PROBLEMS: Readonly<Record<string, FileProblem>> = {
   ESTALE: { text: 'stale network file handle', hint: () => 'remount the network file system and try again' },
 };
 
+/**
+ * The condition of a device rather than a choice of path: the disk is full, a quota is reached, a file
+ * outgrew the file system, the device fails. Reported as the storage's error (STORAGE), never as USAGE.
+ */
+const DEVICE_CONDITIONS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO']);
+
+export function isDeviceCondition(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code !== undefined && DEVICE_CONDITIONS.has(code);
+}
+
 /** The error code of a file-system error (`ENOSPC`…), or undefined for anything else. */
 export function errnoOf(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

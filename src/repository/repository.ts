@@ -13,6 +13,7 @@ import type { Storage } from '../storage/storage.ts';
 import { isStorageError, type StorageError } from '../storage/storage-error.ts';
 import { deletePrefix, exists, putJson, readJson } from '../storage/storage-helpers.ts';
 import { keyProblem } from '../storage/storage-keys.ts';
+import { isDeviceCondition } from '../files.ts';
 import { MANIFEST_FILE, printableKey, SNAPSHOT_ID, snapshotPrefix, VERIFICATION_FILE } from './layout.ts';
 import { lockRepository, readLiveSnapshot, type RepositoryLock } from './lock.ts';
 import { readManifest, writeManifest, type Manifest, type SnapshotKind } from './manifest.ts';
@@ -366,11 +367,12 @@ export class Repository {
 
 /**
  * Whether a storage error at the first use of a location is the choice of location (USAGE: a file, a
- * read-only or forbidden folder, a bad name, a missing one) rather than its condition (a full disk, a
- * quota, a failing device: the StorageError as the storage words it, STORAGE).
+ * read-only or forbidden folder, a bad name, a path that cannot be created) rather than its condition
+ * (a full disk, a quota, a failing device — `isDeviceCondition` — or a transient fault: the
+ * StorageError as the storage words it, STORAGE or CONNECTION).
  */
 export function isChoiceOfLocation(error: StorageError): boolean {
-  return error.reason === 'permission' || error.reason === 'invalid-request' || error.reason === 'not-found';
+  return error.reason !== 'transient' && !isDeviceCondition(error.cause);
 }
 
 /** Whether any object exists under `prefix` (the whole storage by default); stops at the first. */
