@@ -45,6 +45,7 @@ describe('--format json when a run fails before its summary', () => {
         code: 'NOT_FOUND',
         message: '--json /nonexistent/export.json: no such file',
         subject: '/nonexistent/export.json',
+        hint: 'check the path',
         exitCode: 5,
       },
     });

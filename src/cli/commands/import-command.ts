@@ -4,6 +4,7 @@
  * the import itself is src/cli/handlers/import-handler.ts, loaded only when it runs.
  */
 import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { Option, type Command } from 'commander';
 import { AcxError } from '../../errors.ts';
 import { CONFLICT_STRATEGIES, type ConflictStrategy } from '../../model/conflict.ts';
@@ -48,7 +49,10 @@ function inputsOf(flags: ImportFlags): ImportInput[] {
         throw new AcxError(
           'NOT_FOUND',
           `--${format} ${path}: no such ${format === 'csv' ? 'directory' : 'file'}`,
-          { subject: path, hint: `check the path (relative paths start at ${process.cwd()})` },
+          {
+            subject: path,
+            hint: isAbsolute(path) ? 'check the path' : `check the path (relative to ${process.cwd()})`,
+          },
         );
       inputs.push({ format, path });
     }
