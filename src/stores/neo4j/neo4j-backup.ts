@@ -16,7 +16,7 @@ import { reportDataset } from '../../model/report-dataset.ts';
 import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { retry } from '../../retry.ts';
-import { neo4jError, type Neo4jConnection } from './neo4j-connection.ts';
+import { faultName, neo4jError, type Neo4jConnection } from './neo4j-connection.ts';
 import { NodeIdSet } from './neo4j-node-ids.ts';
 import { encodeNeo4jProperties } from './neo4j-values.ts';
 
@@ -221,10 +221,6 @@ export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContex
     );
   }
 }
-
-/** The driver's code of a fault (`ServiceUnavailable`, `Neo.TransientError.…`), else its message. */
-const faultName = (error: unknown): string =>
-  String((error as { code?: unknown }).code || (error as Error).message || error);
 
 /** One attempt: the whole graph in one read transaction; on failure the files it opened are aborted. */
 async function readGraph(connection: Neo4jConnection, ctx: BackupContext): Promise<StoreSection> {

@@ -73,6 +73,10 @@ async function answeredWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Driver error codes of a connection that broke or a server that went away. */
 const LOST_CODES = new Set(['ServiceUnavailable', 'SessionExpired', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
 
+/** The driver's code of a fault (`ServiceUnavailable`, `Neo.TransientError.…`), else its message, for retry events. */
+export const faultName = (error: unknown): string =>
+  redactSecrets(String((error as { code?: unknown }).code || (error as Error).message || error));
+
 /**
  * The store's error translator (stores/store-errors.ts): a lost connection (once the driver's managed
  * transactions gave up retrying it, or in a transaction that cannot be retried) is CONNECTION; a

@@ -19,7 +19,7 @@ import type {
   TabularDataset,
 } from '../../model/dataset.ts';
 import { RELATIONSHIP_ENDPOINT_FIELDS } from '../../model/input.ts';
-import { cypherName, type Neo4jConnection } from './neo4j-connection.ts';
+import { cypherName, faultName, type Neo4jConnection } from './neo4j-connection.ts';
 import { NodeIdSet } from './neo4j-node-ids.ts';
 
 const FETCH_SIZE = 2000;
@@ -152,7 +152,7 @@ export class Neo4jExportSource {
           store: 'neo4j',
           attempt: attempt + 1,
           delayMs,
-          message: `reading from Neo4j again after the last record exported (attempt ${attempt + 1}, in ${delayMs} ms): ${String((error as { code?: unknown }).code ?? (error as Error).message)}`,
+          message: `reading from Neo4j again after the last record exported (attempt ${attempt + 1}, in ${delayMs} ms): ${faultName(error)}`,
         });
         await sleep(delayMs, this.options.signal);
       }
