@@ -164,3 +164,12 @@ export async function appendDurably(path: string, text: string): Promise<void> {
     }
   }
 }
+
+/** `appendDurably` for an import's undo file; a file-system failure is the storage's error (STORAGE), worded by the table. */
+export async function appendUndoRecords(path: string, text: string): Promise<void> {
+  try {
+    await appendDurably(path, text);
+  } catch (error) {
+    throw fileError(error, { path, doing: 'write the import’s undo file', code: 'STORAGE' });
+  }
+}

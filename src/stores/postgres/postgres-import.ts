@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
-import { appendDurably, fileError } from '../../files.ts';
+import { appendUndoRecords } from '../../files.ts';
 import type { InputDataset } from '../../model/input.ts';
 import {
   datasetDone,
@@ -267,9 +267,7 @@ export class PostgresImport {
     // disk (fsync'd) before the sequence moves: setval is not transactional.
     if (this.ctx.workDir) {
       const path = join(this.ctx.workDir, POSTGRES_SEQUENCES_FILE);
-      await appendDurably(path, JSON.stringify({ sequence, ...rows[0] }) + '\n').catch((error: unknown) => {
-        throw fileError(error, { path, doing: 'write the import’s undo file', code: 'STORAGE' });
-      });
+      await appendUndoRecords(path, JSON.stringify({ sequence, ...rows[0] }) + '\n');
     }
   }
 

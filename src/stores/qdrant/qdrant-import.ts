@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AcxError } from '../../errors.ts';
-import { appendDurably, fileError } from '../../files.ts';
+import { appendUndoRecords } from '../../files.ts';
 import type { InputDataset, InputRecord } from '../../model/input.ts';
 import { isoToEpochNanos, resolveConflict, TIMESTAMP_FIELD } from '../../model/conflict.ts';
 import {
@@ -178,12 +178,7 @@ export class QdrantImport {
 
   /** Appends to the undo file and returns once the lines are durable (one fsync per batch). */
   private async appendUndo(lines: string): Promise<void> {
-    const path = await this.undoFile();
-    try {
-      await appendDurably(path, lines);
-    } catch (error) {
-      throw fileError(error, { path, doing: 'write the import’s undo file', code: 'STORAGE' });
-    }
+    await appendUndoRecords(await this.undoFile(), lines);
   }
 
   /** Checks the target collection against the input's, creating it (unless this is a dry run) when missing. */
