@@ -57,6 +57,14 @@ export function notUtf8Reason(bytes: Buffer): string | undefined {
   return `not UTF-8 text: an invalid byte sequence at byte ${bad} (0x${byte}) of the stored text, which would be imported as U+FFFD`;
 }
 
+/**
+ * `notUtf8Reason` for a value better-sqlite3 decoded, when it can hide bytes that are not UTF-8 (a
+ * string holding U+FFFD); `bytes` (the stored bytes, read only then) is called for such a string alone.
+ */
+function hiddenNotUtf8(text: unknown, bytes: () => Buffer): string | undefined {
+  return typeof text === 'string' && text.includes('\ufffd') ? notUtf8Reason(bytes()) : undefined;
+}
+
 const NOT_UTF8_NAME_HINT = 'rename it in UTF-8 (SQLite stores what it is given; the import reads UTF-8 only)';
 
 const NOT_SQLITE_HINT = 'give an SQLite 3 database file, such as an export’s autocognitix_export.db';
@@ -130,7 +138,7 @@ function readColumns(
     .prepare('SELECT name, CAST(name AS BLOB) AS bytes, pk FROM pragma_table_info(?) ORDER BY cid')
     .all(table) as Array<{ name: string; bytes: Buffer; pk: number | bigint }>;
   for (const { name, bytes } of rows) {
-    const reason = name.includes('\ufffd') ? notUtf8Reason(bytes) : undefined;
+    const reason = hiddenNotUtf8(name, () => bytes);
     if (reason)
       throw invalid(
         file,
@@ -170,10 +178,7 @@ function readDeclaredFields(file: string, db: Database.Database): Map<string, De
   for (const row of rows) {
     for (const column of texts) {
       const text = row[column];
-      const reason =
-        typeof text === 'string' && text.includes('\ufffd')
-          ? notUtf8Reason(row[`${column}_bytes`] as Buffer)
-          : undefined;
+      const reason = hiddenNotUtf8(text, () => row[`${column}_bytes`] as Buffer);
       if (reason)
         throw invalid(
           file,
@@ -235,7 +240,7 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
       .all() as Array<{ name: string; sql: string | null; bytes: Buffer }>;
     const all = listed.filter((t) => !t.name.startsWith('sqlite_'));
     for (const { name, bytes } of all) {
-      const reason = name.includes('\ufffd') ? notUtf8Reason(bytes) : undefined;
+      const reason = hiddenNotUtf8(name, () => bytes);
       if (reason)
         throw invalid(file, `the name of table ${JSON.stringify(name)} is ${reason}`, NOT_UTF8_NAME_HINT);
     }
@@ -505,14 +510,13 @@ function tableDataset(
           for (let i = 0; i < columns.length; i++) {
             const column = columns[i]!;
             const stored = row[i + offset]!;
-            if (typeof stored === 'string' && stored.includes('\ufffd')) {
-              const key = table.rowid ? (row[0] as bigint) : count - 1;
-              const reason = notUtf8Reason(storedBytes(table.columns[i]!, key));
-              if (reason) {
-                (problems ??= []).push({ field: column.name, reason });
-                setValue(values, column.name, stored);
-                continue;
-              }
+            const reason = hiddenNotUtf8(stored, () =>
+              storedBytes(table.columns[i]!, table.rowid ? (row[0] as bigint) : count - 1),
+            );
+            if (reason) {
+              (problems ??= []).push({ field: column.name, reason });
+              setValue(values, column.name, stored);
+              continue;
             }
             let value: unknown;
             try {
