@@ -10,12 +10,13 @@ import tseslint from 'typescript-eslint';
 const LAYERS = {
   cli: [],
   operations: ['cli'],
-  repository: ['cli', 'operations', 'seed', 'stores', 'formats'],
-  seed: ['cli', 'operations', 'repository', 'stores', 'storage', 'formats'],
-  stores: ['cli', 'operations', 'repository', 'seed', 'storage', 'formats'],
-  storage: ['cli', 'operations', 'repository', 'seed', 'stores', 'formats'],
-  formats: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage'],
-  base: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage', 'formats'],
+  repository: ['cli', 'operations', 'seed', 'stores', 'formats', 'embeddings'],
+  seed: ['cli', 'operations', 'repository', 'stores', 'storage', 'formats', 'embeddings'],
+  stores: ['cli', 'operations', 'repository', 'seed', 'storage', 'formats', 'embeddings'],
+  storage: ['cli', 'operations', 'repository', 'seed', 'stores', 'formats', 'embeddings'],
+  formats: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage', 'embeddings'],
+  embeddings: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage', 'formats'],
+  base: ['cli', 'operations', 'repository', 'seed', 'stores', 'storage', 'formats', 'embeddings'],
 };
 const LAYER_FILES = {
   cli: ['src/cli/**/*.ts'],
@@ -25,6 +26,7 @@ const LAYER_FILES = {
   stores: ['src/stores/**/*.ts'],
   storage: ['src/storage/**/*.ts'],
   formats: ['src/formats/**/*.ts'],
+  embeddings: ['src/embeddings/**/*.ts'],
   base: ['src/model/**/*.ts', 'src/config/**/*.ts', 'src/*.ts'],
 };
 const DRIVERS = {
