@@ -10,6 +10,8 @@ import type { ProgressReporter } from '../../progress.ts';
 import type {
   KeyedRecords,
   RecordDataset,
+  RecordPage,
+  RecordWrites,
   RestoreContext,
   Store,
   StoreBackup,
@@ -18,11 +20,18 @@ import type {
   StoreRestoreOptions,
 } from '../store.ts';
 import { backupNeo4j } from './neo4j-backup.ts';
-import { cypherName, neo4jError, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
+import { neo4jError, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
 import { guarded, guardedExportView, guardedMethods } from '../store-errors.ts';
-import { Neo4jExportSource, neo4jToExport } from './neo4j-export.ts';
+import { Neo4jExportSource } from './neo4j-export.ts';
 import { fingerprintNeo4j } from './neo4j-fingerprint.ts';
 import { Neo4jImport } from './neo4j-import.ts';
+import {
+  prepareNeo4jDataset,
+  readNeo4jByKey,
+  scanNeo4jByKey,
+  writeNeo4jByKey,
+  type Neo4jRecordDataset,
+} from './neo4j-records.ts';
 import { isNeo4jRestoreTargetEmpty, planNeo4jRestore, restoreNeo4j } from './neo4j-restore.ts';
 import { applyNeo4jSchema, countGraph, emptyNeo4j, isNeo4jEmpty } from './neo4j-schema.ts';
 import { seedNeo4j } from './neo4j-seed.ts';
@@ -135,24 +144,36 @@ export class Neo4jStore implements Store {
     return guarded(neo4jError, 'counting', () => countGraph(this.connection));
   }
 
-  async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
-    if (dataset.store !== 'neo4j') throw new TypeError(`not a Neo4j dataset: ${dataset.store}`);
-    const key = cypherName(dataset.key);
-    const result = await guarded(neo4jError, `reading ${dataset.label} by key`, () =>
-      this.connection.driver.executeQuery(
-        `MATCH (n:${cypherName(dataset.label)}) WHERE toString(n.${key}) IN $keys RETURN toString(n.${key}) AS k, properties(n) AS p`,
-        { keys },
-        { database: this.connection.database, routing: 'READ' },
-      ),
+  readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
+    const nodes = neo4jDataset(dataset);
+    return guarded(neo4jError, `reading ${nodes.label} by key`, () =>
+      readNeo4jByKey(this.connection, nodes, keys),
     );
-    const found = new Map<string, Record<string, unknown>>();
-    for (const record of result.records) {
-      const properties = record.get('p') as Record<string, unknown>;
-      found.set(
-        record.get('k') as string,
-        Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, neo4jToExport(v)])),
-      );
-    }
-    return { found };
   }
+
+  scanByKey(dataset: RecordDataset, cursor: string | null, limit: number): Promise<RecordPage> {
+    const nodes = neo4jDataset(dataset);
+    return guarded(neo4jError, `reading ${nodes.label} in key order`, () =>
+      scanNeo4jByKey(this.connection, nodes, cursor, limit),
+    );
+  }
+
+  prepareDataset(dataset: RecordDataset, options: { create: boolean }): Promise<{ exists: boolean }> {
+    const nodes = neo4jDataset(dataset);
+    return guarded(neo4jError, `the key constraint of ${nodes.label}`, () =>
+      prepareNeo4jDataset(this.connection, nodes, options.create),
+    );
+  }
+
+  writeByKey(dataset: RecordDataset, writes: RecordWrites): Promise<void> {
+    const nodes = neo4jDataset(dataset);
+    return guarded(neo4jError, `writing ${nodes.label} by key`, () =>
+      writeNeo4jByKey(this.connection, nodes, writes),
+    );
+  }
+}
+
+function neo4jDataset(dataset: RecordDataset): Neo4jRecordDataset {
+  if (dataset.store !== 'neo4j') throw new TypeError(`not a Neo4j dataset: ${dataset.store}`);
+  return dataset;
 }

@@ -10,6 +10,8 @@ import type { ProgressReporter } from '../../progress.ts';
 import type {
   KeyedRecords,
   RecordDataset,
+  RecordPage,
+  RecordWrites,
   RestoreContext,
   Store,
   StoreBackup,
@@ -19,11 +21,17 @@ import type {
   StoreRestoreOptions,
 } from '../store.ts';
 import { backupPostgres, openPostgresSnapshot } from './postgres-backup.ts';
-import { openPostgres, postgresError, postgresVersion, quoteIdent } from './postgres-connection.ts';
+import { openPostgres, postgresError, postgresVersion } from './postgres-connection.ts';
 import { guarded, guardedExportView, guardedMethods } from '../store-errors.ts';
 import { PostgresExportSource } from './postgres-export.ts';
 import { fingerprintPostgres } from './postgres-fingerprint.ts';
 import { PostgresImport, recoverPostgresImport } from './postgres-import.ts';
+import {
+  preparePostgresDataset,
+  readPostgresByKey,
+  scanPostgresByKey,
+  writePostgresByKey,
+} from './postgres-records.ts';
 import { planPostgresRestore, postgresHoldsData, restorePostgres } from './postgres-restore.ts';
 import {
   applyPostgresSchema,
@@ -161,15 +169,37 @@ export class PostgresStore implements Store {
     });
   }
 
-  async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
-    if (dataset.store !== 'postgres') throw new TypeError(`not a PostgreSQL dataset: ${dataset.store}`);
-    const key = quoteIdent(dataset.key);
-    const { rows } = await guarded(postgresError, `reading ${dataset.table} by key`, () =>
-      this.pool.query<Record<string, unknown>>(
-        `SELECT * FROM public.${quoteIdent(dataset.table)} WHERE ${key}::text = ANY($1::text[])`,
-        [keys],
-      ),
+  readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
+    const table = postgresDataset(dataset);
+    return guarded(postgresError, `reading ${table.table} by key`, () =>
+      readPostgresByKey(this.pool, table, keys),
     );
-    return { found: new Map(rows.map((row) => [String(row[dataset.key]), row])) };
   }
+
+  scanByKey(dataset: RecordDataset, cursor: string | null, limit: number): Promise<RecordPage> {
+    const table = postgresDataset(dataset);
+    return guarded(postgresError, `reading ${table.table} in key order`, () =>
+      scanPostgresByKey(this.pool, table, cursor, limit),
+    );
+  }
+
+  /** `options` ask nothing of PostgreSQL: the table is checked, never created. */
+  prepareDataset(dataset: RecordDataset, _options?: { create: boolean }): Promise<{ exists: boolean }> {
+    const table = postgresDataset(dataset);
+    return guarded(postgresError, `checking table ${table.table}`, () =>
+      preparePostgresDataset(this.pool, table),
+    );
+  }
+
+  writeByKey(dataset: RecordDataset, writes: RecordWrites): Promise<void> {
+    const table = postgresDataset(dataset);
+    return guarded(postgresError, `writing ${table.table} by key`, () =>
+      writePostgresByKey(this.pool, table, writes),
+    );
+  }
+}
+
+function postgresDataset(dataset: RecordDataset): { table: string; key: string } {
+  if (dataset.store !== 'postgres') throw new TypeError(`not a PostgreSQL dataset: ${dataset.store}`);
+  return dataset;
 }

@@ -5,13 +5,21 @@ import {
 } from '../../model/qdrant-model.ts';
 import type { QdrantClient } from './qdrant-client.ts';
 
-/** Creates the production collection and its payload indexes if missing (idempotent). */
+/**
+ * Creates the production collection (its configuration; `vectorSize` overrides the vector size) and its
+ * payload indexes if missing (idempotent).
+ */
 export async function applyQdrantSchema(
   client: QdrantClient,
   collection = AUTOCOGNITIX_COLLECTION,
+  vectorSize?: number,
 ): Promise<void> {
-  if (!(await client.collectionExists(collection)))
-    await client.createCollection(collection, AUTOCOGNITIX_COLLECTION_CONFIG);
+  const { vectors } = AUTOCOGNITIX_COLLECTION_CONFIG;
+  const config = {
+    ...AUTOCOGNITIX_COLLECTION_CONFIG,
+    vectors: { ...vectors, size: vectorSize ?? vectors.size },
+  };
+  if (!(await client.collectionExists(collection))) await client.createCollection(collection, config);
   for (const index of AUTOCOGNITIX_PAYLOAD_INDEXES)
     await client.createPayloadIndex(collection, index.field_name, index.field_schema);
 }

@@ -12,6 +12,8 @@ import type { ProgressReporter } from '../../progress.ts';
 import type {
   KeyedRecords,
   RecordDataset,
+  RecordPage,
+  RecordWrites,
   RestoreContext,
   Store,
   StoreBackup,
@@ -21,16 +23,21 @@ import type {
   StoreRestoreOptions,
 } from '../store.ts';
 import { backupQdrant } from './qdrant-backup.ts';
-import { QdrantClient, type QdrantPoint } from './qdrant-client.ts';
+import { QdrantClient } from './qdrant-client.ts';
 import { qdrantRetryEvent } from './qdrant-http.ts';
 import { qdrantExportCollections } from './qdrant-export.ts';
 import { fingerprintQdrant } from './qdrant-fingerprint.ts';
 import { QDRANT_UNDO_FILE, QdrantImport, undoQdrantImport } from './qdrant-import.ts';
+import {
+  prepareQdrantDataset,
+  readQdrantByKey,
+  scanQdrantByKey,
+  writeQdrantByKey,
+  type QdrantRecordDataset,
+} from './qdrant-records.ts';
 import { planQdrantRestore, restoreQdrant, snapshotCollections } from './qdrant-restore.ts';
 import { applyQdrantSchema, countPointsByType, emptyQdrant, isQdrantEmpty } from './qdrant-schema.ts';
 import { seedQdrant } from './qdrant-seed.ts';
-
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
 export class QdrantStore implements Store {
   readonly name = 'qdrant' as const;
@@ -150,23 +157,24 @@ export class QdrantStore implements Store {
     return { collections, types };
   }
 
-  async readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
-    if (dataset.store !== 'qdrant') throw new TypeError(`not a Qdrant dataset: ${dataset.store}`);
-    // Point ids are unsigned integers or UUIDs (integers travel as JSON numbers, exact via bigint); a key
-    // that is neither names no point, and Qdrant would refuse the whole request for it.
-    const ids = keys.flatMap((k): Array<bigint | string> =>
-      /^\d+$/.test(k) ? [BigInt(k)] : UUID.test(k) ? [k.toLowerCase()] : [],
-    );
-    if (ids.length === 0) return { found: new Map() };
-    const points = await this.client.request<QdrantPoint[]>(
-      'POST',
-      `/collections/${encodeURIComponent(dataset.collection)}/points`,
-      { body: { ids, with_payload: true, with_vector: true }, subject: dataset.collection },
-    );
-    return {
-      found: new Map(
-        points.map((p) => [String(p.id), { id: p.id, vector: p.vector, payload: p.payload ?? null }]),
-      ),
-    };
+  readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords> {
+    return readQdrantByKey(this.client, qdrantDataset(dataset), keys);
   }
+
+  scanByKey(dataset: RecordDataset, cursor: string | null, limit: number): Promise<RecordPage> {
+    return scanQdrantByKey(this.client, qdrantDataset(dataset), cursor, limit);
+  }
+
+  prepareDataset(dataset: RecordDataset, options: { create: boolean; vectorSize?: number }) {
+    return prepareQdrantDataset(this.client, qdrantDataset(dataset), options);
+  }
+
+  writeByKey(dataset: RecordDataset, writes: RecordWrites): Promise<void> {
+    return writeQdrantByKey(this.client, qdrantDataset(dataset), writes);
+  }
+}
+
+function qdrantDataset(dataset: RecordDataset): QdrantRecordDataset {
+  if (dataset.store !== 'qdrant') throw new TypeError(`not a Qdrant dataset: ${dataset.store}`);
+  return dataset;
 }
