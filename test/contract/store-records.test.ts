@@ -209,6 +209,19 @@ describe('Neo4j records by key', () => {
     expect(await constraints(LABEL)).toHaveLength(1);
   });
 
+  it('prepareDataset finds a uniqueness constraint on (label, key) under another name', async () => {
+    const other = { ...dataset, label: `${LABEL}None` };
+    await run(
+      `CREATE CONSTRAINT acx_records_test_other IF NOT EXISTS FOR (n:${LABEL}None) REQUIRE n.key IS UNIQUE`,
+    );
+    try {
+      expect(await neo().prepareDataset(other, { create: true })).toEqual({ exists: true });
+      expect(await constraints(`${LABEL}None`)).toEqual([['acx_records_test_other', ['key']]]);
+    } finally {
+      await run('DROP CONSTRAINT acx_records_test_other IF EXISTS');
+    }
+  });
+
   it('upserts create nodes from the tagged form and are read back by key in export form', async () => {
     await neo().writeByKey(dataset, {
       upsert: [
@@ -351,7 +364,7 @@ describe('Qdrant records by key', () => {
       config: { params: { vectors: unknown } };
       payload_schema: Record<string, unknown>;
     };
-    expect(info.config.params.vectors).toEqual({ size: 4, distance: 'Cosine' });
+    expect(info.config.params.vectors).toMatchObject({ size: 4, distance: 'Cosine' });
     expect(Object.keys(info.payload_schema).sort()).toEqual(['category', 'code', 'type']);
     expect(await qd().prepareDataset(dataset, { create: true, vectorSize: 8 })).toEqual({
       exists: true,
