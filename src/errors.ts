@@ -14,6 +14,7 @@ export const EXIT_CODES = {
   refused: 7,
   locked: 8,
   invalid: 9,
+  inconsistent: 10,
   interrupted: 130,
 } as const;
 
@@ -37,6 +38,10 @@ export const ERROR_CATALOG = {
   INVALID_INPUT: {
     exit: 'invalid',
     summary: 'an input file is unreadable, or holds invalid records (each is reported); nothing was written',
+  },
+  INCONSISTENT: {
+    exit: 'inconsistent',
+    summary: 'sync --verify found the stores inconsistent (each difference is in the report)',
   },
   INCOMPLETE: { exit: 'incomplete', summary: 'the run finished but some items failed (each is reported)' },
   INTERRUPTED: { exit: 'interrupted', summary: 'interrupted by a signal; nothing half-written is visible' },

@@ -64,6 +64,9 @@ export const NODE_SETS: readonly NodeSet[] = [
         possible_causes: d.possible_causes,
         diagnostic_steps: d.diagnostic_steps,
         related_codes: d.related_codes,
+        manufacturer_code: d.manufacturer_code,
+        applicable_makes: d.applicable_makes,
+        sources: d.sources,
         created_at: dateTime(d.created_at),
         updated_at: dateTime(d.updated_at),
       });

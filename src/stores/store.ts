@@ -83,11 +83,51 @@ export interface KeyedRecords {
   found: Map<string, Record<string, unknown>>;
 }
 
-/** Where records of one kind live in a store, for reads and writes by key (sync). */
+/**
+ * Where records of one kind live in a store, for reads and writes by key (sync, docs/design.md §10).
+ * Values read: PostgreSQL as node-pg gives them except date/time columns, which come as PostgreSQL's text
+ * (`2025-03-01 10:00:00.123456+00`, microseconds kept); Neo4j in export form (`neo4jToExport`: DateTime
+ * as ISO text, Integer as bigint); Qdrant points as `{id, vector, payload}`.
+ */
 export type RecordDataset =
   | { store: 'postgres'; table: string; key: string }
-  | { store: 'neo4j'; label: string; key: string }
-  | { store: 'qdrant'; collection: string };
+  | {
+      store: 'neo4j';
+      label: string;
+      key: string;
+      /**
+       * Also read each node's outgoing relationships of this type to nodes of the same label, as `_links`:
+       * the sorted texts of their keys (DTC `RELATED_TO`).
+       */
+      links?: string;
+    }
+  /** `type`: only points whose payload `type` is this (scans), e.g. `dtc`. Keys are point ids. */
+  | { store: 'qdrant'; collection: string; type?: string };
+
+/** One page of a key-ordered scan; `cursor` continues it (null: the scan is complete). */
+export interface RecordPage {
+  records: Record<string, unknown>[];
+  cursor: string | null;
+}
+
+/**
+ * One batch of writes by key, applied in one transaction (PostgreSQL, Neo4j) or one `wait=true` request
+ * per kind (Qdrant): all or nothing per store call.
+ * - `upsert`: records to create or replace over the fields they carry; a NULL clears the field (a Neo4j
+ *   property is removed). PostgreSQL: values JSON-compatible, converted to the column's type by the server
+ *   (timestamps as ISO text, arrays as arrays); columns not carried keep their value or take the default.
+ *   Neo4j: values in the tagged form of `stores/neo4j/neo4j-values.ts` (`{$datetime: …}`), the node
+ *   matched or created by its key. Qdrant: `{id, vector, payload}`, payload replaced whole.
+ * - `remove`: keys to delete (Neo4j: the node and its relationships).
+ * - `link` / `unlink` (Neo4j datasets with `links`): relationships `[from key, to key]` of that type to add
+ *   (once: an existing one is kept) or to delete; an endpoint that does not exist is skipped.
+ */
+export interface RecordWrites {
+  upsert?: readonly Record<string, unknown>[];
+  remove?: readonly string[];
+  link?: readonly (readonly [string, string])[];
+  unlink?: readonly (readonly [string, string])[];
+}
 
 export interface Store {
   readonly name: StoreName;
@@ -130,4 +170,22 @@ export interface Store {
    * Callers batch the keys.
    */
   readByKey(dataset: RecordDataset, keys: readonly string[]): Promise<KeyedRecords>;
+  /**
+   * One page of `dataset`'s records in key order (Qdrant: point-id order, filtered by `type`), at most
+   * `limit`, starting after `cursor` (null: from the start). Pages are separate reads, not one snapshot.
+   */
+  scanByKey(dataset: RecordDataset, cursor: string | null, limit: number): Promise<RecordPage>;
+  /**
+   * Makes `dataset` ready for `writeByKey` and says what it is: PostgreSQL checks that the table exists
+   * (NOT_FOUND otherwise); Neo4j creates the uniqueness constraint on (label, key) if missing; Qdrant
+   * creates the collection with production's configuration (`AUTOCOGNITIX_COLLECTION_CONFIG`, vector size
+   * `vectorSize`, its payload indexes) if missing — unless `create` is false — and returns its vector size
+   * and distance (unnamed vector). `exists`: whether it existed before the call.
+   */
+  prepareDataset(
+    dataset: RecordDataset,
+    options: { create: boolean; vectorSize?: number },
+  ): Promise<{ exists: boolean; vectorSize?: number; distance?: string }>;
+  /** Applies one batch of writes by key, all or nothing (see RecordWrites). */
+  writeByKey(dataset: RecordDataset, writes: RecordWrites): Promise<void>;
 }
