@@ -25,8 +25,21 @@ export async function stackUp(): Promise<void> {
   for (const service of services) await service.start(contextFor(service));
 }
 
+/**
+ * The embedding provider of the local stack: the generated tiny BERT committed as a test fixture
+ * (768 dimensions like huBERT; scripts/models/make-tiny-bert.py), run in-process. No service to start.
+ */
+export function embeddingEnv(): Record<string, string> {
+  return {
+    EMBEDDING_PROVIDER: 'local',
+    EMBEDDING_MODEL_DIR: join(root, 'test', 'fixtures', 'models'),
+    HUBERT_MODEL: 'tiny-hubert',
+    EMBEDDING_DIMENSION: '768',
+  };
+}
+
 export function stackEnv(): Record<string, string> {
-  return Object.assign({}, ...services.map((s) => s.env(contextFor(s))));
+  return Object.assign({}, ...services.map((s) => s.env(contextFor(s))), embeddingEnv());
 }
 
 async function main(command: string | undefined): Promise<number> {
