@@ -8,6 +8,7 @@ import { AcxError } from '../../src/errors.ts';
 import { EMBEDDING_SETUP_HINT, providerFromEnv } from '../../src/embeddings/from-env.ts';
 import { HttpEmbeddingProvider } from '../../src/embeddings/http-provider.ts';
 import { LocalEmbeddingProvider } from '../../src/embeddings/local-provider.ts';
+import { embeddingEnv } from '../../scripts/stack/stack.ts';
 
 const FIXTURES = resolve('test/fixtures/models');
 
@@ -40,6 +41,22 @@ describe('providerFromEnv', () => {
     try {
       const [vector] = (await provider?.embed(['motor hiba'])) ?? [];
       expect(vector?.length).toBe(768);
+    } finally {
+      await provider?.close();
+    }
+  }, 60_000);
+
+  it("the local stack's configuration (npm run -s stack:env) is a working 768-dimension provider", async () => {
+    const env = embeddingEnv();
+    expect(env.EMBEDDING_MODEL_DIR).toBe(FIXTURES); // absolute, from the repository root
+    const provider = providerFromEnv(env);
+    try {
+      const vectors = (await provider?.embed(['P0420 Katalizátor hatásfok a küszöb alatt'])) ?? [];
+      expect([provider?.model, provider?.dimension, vectors[0]?.length]).toEqual([
+        'local:tiny-hubert',
+        768,
+        768,
+      ]);
     } finally {
       await provider?.close();
     }
