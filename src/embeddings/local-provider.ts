@@ -135,7 +135,7 @@ function requireModelFiles(directory: string, model: string): void {
 
 async function loadModel(directory: string, model: string): Promise<Loaded> {
   requireModelFiles(directory, model);
-  const transformers = await import('@huggingface/transformers');
+  const transformers = await importTransformers(model);
   const { env } = transformers;
   // Local files only: no hub, no cache written anywhere (the model is read where it lies).
   env.allowRemoteModels = false;
@@ -159,6 +159,23 @@ async function loadModel(directory: string, model: string): Promise<Loaded> {
     throw new AcxError('CONFIG', `the embedding model in ${directory} could not be loaded`, {
       subject: model,
       hint: `the directory must hold a BERT-family ONNX export (${LOCAL_MODEL_FILES.join(', ')}); ${EXPORT_HINT}`,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The library, loaded on first use. Node's build of transformers.js imports onnxruntime-node and sharp
+ * (for images, unused here) at load time: both come prebuilt from the npm registry, for the platforms
+ * they support.
+ */
+async function importTransformers(model: string): Promise<typeof import('@huggingface/transformers')> {
+  try {
+    return await import('@huggingface/transformers');
+  } catch (error) {
+    throw new AcxError('CONFIG', 'the local embedding provider could not load @huggingface/transformers', {
+      subject: model,
+      hint: 'run npm ci with optional dependencies (onnxruntime-node and sharp install prebuilt binaries for this platform), or use EMBEDDING_PROVIDER=http',
       cause: error,
     });
   }
