@@ -6,7 +6,7 @@ embedding provider where no model can be downloaded (docs/decisions/0010-tiny-em
     pip install onnx numpy
     python3 scripts/models/make-tiny-bert.py [out-dir]   # default test/fixtures/models/tiny-hubert
 
-Output (deterministic: a fixed seed, no timestamps):
+Output (deterministic: a fixed seed, no timestamps; the JSON files formatted by the repository's prettier):
     config.json             model_type "bert", hidden 768, 12 heads, 1 layer, 512 positions
     tokenizer.json          BertNormalizer (lowercase, accents kept) + BertPreTokenizer + WordPiece,
                             "[CLS] $A [SEP]" template; a vocabulary of Hungarian and English letters,
@@ -340,6 +340,19 @@ def main():
     write_json(os.path.join(out, "expected.json"),
                {"dimension": HIDDEN, "pooling": "mean", "normalize": True, "max_tokens": MAX_POSITIONS,
                 "cases": cases})
+    format_json(out)
+
+
+def format_json(out):
+    """The repository's `prettier --check .` covers the fixtures: format the JSON files as it wants them."""
+    import glob
+    import subprocess
+
+    files = sorted(glob.glob(os.path.join(out, "*.json")))
+    try:
+        subprocess.run(["npx", "prettier", "--log-level", "warn", "--write", *files], check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"make-tiny-bert: prettier did not run ({error}); run `npx prettier --write {out}`", file=sys.stderr)
 
 
 if __name__ == "__main__":
