@@ -10,6 +10,7 @@ import { registerSeedCommand } from './commands/seed-command.ts';
 import { registerBackupCommand } from './commands/backup-command.ts';
 import { registerExportCommand } from './commands/export-command.ts';
 import { registerImportCommand } from './commands/import-command.ts';
+import { registerSyncCommand } from './commands/sync-command.ts';
 
 import { TOOL } from '../operations/tool.ts';
 
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerBackupCommand(program);
   registerExportCommand(program);
   registerImportCommand(program);
+  registerSyncCommand(program);
   registerSeedCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });

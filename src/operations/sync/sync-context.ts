@@ -1,0 +1,145 @@
+/**
+ * What every sync direction shares: the options of the run, the stores, the datasets they read and
+ * write (docs/design.md §10), and the counters a direction reports.
+ */
+import type { EmbeddingProvider } from '../../embeddings/embedding-provider.ts';
+import type { LabelMap } from '../../model/labels.ts';
+import { AUTOCOGNITIX_COLLECTION } from '../../model/qdrant-model.ts';
+import { RELATED_TO } from '../../model/dtc-sync.ts';
+import type { ProgressReporter } from '../../progress.ts';
+import type { RecordDataset, Store } from '../../stores/store.ts';
+import { AcxError } from '../../errors.ts';
+import type { RunFailure } from '../outcome.ts';
+
+export const SYNC_DIRECTIONS = [
+  'postgres-neo4j',
+  'postgres-qdrant',
+  'neo4j-postgres',
+  'translations',
+] as const;
+export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];
+
+export interface SyncContext {
+  stores: { postgres?: Store; neo4j?: Store; qdrant?: Store };
+  labels: LabelMap;
+  force: boolean;
+  dryRun: boolean;
+  prune: boolean;
+  batchSize: number;
+  /** The application's data folder (`--data-dir`): the translation cache is under it. */
+  dataDir: string;
+  embeddings?: EmbeddingProvider;
+  reporter: ProgressReporter;
+  signal?: AbortSignal;
+  /** The run's time, canonical (timestamps of rows the sync creates or translates). */
+  now: string;
+}
+
+/** What one direction did (a dry run: what it would do), exactly: only committed batches count. */
+export interface DirectionSummary {
+  direction: SyncDirection;
+  /** The store written (translations report PostgreSQL, then the Neo4j and Qdrant writes they cause). */
+  target: 'postgres' | 'neo4j' | 'qdrant';
+  /** Source records compared. */
+  checked: number;
+  /** Records created in the target. */
+  created: number;
+  /** Records whose synced content differed, rewritten (`--force`). */
+  updated: number;
+  /** Records whose synced content differed, left as they are (no `--force`). */
+  different: number;
+  /** Records equal in both stores: never written. */
+  unchanged: number;
+  /** Records only in the target (reported; deleted with `--prune`). */
+  extra: number;
+  /** The first extra codes, sorted. */
+  extraCodes: string[];
+  /** Records deleted by `--prune`. */
+  pruned: number;
+  /** `RELATED_TO` relationships created and deleted (PostgreSQL → Neo4j). */
+  linksCreated: number;
+  linksDeleted: number;
+  /** Extra `RELATED_TO` relationships (reported; deleted with `--prune`). */
+  extraLinks: number;
+  /** Texts embedded (a dry run: that would be embedded). */
+  embeddings: number;
+  /** Source records that cannot be written, each with the reason. */
+  rejected: { code: string; reason: string }[];
+  seconds: number;
+  failure?: RunFailure;
+}
+
+const TARGET: Record<SyncDirection, 'postgres' | 'neo4j' | 'qdrant'> = {
+  'postgres-neo4j': 'neo4j',
+  'postgres-qdrant': 'qdrant',
+  'neo4j-postgres': 'postgres',
+  translations: 'postgres',
+};
+
+export const EXTRA_CODES_SHOWN = 20;
+
+export function emptyDirection(
+  direction: SyncDirection,
+  target: DirectionSummary['target'] = TARGET[direction],
+): DirectionSummary {
+  return {
+    direction,
+    target,
+    checked: 0,
+    created: 0,
+    updated: 0,
+    different: 0,
+    unchanged: 0,
+    extra: 0,
+    extraCodes: [],
+    pruned: 0,
+    linksCreated: 0,
+    linksDeleted: 0,
+    extraLinks: 0,
+    embeddings: 0,
+    rejected: [],
+    seconds: 0,
+  };
+}
+
+export function noteExtra(summary: DirectionSummary, codes: readonly string[]): void {
+  summary.extra += codes.length;
+  for (const code of codes) if (summary.extraCodes.length < EXTRA_CODES_SHOWN) summary.extraCodes.push(code);
+}
+
+export const DTC_TABLE: RecordDataset = { store: 'postgres', table: 'dtc_codes', key: 'code' };
+
+export const dtcNodes = (labels: LabelMap, withLinks = false): RecordDataset => ({
+  store: 'neo4j',
+  label: labels.label('dtc'),
+  key: 'code',
+  ...(withLinks ? { links: RELATED_TO } : {}),
+});
+
+export const DTC_POINTS: RecordDataset = {
+  store: 'qdrant',
+  collection: AUTOCOGNITIX_COLLECTION,
+  type: 'dtc',
+};
+
+/** The store a direction needs; the CLI opens every store the chosen directions need. */
+export function storeOf(ctx: Pick<SyncContext, 'stores'>, name: 'postgres' | 'neo4j' | 'qdrant'): Store {
+  const store = ctx.stores[name];
+  if (!store) throw new AcxError('INTERNAL', `sync needs ${name}, which was not opened`);
+  return store;
+}
+
+/** Reports how far a direction is (records compared so far). */
+export function progress(
+  ctx: Pick<SyncContext, 'reporter'>,
+  summary: DirectionSummary,
+  total?: number,
+): void {
+  ctx.reporter.emit({
+    type: 'dataset-progress',
+    store: summary.target,
+    dataset: summary.direction,
+    done: summary.checked,
+    ...(total === undefined ? {} : { total }),
+  });
+}
