@@ -10,6 +10,8 @@ import type { EmbeddingProvider } from '../../src/embeddings/embedding-provider.
 import { labelMap } from '../../src/model/labels.ts';
 import { AUTOCOGNITIX_COLLECTION, pointId } from '../../src/model/qdrant-model.ts';
 import { runSync, type SyncDirection, type SyncSummary } from '../../src/operations/sync/sync.ts';
+import { verifyStores } from '../../src/operations/sync/sync-verify.ts';
+import { seedStores } from '../../src/operations/seed.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
 
@@ -320,5 +322,42 @@ describe('--all --force', () => {
       ]);
     }
     expect(await fingerprint(stores)).toEqual(between);
+  });
+});
+
+describe('--label-scheme legacy', () => {
+  it('writes DTCNode nodes as neomodel did (is_generic as text, related_codes only as relationships) and verifies them', async () => {
+    const legacy = labelMap('legacy');
+    await seedStores(stores.set, { scale: SCALE, seed: SEED, force: true, labels: legacy });
+    await stores.set.neo4j.empty();
+    const base = {
+      stores: stores.set,
+      labels: legacy,
+      batchSize: 16,
+      dataDir: '/nonexistent',
+      reporter: silentReporter,
+    };
+    const summary = await runSync({
+      ...base,
+      directions: ['postgres-neo4j'],
+      force: false,
+      dryRun: false,
+      prune: false,
+    });
+    expect(summary.outcome).toBe('complete');
+    const rows = await cypher('MATCH (n:DTCNode) RETURN properties(n) AS p ORDER BY n.code');
+    expect(rows).toHaveLength((await codes()).length);
+    const first = rows[0]?.p as Record<string, unknown>;
+    expect(typeof first.is_generic).toBe('string');
+    expect(first).not.toHaveProperty('related_codes');
+    expect((await cypher('MATCH (:DTC) RETURN count(*) AS n'))[0]?.n.toNumber()).toBe(0);
+    const related = await cypher('MATCH (:DTCNode)-[r:RELATED_TO]->(:DTCNode) RETURN count(r) AS n');
+    expect(related[0]?.n.toNumber()).toBeGreaterThan(0);
+    const verified = await verifyStores(base);
+    expect(verified.issue_counts).toMatchObject({
+      missing_in_neo4j: 0,
+      content_mismatches: 0,
+      relationship_mismatches: 0,
+    });
   });
 });
