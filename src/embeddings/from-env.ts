@@ -103,7 +103,9 @@ function httpFromEnv(env: Env): HttpEmbeddingProvider {
   const dimension = positiveInteger(env, 'EMBEDDING_DIMENSION', DEFAULT_EMBEDDING_DIMENSION, 65_536);
   const batchSize = positiveInteger(env, 'EMBEDDING_BATCH_SIZE', 32, 4096);
   const timeoutMs = positiveInteger(env, 'EMBEDDING_TIMEOUT_MS', 60_000, 3_600_000);
-  const modelName = value(env, 'HUBERT_MODEL') ?? (api === 'openai' ? DEFAULT_HUBERT_MODEL : undefined);
+  // The model's name is also its identity in every point written (`_embedding_model_version`): never the
+  // server's address, which changes when the server moves while the vectors stay valid.
+  const modelName = value(env, 'HUBERT_MODEL') ?? DEFAULT_HUBERT_MODEL;
   const apiKey = value(env, 'EMBEDDING_API_KEY');
   return new HttpEmbeddingProvider({
     url: url.href,

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LabelScheme } from './labels.ts';
+import { dtcCodeProblem } from './dtc-rules.ts';
 
 export const DTC_TEXT_FIELDS = [
   'code',
@@ -151,6 +152,8 @@ export function nodeProperties(record: CanonicalDtc, scheme: LabelScheme): Recor
     else if (f === 'is_generic' && scheme === 'legacy') props[f] = String(v);
     else props[f] = v;
   }
+  // Legacy nodes hold related_codes only as relationships: a stale property is removed.
+  if (scheme === 'legacy') props.related_codes = null;
   return props;
 }
 
@@ -203,6 +206,38 @@ export function differingPayload(
   );
 }
 
+const CANONICAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** Why a record's timestamps cannot be carried (`infinity`, a text that is no time), or null. */
+export function timestampProblem(record: CanonicalDtc): string | null {
+  for (const f of DTC_TIME_FIELDS) {
+    const v = record[f];
+    if (typeof v === 'string' && !CANONICAL_TIME.test(v))
+      return `${f} ${JSON.stringify(v)} is not a time Neo4j can hold`;
+  }
+  return null;
+}
+
+/** `dtc_codes` column widths (varchar(n)). */
+const COLUMN_LIMITS: Partial<Record<DtcField, number>> = {
+  code: 10,
+  category: 20,
+  severity: 20,
+  system: 100,
+  manufacturer_code: 50,
+};
+
+function rowProblem(node: CanonicalDtc): string | null {
+  const code = dtcCodeProblem(node.code);
+  if (code !== null) return `code ${code}`;
+  for (const [field, limit] of Object.entries(COLUMN_LIMITS) as [DtcField, number][]) {
+    const v = node[field];
+    if (typeof v === 'string' && v.length > limit)
+      return `${field} is longer than dtc_codes allows (${limit})`;
+  }
+  return timestampProblem(node);
+}
+
 const CATEGORY_BY_LETTER: Record<string, string> = { P: 'powertrain', B: 'body', C: 'chassis', U: 'network' };
 
 /**
@@ -213,6 +248,8 @@ export function rowFromNode(
   node: CanonicalDtc,
   now: string,
 ): { row: Record<string, unknown> } | { problem: string } {
+  const problem = rowProblem(node);
+  if (problem !== null) return { problem };
   if (node.description_en === null)
     return { problem: 'the node has no description_en (NOT NULL in dtc_codes)' };
   const category = node.category ?? CATEGORY_BY_LETTER[node.code.charAt(0)] ?? null;

@@ -123,6 +123,15 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+describe('without an embedding provider', () => {
+  it('refuses PostgreSQL → Qdrant before connecting, and says how to configure one', async () => {
+    const result = await runCli(['sync', '--postgres-qdrant'], { ...process.env, EMBEDDING_PROVIDER: '' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('needs an embedding provider');
+    expect(result.stderr).toContain('EMBEDDING_PROVIDER=local');
+  });
+});
+
 describe('partial recovery, as in the guide', () => {
   it('rebuilds every DTC node and point from PostgreSQL alone, field by field, with the model’s vectors', async () => {
     await seed(stores, SCALE, SEED);
@@ -286,10 +295,13 @@ describe('--translations', () => {
         different: number;
         embeddings: number;
         rejected: unknown[];
+        skipped: unknown[];
       }[];
     };
     const [pg, graph, vectors] = summary.directions;
-    expect([pg?.created, pg?.updated, pg?.different, pg?.rejected.length]).toEqual([1, 0, 1, 2]);
+    expect([pg?.created, pg?.updated, pg?.different, pg?.rejected.length, pg?.skipped.length]).toEqual([
+      1, 0, 1, 1, 1,
+    ]);
     expect(first.code).toBe(3);
     expect(graph?.updated).toBe(1);
     expect([vectors?.updated, vectors?.embeddings]).toEqual([1, 1]);

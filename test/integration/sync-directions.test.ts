@@ -4,6 +4,9 @@
  * deletes what only the target holds; --all --force twice reaches a fixed point with no embedding.
  * Content is read back through each store's own SDK, not through the code under test.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { providerFromEnv } from '../../src/embeddings/from-env.ts';
 import type { EmbeddingProvider } from '../../src/embeddings/embedding-provider.ts';
@@ -123,6 +126,7 @@ describe('PostgreSQL → Neo4j', () => {
     await cypher('MATCH (n:DTC {code: $c}) SET n.symptoms = []', { c: emptied });
     await cypher('MATCH (n:DTC {code: $c}) DETACH DELETE n', { c: deleted });
     await cypher("CREATE (:DTC {code: 'P9ZZZ', description_en: 'only in Neo4j', category: 'powertrain'})");
+    expect(linkTarget, 'the seed gives this code a RELATED_TO to remove').toBeDefined();
     if (linkTarget)
       await cypher('MATCH (:DTC {code: $a})-[r:RELATED_TO]->(:DTC {code: $b}) DELETE r', {
         a: withLink,
@@ -138,6 +142,7 @@ describe('PostgreSQL → Neo4j', () => {
       [extraLink[0]],
     );
     const extraIsExpected = pgRelated.rows[0]?.related_codes.includes(extraLink[1]) ?? false;
+    expect(extraIsExpected, 'the crafted extra RELATED_TO is not one PostgreSQL lists').toBe(false);
     const deletedLinks =
       (
         await stores.postgres.query<{ related_codes: string[] }>(
@@ -259,16 +264,18 @@ describe('Neo4j → PostgreSQL', () => {
     const { rows: gone } = await stores.postgres.query('DELETE FROM dtc_codes WHERE code = $1 RETURNING *', [
       removed,
     ]);
-    await cypher("CREATE (:DTC {code: 'B1ZZZ', description_en: 'Neo4j only'})");
-    await cypher("CREATE (:DTC {code: 'C1ZZZ'})");
+    await cypher("CREATE (:DTC {code: 'B1ABC', description_en: 'Neo4j only'})");
+    await cypher("CREATE (:DTC {code: 'C1ABD'})");
     await cypher("MATCH (n:DTC {code: $c}) SET n.severity = 'neo4j-value'", { c: all[0] });
 
+    const before = await fingerprint(stores);
     const dry = only(await sync(['neo4j-postgres'], { dryRun: true }));
+    expect(await fingerprint(stores)).toEqual(before);
     const real = only(await sync(['neo4j-postgres']));
     for (const d of [dry, real]) {
       expect(d.created).toBe(2);
       expect(d.different).toBe(1);
-      expect(d.rejected).toEqual([{ code: 'C1ZZZ', reason: expect.stringContaining('description_en') }]);
+      expect(d.rejected).toEqual([{ code: 'C1ABD', reason: expect.stringContaining('description_en') }]);
     }
     const back = (await stores.postgres.query('SELECT * FROM dtc_codes WHERE code = $1', [removed]))
       .rows[0] as Record<string, unknown>;
@@ -284,7 +291,7 @@ describe('Neo4j → PostgreSQL', () => {
     ])
       expect(back[f], f).toEqual(original[f]);
     expect(back.created_at).toEqual(original.created_at);
-    const made = (await stores.postgres.query('SELECT * FROM dtc_codes WHERE code = $1', ['B1ZZZ']))
+    const made = (await stores.postgres.query('SELECT * FROM dtc_codes WHERE code = $1', ['B1ABC']))
       .rows[0] as Record<string, unknown>;
     expect([made.category, made.severity, made.is_generic, made.symptoms]).toEqual([
       'body',
@@ -301,27 +308,69 @@ describe('Neo4j → PostgreSQL', () => {
 });
 
 describe('--all --force', () => {
-  it('reaches a fixed point: the second run writes nothing and computes no embedding', async () => {
+  it('reaches a fixed point with every direction: the second run writes nothing and computes no embedding', async () => {
     await seed(stores, SCALE, SEED);
-    await cypher('MATCH (n:DTC) WITH n LIMIT 5 DETACH DELETE n');
+    const all = await codes();
+    await cypher('MATCH (n:DTC) WITH n ORDER BY n.code LIMIT 5 DETACH DELETE n');
+    // A code only Neo4j holds, with what a row needs: --all brings it into PostgreSQL before comparing.
+    await cypher(
+      "CREATE (:DTC {code: 'B1ABC', description_en: 'Neo4j only', category: 'body', symptoms: ['zaj'], related_codes: [$r]})",
+      { r: all[7] },
+    );
     await stores.postgres.query(
       'UPDATE dtc_codes SET description_hu = NULL WHERE code IN (SELECT code FROM dtc_codes ORDER BY code LIMIT 3)',
     );
-    const first = await sync(['postgres-neo4j', 'postgres-qdrant', 'neo4j-postgres'], { force: true });
-    expect(first.outcome).toBe('complete');
-    const between = await fingerprint(stores);
-    const second = await sync(['postgres-neo4j', 'postgres-qdrant', 'neo4j-postgres'], { force: true });
-    expect(second.outcome).toBe('complete');
-    for (const d of second.directions) {
-      expect([d.direction, d.created, d.updated, d.linksCreated, d.embeddings]).toEqual([
-        d.direction,
-        0,
-        0,
-        0,
-        0,
+    const dataDir = await mkdtemp(join(tmpdir(), 'acx-sync-cache-'));
+    await mkdir(join(dataDir, 'dtc_codes'));
+    await writeFile(
+      join(dataDir, 'dtc_codes', 'translation_cache.json'),
+      JSON.stringify({
+        [all[0] as string]: 'Fordítás',
+        [all[20] as string]: { translation: 'Másik fordítás' },
+      }),
+    );
+    try {
+      const run = () =>
+        runSync({
+          directions: ['postgres-neo4j', 'postgres-qdrant', 'neo4j-postgres', 'translations'],
+          stores: stores.set,
+          labels,
+          force: true,
+          dryRun: false,
+          prune: true,
+          batchSize: 16,
+          dataDir,
+          embeddings: provider,
+          reporter: silentReporter,
+        });
+      const first = await run();
+      expect(first.outcome).toBe('complete');
+      expect(first.directions.map((d) => d.direction)).toEqual([
+        'neo4j-postgres',
+        'translations',
+        'translations',
+        'translations',
+        'postgres-neo4j',
+        'postgres-qdrant',
       ]);
+      expect(first.directions[0]?.created).toBe(1);
+      expect(first.directions.every((d) => d.pruned === 0)).toBe(true);
+      const between = await fingerprint(stores);
+      const second = await run();
+      expect(second.outcome).toBe('complete');
+      for (const d of second.directions)
+        expect([d.direction, d.created, d.updated, d.linksCreated, d.pruned, d.embeddings]).toEqual([
+          d.direction,
+          0,
+          0,
+          0,
+          0,
+          0,
+        ]);
+      expect(await fingerprint(stores)).toEqual(between);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
-    expect(await fingerprint(stores)).toEqual(between);
   });
 });
 

@@ -77,7 +77,7 @@ describe('the canonical record', () => {
 describe('store forms', () => {
   it('writes legacy nodes without related_codes and with is_generic as text; NULL removes the property', () => {
     const props = nodeProperties(canonicalDtc(row), 'legacy');
-    expect(props).not.toHaveProperty('related_codes');
+    expect(props.related_codes).toBeNull();
     expect(props.is_generic).toBe('true');
     expect(props.system).toBeNull();
     expect(props.created_at).toEqual({
@@ -124,6 +124,19 @@ describe('store forms', () => {
     });
     expect(rowFromNode(canonicalDtc({ code: 'B1234' }), now)).toEqual({
       problem: expect.stringContaining('description_en'),
+    });
+    expect(rowFromNode(canonicalDtc({ code: 'VAG-17965-X', description_en: 'x' }), now)).toEqual({
+      problem: expect.stringContaining('code'),
+    });
+    expect(
+      rowFromNode(canonicalDtc({ code: 'B1234', description_en: 'x', system: 's'.repeat(101) }), now),
+    ).toEqual({
+      problem: expect.stringContaining('system is longer'),
+    });
+    expect(
+      rowFromNode(canonicalDtc({ code: 'B1234', description_en: 'x', created_at: 'infinity' }), now),
+    ).toEqual({
+      problem: expect.stringContaining('created_at'),
     });
   });
 });

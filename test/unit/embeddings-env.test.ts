@@ -92,7 +92,7 @@ describe('providerFromEnv', () => {
     expect(escaping.subject).toBe('HUBERT_MODEL');
   });
 
-  it('http: the API follows the path, EMBEDDING_API overrides it, the model is HUBERT_MODEL or the host', () => {
+  it('http: the API follows the path, EMBEDDING_API overrides it, the model is HUBERT_MODEL (never the host, which may move)', () => {
     const openai = providerFromEnv({
       EMBEDDING_PROVIDER: 'http',
       EMBEDDING_URL: 'https://emb.example/v1/embeddings',
@@ -100,7 +100,7 @@ describe('providerFromEnv', () => {
     expect(openai).toBeInstanceOf(HttpEmbeddingProvider);
     expect([openai?.model, openai?.dimension]).toEqual(['http:SZTAKI-HLT/hubert-base-cc', 768]);
     const tei = providerFromEnv({ EMBEDDING_PROVIDER: 'http', EMBEDDING_URL: 'http://tei.local:8080/embed' });
-    expect(tei?.model).toBe('http:tei.local:8080');
+    expect(tei?.model).toBe('http:SZTAKI-HLT/hubert-base-cc');
     const named = providerFromEnv({
       EMBEDDING_PROVIDER: 'http',
       EMBEDDING_URL: 'http://gateway/api/vectors',

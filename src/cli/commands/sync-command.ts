@@ -70,7 +70,7 @@ export function registerSyncCommand(program: Command): void {
     .description('bring Neo4j and Qdrant in step with PostgreSQL (and back), and verify the three agree')
     .option(
       '--all',
-      'every direction: --postgres-neo4j, --postgres-qdrant, --neo4j-postgres, --translations',
+      'every direction, in this order: --neo4j-postgres, --translations, --postgres-neo4j, --postgres-qdrant',
       false,
     )
     .option('--postgres-neo4j', 'PostgreSQL dtc_codes → Neo4j DTC nodes and RELATED_TO relationships', false)

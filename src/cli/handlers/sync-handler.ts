@@ -38,6 +38,8 @@ function embeddingsFor(run: SyncRun): EmbeddingProvider | undefined {
 interface SyncResults {
   sync?: SyncSummary;
   verify?: VerifyResult;
+  /** What ended the run early (a store lost during --verify, Ctrl-C): thrown after the summary is printed. */
+  error?: unknown;
 }
 
 async function runAll(run: SyncRun, embeddings: EmbeddingProvider | undefined): Promise<SyncResults> {
@@ -73,7 +75,10 @@ async function runAll(run: SyncRun, embeddings: EmbeddingProvider | undefined): 
       );
     }
   } catch (error) {
-    throw interrupt.explain(error, 'batches already written stay written; a new run continues from there');
+    results.error = interrupt.explain(
+      error,
+      'batches already written stay written; a new run continues from there',
+    );
   } finally {
     reporter.close();
     interrupt.dispose();
@@ -91,10 +96,12 @@ export async function handleSync(run: SyncRun): Promise<void> {
     await embeddings?.close();
   }
   const { sync, verify } = results;
+  if (!sync && !verify) throw results.error;
   const text = [sync ? formatSync(sync) : '', verify ? formatVerify(verify, run.flags.report) : '']
     .filter((t) => t !== '')
     .join('\n\n');
   printResult(run.global, sync && verify ? { sync, verify } : (sync ?? verify), text);
+  if (results.error) throw results.error;
   if (sync && sync.failures.length > 0) throw errorForOutcome(sync, 'sync finished with failures');
   if (sync && sync.rejected > 0)
     throw new AcxError(

@@ -55,8 +55,12 @@ export function formatSync(s: SyncSummary): string {
       );
     for (const r of d.rejected.slice(0, SHOWN_IN_TEXT))
       lines.push(`${d.direction}: ${r.code} not written: ${r.reason}`);
-    if (d.rejected.length > SHOWN_IN_TEXT)
-      lines.push(`${d.direction}: … ${d.rejected.length - SHOWN_IN_TEXT} more not written`);
+    if (d.rejectedCount > SHOWN_IN_TEXT)
+      lines.push(`${d.direction}: … ${d.rejectedCount - SHOWN_IN_TEXT} more not written`);
+    for (const r of d.skipped.slice(0, SHOWN_IN_TEXT))
+      lines.push(`${d.direction}: ${r.code} skipped: ${r.reason}`);
+    if (d.skippedCount > SHOWN_IN_TEXT)
+      lines.push(`${d.direction}: … ${d.skippedCount - SHOWN_IN_TEXT} more skipped`);
     if (d.failure)
       lines.push(
         `${d.direction}: FAILED: ${d.failure.message}${d.failure.hint ? ` (${d.failure.hint})` : ''}`,

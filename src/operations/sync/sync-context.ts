@@ -11,11 +11,17 @@ import type { RecordDataset, Store } from '../../stores/store.ts';
 import { AcxError } from '../../errors.ts';
 import type { RunFailure } from '../outcome.ts';
 
+/**
+ * The directions in the order they run (docs/design.md §10.1): Neo4j → PostgreSQL first, so that codes
+ * only Neo4j held are in PostgreSQL before the forward directions compare (otherwise `--all --prune`
+ * would delete them first, and a second `--all --force` would still write); translations next, so that
+ * the forward directions carry the new texts.
+ */
 export const SYNC_DIRECTIONS = [
-  'postgres-neo4j',
-  'postgres-qdrant',
   'neo4j-postgres',
   'translations',
+  'postgres-neo4j',
+  'postgres-qdrant',
 ] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];
 
@@ -65,6 +71,11 @@ export interface DirectionSummary {
   embeddings: number;
   /** Source records that cannot be written, each with the reason. */
   rejected: { code: string; reason: string }[];
+  /** All records not written as invalid (`rejected` keeps the first RECORDS_LISTED). */
+  rejectedCount: number;
+  /** Source records left out for a reason that is no error (a cache entry naming a code PostgreSQL lacks). */
+  skipped: { code: string; reason: string }[];
+  skippedCount: number;
   seconds: number;
   failure?: RunFailure;
 }
@@ -98,8 +109,26 @@ export function emptyDirection(
     extraLinks: 0,
     embeddings: 0,
     rejected: [],
+    rejectedCount: 0,
+    skipped: [],
+    skippedCount: 0,
     seconds: 0,
   };
+}
+
+/** Records listed in a summary's `rejected` and `skipped`; the counts are complete. */
+export const RECORDS_LISTED = 100;
+
+/** A source record that cannot be written (invalid): the run ends incomplete. */
+export function noteRejected(summary: DirectionSummary, code: string, reason: string): void {
+  summary.rejectedCount++;
+  if (summary.rejected.length < RECORDS_LISTED) summary.rejected.push({ code, reason });
+}
+
+/** A source record left out for a reason that is no error. */
+export function noteSkipped(summary: DirectionSummary, code: string, reason: string): void {
+  summary.skippedCount++;
+  if (summary.skipped.length < RECORDS_LISTED) summary.skipped.push({ code, reason });
 }
 
 export function noteExtra(summary: DirectionSummary, codes: readonly string[]): void {

@@ -7,12 +7,14 @@ import {
   differingFields,
   nodeFields,
   nodeProperties,
+  timestampProblem,
   type CanonicalDtc,
 } from '../../model/dtc-sync.ts';
 import {
   DTC_TABLE,
   dtcNodes,
   noteExtra,
+  noteRejected,
   progress,
   storeOf,
   type DirectionSummary,
@@ -39,6 +41,11 @@ export async function syncNodeBatch(
   let updated = 0;
   for (const record of records) {
     summary.checked++;
+    const problem = timestampProblem(record);
+    if (problem !== null) {
+      noteRejected(summary, record.code, problem);
+      continue;
+    }
     const node = found.get(record.code);
     const differs = node === undefined || differingFields(record, canonicalDtc(node), fields).length > 0;
     if (!differs) summary.unchanged++;

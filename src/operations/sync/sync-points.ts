@@ -41,6 +41,12 @@ export function vectorProblem(vector: unknown, dimension: number): string | null
   return Math.abs(norm - 1) > NORM_TOLERANCE ? `norm ${norm.toFixed(6)}, expected 1` : null;
 }
 
+/** What a batch may rewrite: `force` rewrites different points; `reembedUnknown` embeds vectors of unknown origin again. */
+export interface PointWrites {
+  force: boolean;
+  reembedUnknown: boolean;
+}
+
 interface PlannedPoint {
   id: bigint;
   payload: Record<string, unknown>;
@@ -66,7 +72,7 @@ function planPoint(
   record: CanonicalDtc,
   stored: Record<string, unknown> | undefined,
   provider: EmbeddingProvider,
-  force: boolean,
+  { force, reembedUnknown }: PointWrites,
 ): { plan?: PlannedPoint; state: 'created' | 'updated' | 'different' | 'unchanged' } {
   const text = embeddingText(record);
   const hash = sha256Hex(text);
@@ -83,7 +89,7 @@ function planPoint(
     known && (current[EMBEDDING_TEXT_KEY] !== hash || current[EMBEDDING_MODEL_KEY] !== provider.model);
   const badVector = vectorProblem(stored.vector, provider.dimension) !== null;
   // A vector of unknown origin (no bookkeeping keys) is left alone, except by --force: embedded once.
-  const unknownOrigin = !known && force;
+  const unknownOrigin = !known && reembedUnknown;
   if (!textChanged && !badVector && !unknownOrigin && differingPayload(payload, current).length === 0)
     return { state: 'unchanged' };
   if (!force) return { state: 'different' };
@@ -99,7 +105,7 @@ export async function syncPointBatch(
   ctx: SyncContext,
   records: readonly CanonicalDtc[],
   summary: DirectionSummary,
-  force: boolean,
+  writes: PointWrites,
 ): Promise<void> {
   const qdrant = storeOf(ctx, 'qdrant');
   const provider = requireEmbeddings(ctx);
@@ -109,7 +115,7 @@ export async function syncPointBatch(
   const counts = { created: 0, updated: 0 };
   records.forEach((record, i) => {
     summary.checked++;
-    const { plan, state } = planPoint(record, found.get(ids[i] ?? ''), provider, force);
+    const { plan, state } = planPoint(record, found.get(ids[i] ?? ''), provider, writes);
     if (state === 'unchanged') summary.unchanged++;
     else if (state === 'different') summary.different++;
     else counts[state]++;
@@ -146,7 +152,8 @@ async function extraPoints(
     const id = String(point.id);
     const ok = typeof code === 'string' && found.has(code) && pointId('dtc', code).toString() === id;
     if (ok) return;
-    ids.push(id);
+    // A point without a code is reported, never pruned: it may be a code's point that lost its payload.
+    if (typeof code === 'string') ids.push(id);
     names.push(typeof code === 'string' ? `${code} (point ${id})` : `point ${id}`);
   });
   return { ids, names };
@@ -185,7 +192,10 @@ export async function syncPostgresToQdrant(ctx: SyncContext, summary: DirectionS
   const provider = requireEmbeddings(ctx);
   await prepareCollection(ctx, provider);
   for await (const page of pages(storeOf(ctx, 'postgres'), DTC_TABLE, ctx.batchSize, ctx.signal)) {
-    await syncPointBatch(ctx, page.map(canonicalDtc), summary, ctx.force);
+    await syncPointBatch(ctx, page.map(canonicalDtc), summary, {
+      force: ctx.force,
+      reembedUnknown: ctx.force,
+    });
     progress(ctx, summary);
   }
   await findExtraPoints(ctx, summary);

@@ -12,6 +12,7 @@ import {
 import {
   DTC_TABLE,
   dtcNodes,
+  noteRejected,
   progress,
   storeOf,
   type DirectionSummary,
@@ -40,7 +41,7 @@ async function reverseBatch(
       continue;
     }
     const made = rowFromNode(node, ctx.now);
-    if ('problem' in made) summary.rejected.push({ code: node.code, reason: made.problem });
+    if ('problem' in made) noteRejected(summary, node.code, made.problem);
     else upsert.push(Object.fromEntries(DTC_FIELDS.map((f) => [f, made.row[f] ?? null])));
   }
   if (upsert.length > 0 && !ctx.dryRun) await postgres.writeByKey(DTC_TABLE, { upsert });

@@ -11,6 +11,8 @@ import { DTC_FIELDS, canonicalDtc, type CanonicalDtc } from '../../model/dtc-syn
 import {
   DTC_TABLE,
   emptyDirection,
+  noteRejected,
+  noteSkipped,
   progress,
   storeOf,
   type DirectionSummary,
@@ -87,7 +89,12 @@ export function translationSummaries(): TranslationSummaries {
   };
 }
 
-/** Applies one batch of cache entries to PostgreSQL; returns the records it changed (as they now are). */
+/**
+ * Applies one batch of cache entries to PostgreSQL. Returns the records whose row holds the cache's text
+ * once the batch is written — the ones it changed and the ones that already held it — as they now are:
+ * their nodes and points are brought in step next, so a run that failed after PostgreSQL is healed by
+ * the next one.
+ */
 async function translateBatch(
   ctx: SyncContext,
   entries: readonly CacheEntry[],
@@ -99,18 +106,20 @@ async function translateBatch(
     entries.map((e) => e.code),
   );
   const changed: CanonicalDtc[] = [];
+  const settled: CanonicalDtc[] = [];
   let filled = 0;
   for (const entry of entries) {
     summary.checked++;
     const row = found.get(entry.code);
-    if ('problem' in entry) summary.rejected.push({ code: entry.code, reason: entry.problem });
-    else if (row === undefined)
-      summary.rejected.push({ code: entry.code, reason: 'no such code in dtc_codes' });
+    if ('problem' in entry) noteRejected(summary, entry.code, entry.problem);
+    else if (row === undefined) noteSkipped(summary, entry.code, 'no such code in dtc_codes');
     else {
       const record = canonicalDtc(row);
       const current = record.description_hu;
-      if (current === entry.translation) summary.unchanged++;
-      else if (current !== null && current !== '' && !ctx.force) summary.different++;
+      if (current === entry.translation) {
+        summary.unchanged++;
+        settled.push(record);
+      } else if (current !== null && current !== '' && !ctx.force) summary.different++;
       else {
         if (current === null || current === '') filled++;
         changed.push({ ...record, description_hu: entry.translation, updated_at: ctx.now });
@@ -126,7 +135,7 @@ async function translateBatch(
   // Counted once written: a batch that fails counts nothing.
   summary.created += filled;
   summary.updated += changed.length - filled;
-  return changed;
+  return [...changed, ...settled];
 }
 
 export async function syncTranslations(ctx: SyncContext, summaries: TranslationSummaries): Promise<void> {
@@ -139,10 +148,12 @@ export async function syncTranslations(ctx: SyncContext, summaries: TranslationS
     },
   );
   for (let i = 0; i < entries.length; i += ctx.batchSize) {
-    const changed = await translateBatch(ctx, entries.slice(i, i + ctx.batchSize), summaries.postgres);
-    if (changed.length > 0) {
-      await syncNodeBatch(ctx, changed, summaries.neo4j, true);
-      await syncPointBatch(ctx, changed, summaries.qdrant, true);
+    const translated = await translateBatch(ctx, entries.slice(i, i + ctx.batchSize), summaries.postgres);
+    if (translated.length > 0) {
+      // Rewritten where they differ (equal ones are not written); a vector of unknown origin is embedded
+      // again only under the user's --force, as in PostgreSQL → Qdrant.
+      await syncNodeBatch(ctx, translated, summaries.neo4j, true);
+      await syncPointBatch(ctx, translated, summaries.qdrant, { force: true, reembedUnknown: ctx.force });
     }
     progress(ctx, summaries.postgres, entries.length);
   }

@@ -1,6 +1,6 @@
 /**
- * `acx-data sync` (docs/design.md §10): the chosen directions in the fixed order postgres-neo4j,
- * postgres-qdrant, neo4j-postgres, translations. A direction that fails ends there (its committed batches
+ * `acx-data sync` (docs/design.md §10): the chosen directions in the fixed order of SYNC_DIRECTIONS
+ * (neo4j-postgres, translations, postgres-neo4j, postgres-qdrant). A direction that fails ends there (its committed batches
  * stay, and are counted); the next ones still run, and the outcome says which failed.
  */
 import { AcxError } from '../../errors.ts';
@@ -69,13 +69,12 @@ async function runDirection(ctx: SyncContext, direction: SyncDirection): Promise
   return [summary];
 }
 
-/** Runs `work`, recording its time and, when it fails, the failure (INTERRUPTED ends the whole run). */
+/** Runs `work`, recording its time and, when it fails, the failure (INTERRUPTED too: the caller stops there). */
 async function timed(summary: DirectionSummary, work: () => Promise<void>): Promise<void> {
   const started = performance.now();
   try {
     await work();
   } catch (error) {
-    if (error instanceof AcxError && error.code === 'INTERRUPTED') throw error;
     summary.failure = failureOf(summary.direction, error);
   } finally {
     summary.seconds = (performance.now() - started) / 1000;
@@ -119,6 +118,8 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     });
     const done = await runDirection(ctx, direction);
     directions.push(...done);
+    // Ctrl-C ends the run here, with what each direction committed so far in the summary.
+    if (done.some((d) => d.failure?.code === 'INTERRUPTED')) break;
     const first = done[0];
     if (first)
       ctx.reporter.emit({
@@ -130,7 +131,7 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
       });
   }
   const failures = directions.flatMap((d) => (d.failure ? [d.failure] : []));
-  const rejected = directions.reduce((n, d) => n + d.rejected.length, 0);
+  const rejected = directions.reduce((n, d) => n + d.rejectedCount, 0);
   const outcome = outcomeOf(failures, order.length);
   return {
     // Records that could not be written (each listed) leave the run incomplete, like a failed direction.
