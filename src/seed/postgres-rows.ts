@@ -3,6 +3,7 @@
  * function from a row index to its values. Values are JS values: null, string, number, boolean, Date,
  * string[] (text[]), Buffer (bytea) or a plain object (jsonb).
  */
+import { DTC_FIELDS } from '../model/dtc-sync.ts';
 import { rngFor } from './random.ts';
 import { dtcCode, dtcRecord, timestampsFor } from './dtc.ts';
 import { isComplaintInGraph, type SeedCounts } from './plan.ts';
@@ -184,25 +185,7 @@ export const SEED_TABLES: readonly SeedTable[] = [
   {
     table: 'dtc_codes',
     count: (c) => c.dtc,
-    columns: [
-      'id',
-      'code',
-      'description_en',
-      'description_hu',
-      'category',
-      'severity',
-      'is_generic',
-      'system',
-      'symptoms',
-      'possible_causes',
-      'diagnostic_steps',
-      'related_codes',
-      'manufacturer_code',
-      'applicable_makes',
-      'sources',
-      'created_at',
-      'updated_at',
-    ],
+    columns: ['id', ...DTC_FIELDS],
     row: (seed, i, counts) => {
       const d = dtcRecord(seed, i, counts.dtc);
       return [
