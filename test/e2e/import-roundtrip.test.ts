@@ -25,7 +25,7 @@ import {
 import { emptyQdrant } from '../../src/stores/qdrant/qdrant-schema.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/acx-data.js', import.meta.url));
-const SCALE = 0.2;
+const SCALE = 0.1;
 const SEED = 11;
 let stores: TestStores;
 let work: string;
@@ -62,7 +62,7 @@ describe('export → empty stores → import gives identical stores', () => {
     );
     expect(summary.outcome).toBe('written');
     expect(summary.totals.rejected).toBe(0);
-    expect(summary.totals.inserted).toBeGreaterThan(30_000);
+    expect(summary.totals.inserted).toBeGreaterThan(15_000);
     expect(diffFingerprints(original, await fingerprint(stores))).toEqual([]);
   });
 
@@ -160,7 +160,7 @@ describe('export → empty stores → import gives identical stores', () => {
     const again = await importCli('--json', join(exportDir, 'autocognitix_export.json'));
     expect(again.totals.inserted).toBe(0);
     expect(again.totals.updated).toBe(0);
-    expect(again.totals.skipped).toBeGreaterThan(30_000);
+    expect(again.totals.skipped).toBeGreaterThan(15_000);
     expect(diffFingerprints(before, await fingerprint(stores))).toEqual([]);
   });
 });

@@ -29,6 +29,8 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { openTestStores, type TestStores } from '../support/stores.ts';
 
 const labels = labelMap('production');
+/** The slow cases run in `npm run test:soak`, not in CI's `npm test`. */
+const SOAK = process.env.ACX_SOAK === '1';
 let stores: TestStores;
 let work: string;
 let repo: string;
@@ -106,38 +108,50 @@ describe('Neo4j restore when COMMIT answers are lost', () => {
     expect(diffFingerprints(original, await graph())).toEqual([]);
   }, 240_000);
 
-  it('every third commit of the whole restore (schema, helper removal, reads) losing its answer', async () => {
-    const every = Array.from({ length: 60 }, (_, i) => 3 * (i + 1));
-    const result = await restoreThroughCommitProxy({ dropAnswers: every });
-    expect(result.code, explain(result)).toBe(0);
-    expect(commits.counts.dropped).toBeGreaterThanOrEqual(5);
-    expect(diffFingerprints(original, await graph())).toEqual([]);
-  }, 240_000);
+  // A longer campaign of the same fault: `npm run test:soak` (ACX_SOAK=1); CI runs the case above.
+  it.skipIf(!SOAK)(
+    'every third commit of the whole restore (schema, helper removal, reads) losing its answer',
+    async () => {
+      const every = Array.from({ length: 60 }, (_, i) => 3 * (i + 1));
+      const result = await restoreThroughCommitProxy({ dropAnswers: every });
+      expect(result.code, explain(result)).toBe(0);
+      expect(commits.counts.dropped).toBeGreaterThanOrEqual(5);
+      expect(diffFingerprints(original, await graph())).toEqual([]);
+    },
+    240_000,
+  );
 });
 
 describe('Neo4j import when its COMMIT answer is lost', () => {
-  it('the import that committed says so (its commit token is found), and the graph equals a clean import', async () => {
-    const out = join(work, 'export-for-import');
-    const exported = await runCli(['export', '--graphml', '--output-dir', out]);
-    expect(exported.code, explain(exported)).toBe(0);
-    const file = join(out, (await readdir(out))[0]!, 'neo4j_graph.graphml');
-    const importInto = async (env: Record<string, string | undefined>) => {
-      await emptyNeo4j(stores.neo4j);
-      await stores.set.neo4j.applySchema(labels);
-      return runCli(['import', '--graphml', file, '--format', 'json'], env);
-    };
-    const clean = await importInto(process.env);
-    expect(clean.code, explain(clean)).toBe(0);
-    const expected = await graph();
-    commits.arm({ dropAnswers: [1], matching: 'UNWIND $rows AS r CREATE' });
-    const result = await importInto(through(commits));
-    commits.disarm();
-    expect(commits.counts.dropped).toBe(1);
-    expect(result.code, explain(result)).toBe(0);
-    expect(diffFingerprints(expected, await graph())).toEqual([]);
-    const tokens = await stores.neo4j.driver.executeQuery('MATCH (t:__AcxImportCommit) RETURN count(t) AS n');
-    expect(Number(tokens.records[0]?.get('n'))).toBe(0);
-  }, 240_000);
+  // 85 s on the CI machine: `npm run test:soak` (ACX_SOAK=1) runs it.
+  it.skipIf(!SOAK)(
+    'the import that committed says so (its commit token is found), and the graph equals a clean import',
+    async () => {
+      const out = join(work, 'export-for-import');
+      const exported = await runCli(['export', '--graphml', '--output-dir', out]);
+      expect(exported.code, explain(exported)).toBe(0);
+      const file = join(out, (await readdir(out))[0]!, 'neo4j_graph.graphml');
+      const importInto = async (env: Record<string, string | undefined>) => {
+        await emptyNeo4j(stores.neo4j);
+        await stores.set.neo4j.applySchema(labels);
+        return runCli(['import', '--graphml', file, '--format', 'json'], env);
+      };
+      const clean = await importInto(process.env);
+      expect(clean.code, explain(clean)).toBe(0);
+      const expected = await graph();
+      commits.arm({ dropAnswers: [1], matching: 'UNWIND $rows AS r CREATE' });
+      const result = await importInto(through(commits));
+      commits.disarm();
+      expect(commits.counts.dropped).toBe(1);
+      expect(result.code, explain(result)).toBe(0);
+      expect(diffFingerprints(expected, await graph())).toEqual([]);
+      const tokens = await stores.neo4j.driver.executeQuery(
+        'MATCH (t:__AcxImportCommit) RETURN count(t) AS n',
+      );
+      expect(Number(tokens.records[0]?.get('n'))).toBe(0);
+    },
+    240_000,
+  );
 });
 
 describe('Neo4j reads cut once in the middle', () => {
