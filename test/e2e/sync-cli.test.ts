@@ -229,7 +229,19 @@ describe('--verify', () => {
         payload: { _embedding_text_sha256: sha256Hex('another text') },
       },
     });
-    await writeCache({ [pick(6)]: { translation: 'Nem alkalmazott fordítás' }, P9ZZX: 'ismeretlen' });
+    await writeCache({
+      [pick(6)]: { translation: 'Nem alkalmazott fordítás' },
+      P9ZZX: 'ismeretlen',
+      [pick(8)]: 42,
+    });
+    // '' is a value, NULL is not: an untranslated code whose node holds '' differs.
+    const untranslated = (
+      await stores.postgres.query<{ code: string }>(
+        'SELECT code FROM dtc_codes WHERE description_hu IS NULL AND code <> ALL($1) ORDER BY code LIMIT 1',
+        [[1, 2, 3, 4, 5, 6, 8].map(pick).concat(linked.code)],
+      )
+    ).rows[0]?.code as string;
+    await cypher("MATCH (n:DTC {code: $c}) SET n.description_hu = ''", { c: untranslated });
 
     const { result, report } = await verifyReport('crafted.json');
     expect(result.code).toBe(10);
@@ -241,13 +253,20 @@ describe('--verify', () => {
     expect(codesOf('missing_in_postgres')).toEqual(['P9ZZY', 'P9ZZZ']);
     expect(codesOf('extra_in_neo4j')).toEqual(['P9ZZZ']);
     expect(codesOf('extra_in_qdrant')).toEqual(['P9ZZY']);
-    expect(report.issues.content_mismatches).toEqual([
+    const mismatches = [
       {
         code: pick(3),
         source: 'postgres_vs_neo4j',
         fields: { severity: { postgres: expect.any(String), neo4j: 'wrong' } },
       },
-    ]);
+      {
+        code: untranslated,
+        source: 'postgres_vs_neo4j',
+        fields: { description_hu: { postgres: null, neo4j: '' } },
+      },
+    ].sort((a, b) => (a.code < b.code ? -1 : 1));
+    expect(report.issues.content_mismatches).toEqual(mismatches);
+    expect(codesOf('translation_cache_invalid_entries')).toEqual([pick(8)]);
     expect(report.issues.relationship_mismatches).toEqual([
       { code: linked.code, missing: [linked.r], extra: [] },
     ]);

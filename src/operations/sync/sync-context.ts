@@ -58,7 +58,7 @@ export interface DirectionSummary {
   unchanged: number;
   /** Records only in the target (reported; deleted with `--prune`). */
   extra: number;
-  /** The first extra codes, sorted. */
+  /** The first extra codes met (in key order; Qdrant: point-id order), at most EXTRA_CODES_SHOWN. */
   extraCodes: string[];
   /** Records deleted by `--prune`. */
   pruned: number;
