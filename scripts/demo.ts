@@ -114,6 +114,9 @@ async function demo(): Promise<number> {
     console.error(
       `identical: ${datasets} datasets (tables, labels, relationship types, collections, schema), ${records} records, by content hash`,
     );
+
+    say('checking that PostgreSQL, Neo4j and Qdrant agree on every DTC code (sync --verify)');
+    await acx(['sync', '--verify'], env);
     console.error(
       `\nThe stack holds the demo data again. Try it yourself in a shell prepared with: eval "$(npm run -s stack:env)"`,
     );
