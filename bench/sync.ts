@@ -3,7 +3,7 @@
  * `sync --postgres-neo4j --postgres-qdrant --force`), then an unchanged re-sync, then `sync --verify`;
  * each under `/usr/bin/time -v` (wall clock, peak RSS), with the embeddings each run computed.
  *
- *   npx tsx bench/sync.ts --scales 1,5 [--out bench/results] [--allow-default-stack]
+ *   npx tsx bench/sync.ts --scales 1,5 [--embed-scales 1] [--out bench/results] [--allow-default-stack]
  *
  * Needs the stack's embedding configuration (`eval "$(npm run -s stack:env)"` exports the tiny model's);
  * with a real huBERT the embedding time dominates and scales with the codes embedded.
@@ -54,29 +54,30 @@ function summarise(scale: number, step: string, m: Measured): Row {
   };
 }
 
-async function benchScale(scale: number, env: NodeJS.ProcessEnv): Promise<Row[]> {
+const SYNC = ['--batch-size', '500', '--format', 'json', '-q'];
+
+/**
+ * One scale: on the seeded stores, a sync that compares everything and writes nothing (the seeded points
+ * are kept: their vectors' origin is unknown and there is no --force), `--verify`, then the partial
+ * recovery into emptied stores and an unchanged re-sync. Qdrant is emptied and rebuilt (every DTC text
+ * embedded) only at the scales of `--embed-scales`: with a CPU model that is the slow part.
+ */
+async function benchScale(scale: number, embed: boolean, env: NodeJS.ProcessEnv): Promise<Row[]> {
   await measureAcx(['seed', '--scale', String(scale), '--seed', '1', '--force', '-q'], env);
-  await emptyStores(env, ['neo4j', 'qdrant']);
-  const args = [
+  const rows: Row[] = [];
+  const step = async (name: string, args: string[]) =>
+    rows.push(summarise(scale, name, await measureAcx([...args, ...SYNC], env)));
+  await step('compare all (seeded, nothing to write)', [
     'sync',
+    '--neo4j-postgres',
     '--postgres-neo4j',
     '--postgres-qdrant',
-    '--force',
-    '--batch-size',
-    '500',
-    '--format',
-    'json',
-    '-q',
-  ];
-  const rows = [summarise(scale, 'sync into empty Neo4j + Qdrant', await measureAcx(args, env))];
-  rows.push(summarise(scale, 'unchanged re-sync', await measureAcx(args, env)));
-  rows.push(
-    summarise(
-      scale,
-      'sync --verify',
-      await measureAcx(['sync', '--verify', '--batch-size', '500', '--format', 'json', '-q'], env),
-    ),
-  );
+  ]);
+  await step('sync --verify', ['sync', '--verify']);
+  const targets = embed ? ['--postgres-neo4j', '--postgres-qdrant'] : ['--postgres-neo4j'];
+  await emptyStores(env, embed ? ['neo4j', 'qdrant'] : ['neo4j']);
+  await step(`into empty ${embed ? 'Neo4j + Qdrant' : 'Neo4j'}`, ['sync', ...targets, '--force']);
+  await step('unchanged re-sync', ['sync', ...targets, '--force']);
   return rows;
 }
 
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
   const out = resolve(option(argv, '--out') ?? join(root, 'bench/results'));
   const stack = guardStack(process.env, argv.includes('--allow-default-stack'));
   const rows: Row[] = [];
-  for (const scale of scales) rows.push(...(await benchScale(scale, process.env)));
+  const embedScales = (option(argv, '--embed-scales') ?? '1').split(',').filter(Boolean).map(Number);
+  for (const scale of scales)
+    rows.push(...(await benchScale(scale, embedScales.includes(scale), process.env)));
   mkdirSync(out, { recursive: true });
   const base = join(out, `sync-${today()}`);
   writeFileSync(`${base}.json`, JSON.stringify({ machine: machineNotes(stack), rows }, null, 2));
