@@ -5,13 +5,13 @@
  * other suites use the same stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcxError } from '../../src/errors.ts';
 import { labelMap } from '../../src/model/labels.ts';
 import { pointId } from '../../src/model/qdrant-model.ts';
 import { neo4jKeyConstraintName } from '../../src/stores/neo4j/neo4j-records.ts';
 import { neo4jSchemaStatements } from '../../src/stores/neo4j/neo4j-schema.ts';
 import type { RecordDataset, Store } from '../../src/stores/store.ts';
 import { openTestStores, type TestStores } from '../support/stores.ts';
+import { acxErrorOf } from '../support/acx-error.ts';
 
 let stores: TestStores;
 
@@ -37,15 +37,6 @@ async function scanAll(store: Store, dataset: RecordDataset, limit: number) {
   return { records, pages };
 }
 
-async function failure(promise: Promise<unknown>): Promise<AcxError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AcxError);
-  return error as AcxError;
-}
-
 describe('PostgreSQL records by key', () => {
   const TABLE = 'acx_records_test';
   const dataset: RecordDataset = { store: 'postgres', table: TABLE, key: 'key' };
@@ -66,7 +57,7 @@ describe('PostgreSQL records by key', () => {
   it('prepareDataset reports an existing table and refuses a missing one (NOT_FOUND)', async () => {
     expect(await pg().prepareDataset(dataset, { create: true })).toEqual({ exists: true });
     const missing = { ...dataset, table: 'acx_records_test_missing' };
-    const error = await failure(pg().prepareDataset(missing, { create: true }));
+    const error = await acxErrorOf(pg().prepareDataset(missing, { create: true }));
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toContain('acx_records_test_missing');
   });
@@ -121,7 +112,7 @@ describe('PostgreSQL records by key', () => {
 
   it('a batch with one bad value writes nothing (all or nothing)', async () => {
     const before = await rows();
-    const error = await failure(
+    const error = await acxErrorOf(
       pg().writeByKey(dataset, {
         upsert: [
           { key: 'k05', n: 5 },
@@ -283,7 +274,7 @@ describe('Neo4j records by key', () => {
 
   it('a batch with one bad value writes nothing (all or nothing)', async () => {
     const before = await snapshot();
-    const error = await failure(
+    const error = await acxErrorOf(
       neo().writeByKey(dataset, {
         upsert: [
           { key: 'd', note: 'new' },
@@ -401,7 +392,7 @@ describe('Qdrant records by key', () => {
 
   it('a batch with one bad point writes nothing', async () => {
     const before = await allPoints();
-    const error = await failure(
+    const error = await acxErrorOf(
       qd().writeByKey(dataset, {
         upsert: [
           point(11, 'dtc', [1, 0, 0, 0]),
@@ -412,7 +403,7 @@ describe('Qdrant records by key', () => {
     );
     expect(error.code).toBe('STORE');
     expect(await allPoints()).toEqual(before);
-    const bad = await failure(
+    const bad = await acxErrorOf(
       qd().writeByKey(dataset, { upsert: [point(13, 'dtc', [1, 0, 0, 0])], remove: ['-1'] }),
     );
     expect(bad.code).toBe('INVALID_INPUT');

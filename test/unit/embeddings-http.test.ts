@@ -6,12 +6,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AcxError } from '../../src/errors.ts';
 import {
   HttpEmbeddingProvider,
   retryAfterMs,
   type HttpProviderOptions,
 } from '../../src/embeddings/http-provider.ts';
+import { acxErrorOf } from '../support/acx-error.ts';
 
 interface Received {
   path: string;
@@ -93,15 +93,6 @@ function provider(options: Partial<HttpProviderOptions> = {}): HttpEmbeddingProv
   });
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<AcxError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AcxError);
-  return error as AcxError;
-}
-
 describe('http embedding provider', () => {
   it('OpenAI-style: sends {model, input}, orders by index, normalises, names the model', async () => {
     handler = answer;
@@ -168,7 +159,7 @@ describe('http embedding provider', () => {
 
   it('gives up after the attempts with CONNECTION naming the status', async () => {
     handler = (_request, response) => response.writeHead(500).end('boom');
-    const error = await errorOf(provider({ retry: { attempts: 3, baseMs: 1, maxMs: 5 } }).embed(['a']));
+    const error = await acxErrorOf(provider({ retry: { attempts: 3, baseMs: 1, maxMs: 5 } }).embed(['a']));
     expect(received).toHaveLength(3);
     expect(error.code).toBe('CONNECTION');
     expect(error.message).toContain('HTTP 500');
@@ -177,7 +168,7 @@ describe('http embedding provider', () => {
   it('a server that hangs ends at the timeout with CONNECTION, without retrying', async () => {
     handler = () => undefined; // never answers
     const started = Date.now();
-    const error = await errorOf(provider({ timeoutMs: 300 }).embed(['a']));
+    const error = await acxErrorOf(provider({ timeoutMs: 300 }).embed(['a']));
     expect(Date.now() - started).toBeLessThan(5000);
     expect(error.code).toBe('CONNECTION');
     expect(error.message).toContain('did not answer within 300 ms');
@@ -189,7 +180,7 @@ describe('http embedding provider', () => {
     const key = 'sk-test-9f8e7d6c5b4a';
     handler = (request, response) =>
       response.writeHead(401).end(`invalid api key ${request.authorization?.replace('Bearer ', '')}`);
-    const error = await errorOf(provider({ apiKey: key }).embed(['a']));
+    const error = await acxErrorOf(provider({ apiKey: key }).embed(['a']));
     expect(received.map((r) => r.authorization)).toEqual([`Bearer ${key}`]);
     expect(error.code).toBe('CONNECTION');
     expect(error.message).toContain('HTTP 401');
@@ -202,7 +193,7 @@ describe('http embedding provider', () => {
     await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((done) => closed.close(() => done()));
-    const error = await errorOf(
+    const error = await acxErrorOf(
       provider({ url: `http://127.0.0.1:${port}/embed?key=abc`, api: 'tei' }).embed(['a']),
     );
     expect(error.code).toBe('CONNECTION');
@@ -213,19 +204,19 @@ describe('http embedding provider', () => {
 
   it('a wrong dimension is CONFIG; a wrong count or shape is STORE', async () => {
     handler = (request, response) => answer(request, response, 4);
-    const wrong = await errorOf(provider().embed(['a']));
+    const wrong = await acxErrorOf(provider().embed(['a']));
     expect(wrong.code).toBe('CONFIG');
     expect(wrong.message).toContain('EMBEDDING_DIMENSION is 8');
 
     handler = (_request, response) => response.writeHead(200).end(JSON.stringify([[1, 2]]));
-    const count = await errorOf(provider({ url: `${base}/embed`, api: 'tei' }).embed(['a', 'b']));
+    const count = await acxErrorOf(provider({ url: `${base}/embed`, api: 'tei' }).embed(['a', 'b']));
     expect([count.code, count.message]).toEqual([
       'STORE',
       expect.stringContaining('does not hold 2 vectors'),
     ]);
 
     handler = (_request, response) => response.writeHead(404).end('no route');
-    const missing = await errorOf(provider().embed(['a']));
+    const missing = await acxErrorOf(provider().embed(['a']));
     expect([missing.code, missing.hint]).toEqual(['STORE', expect.stringContaining('EMBEDDING_URL')]);
   });
 
@@ -233,7 +224,7 @@ describe('http embedding provider', () => {
     handler = () => undefined;
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const error = await errorOf(provider().embed(['a'], controller.signal));
+    const error = await acxErrorOf(provider().embed(['a'], controller.signal));
     expect(error.code).toBe('INTERRUPTED');
   });
 

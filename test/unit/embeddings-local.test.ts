@@ -7,8 +7,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcxError } from '../../src/errors.ts';
 import { LocalEmbeddingProvider } from '../../src/embeddings/local-provider.ts';
+import { acxErrorOf } from '../support/acx-error.ts';
 
 const MODEL_DIR = resolve('test/fixtures/models/tiny-hubert');
 
@@ -31,15 +31,6 @@ function maxDifference(actual: Float32Array, wanted: readonly number[]): number 
 
 function norm(vector: Float32Array): number {
   return Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<AcxError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AcxError);
-  return error as AcxError;
 }
 
 const provider = new LocalEmbeddingProvider({ directory: MODEL_DIR, name: 'tiny-hubert', dimension: 768 });
@@ -102,7 +93,7 @@ describe('local embedding provider (tiny-hubert)', () => {
   it('refuses a model whose dimension is not EMBEDDING_DIMENSION with CONFIG naming both', async () => {
     const wrong = new LocalEmbeddingProvider({ directory: MODEL_DIR, name: 'tiny-hubert', dimension: 384 });
     try {
-      const error = await errorOf(wrong.embed(['motor']));
+      const error = await acxErrorOf(wrong.embed(['motor']));
       expect(error.code).toBe('CONFIG');
       expect(error.message).toContain('local:tiny-hubert');
       expect(error.message).toContain('768');
@@ -115,7 +106,7 @@ describe('local embedding provider (tiny-hubert)', () => {
   it('a missing directory or file is CONFIG naming it, raised by embed (constructing is cheap)', async () => {
     const missing = join(tmpdir(), 'acx-no-such-model-dir');
     const absent = new LocalEmbeddingProvider({ directory: missing, name: 'x', dimension: 768 });
-    const error = await errorOf(absent.embed(['motor']));
+    const error = await acxErrorOf(absent.embed(['motor']));
     expect(error.code).toBe('CONFIG');
     expect(error.message).toContain(missing);
     expect(error.hint).toContain('EMBEDDING_MODEL_DIR');
@@ -124,7 +115,7 @@ describe('local embedding provider (tiny-hubert)', () => {
     try {
       cpSync(MODEL_DIR, partial, { recursive: true });
       rmSync(join(partial, 'onnx', 'model.onnx'));
-      const lacking = await errorOf(
+      const lacking = await acxErrorOf(
         new LocalEmbeddingProvider({ directory: partial, name: 'p', dimension: 768 }).embed(['a']),
       );
       expect(lacking.code).toBe('CONFIG');
@@ -135,13 +126,13 @@ describe('local embedding provider (tiny-hubert)', () => {
   });
 
   it('an aborted signal ends with INTERRUPTED; a closed provider refuses', async () => {
-    const error = await errorOf(provider.embed(['motor'], AbortSignal.abort()));
+    const error = await acxErrorOf(provider.embed(['motor'], AbortSignal.abort()));
     expect(error.code).toBe('INTERRUPTED');
     const closing = new LocalEmbeddingProvider({ directory: MODEL_DIR, name: 't', dimension: 768 });
     await closing.embed(['motor']);
     await closing.close();
     await closing.close();
-    expect((await errorOf(closing.embed(['motor']))).code).toBe('INTERNAL');
+    expect((await acxErrorOf(closing.embed(['motor']))).code).toBe('INTERNAL');
   }, 60_000);
 
   it('writes no cache next to the library', () => {

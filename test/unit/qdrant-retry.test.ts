@@ -7,9 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AcxError } from '../../src/errors.ts';
 import { QdrantClient, type QdrantRetryInfo } from '../../src/stores/qdrant/qdrant-client.ts';
 import { parseRetryAfter, qdrantRetryEvent } from '../../src/stores/qdrant/qdrant-http.ts';
+import { acxErrorOf } from '../support/acx-error.ts';
 
 interface Seen {
   method: string;
@@ -72,15 +72,6 @@ function client(url: string, retries: QdrantRetryInfo[] = [], extra: object = {}
     { url, apiKey: undefined },
     { baseMs: 10, maxElapsedMs: 10_000, onRetry: (info) => retries.push(info), ...extra },
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<AcxError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AcxError);
-  return error as AcxError;
 }
 
 describe('QdrantClient retries transient faults of safe calls', () => {
@@ -156,7 +147,7 @@ describe('QdrantClient retries transient faults of safe calls', () => {
 
   it('a create answered 409 on its first attempt still fails (the collection was there before)', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 409, 'Wrong input: already exists!'));
-    const error = await failure(client(s.url).createCollection('c', {}));
+    const error = await acxErrorOf(client(s.url).createCollection('c', {}));
     expect(error.code).toBe('STORE');
     expect(s.seen).toHaveLength(1);
   });
@@ -192,7 +183,7 @@ describe('QdrantClient retries transient faults of safe calls', () => {
 
   it('gives up after the attempts with the same error as without retries', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'overloaded'));
-    const error = await failure(client(s.url, [], { attempts: 3 }).listCollections());
+    const error = await acxErrorOf(client(s.url, [], { attempts: 3 }).listCollections());
     expect(error.code).toBe('STORE');
     expect(error.message).toBe('Qdrant GET /collections failed (503): overloaded');
     expect(s.seen).toHaveLength(3);
@@ -202,7 +193,7 @@ describe('QdrantClient retries transient faults of safe calls', () => {
 describe('QdrantClient does not retry what is unsafe or final', () => {
   it('400 fails at once with the usual STORE error', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 400, 'Bad request: wrong vector size'));
-    const error = await failure(client(s.url).upsert('c', [{ id: 1, vector: [1] }]));
+    const error = await acxErrorOf(client(s.url).upsert('c', [{ id: 1, vector: [1] }]));
     expect(error.code).toBe('STORE');
     expect(error.subject).toBe('c');
     expect(error.message).toBe(
@@ -213,24 +204,24 @@ describe('QdrantClient does not retry what is unsafe or final', () => {
 
   it('500 is not retried (a failure of the request itself)', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 500, 'Service internal error: disk'));
-    expect((await failure(client(s.url).listCollections())).code).toBe('STORE');
+    expect((await acxErrorOf(client(s.url).listCollections())).code).toBe('STORE');
     expect(s.seen).toHaveLength(1);
   });
 
   it('alias actions and snapshot creation are sent once when the answer is lost', async () => {
     const s = await misbehaving((_n, req) => drop(req));
     const c = client(s.url);
-    const alias = await failure(c.updateAliases([{ delete_alias: { alias_name: 'x' } }]));
+    const alias = await acxErrorOf(c.updateAliases([{ delete_alias: { alias_name: 'x' } }]));
     expect(alias.code).toBe('CONNECTION');
     expect(alias.message).toMatch(/^Qdrant POST \/collections\/aliases: the connection was lost/);
-    expect((await failure(c.createSnapshot('c'))).code).toBe('CONNECTION');
+    expect((await acxErrorOf(c.createSnapshot('c'))).code).toBe('CONNECTION');
     expect(s.seen.map((r) => r.path)).toEqual(['/collections/aliases', '/collections/c/snapshots?wait=true']);
   });
 
   it('a snapshot upload from a stream is not sent twice without a way to reopen it', async () => {
     const s = await misbehaving((_n, req) => drop(req));
     const bytes = Buffer.from('snapshot bytes');
-    const error = await failure(
+    const error = await acxErrorOf(
       client(s.url).uploadSnapshot('c', { stream: Readable.from([bytes]), bytes: bytes.length }),
     );
     expect(error.code).toBe('CONNECTION');
@@ -255,7 +246,7 @@ describe('QdrantClient does not retry what is unsafe or final', () => {
     const controller = new AbortController();
     const started = performance.now();
     setTimeout(() => controller.abort(), 100);
-    const error = await failure(client(s.url).scroll('c', { limit: 1 }, controller.signal));
+    const error = await acxErrorOf(client(s.url).scroll('c', { limit: 1 }, controller.signal));
     expect(error.code).toBe('INTERRUPTED');
     expect(performance.now() - started).toBeLessThan(1000);
     expect(s.seen).toHaveLength(1);
@@ -274,7 +265,7 @@ describe('a retry is reported only when one follows', () => {
   it('a snapshot upload without reopen answered 503: no retry reported, one request, the call named', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'busy'));
     const retries: QdrantRetryInfo[] = [];
-    const error = await failure(upload(client(s.url, retries)));
+    const error = await acxErrorOf(upload(client(s.url, retries)));
     expect(retries).toEqual([]);
     expect(s.seen.map((r) => r.path)).toEqual([
       '/collections/c/snapshots/upload?wait=true&priority=snapshot',
@@ -285,7 +276,7 @@ describe('a retry is reported only when one follows', () => {
   it('a snapshot upload without reopen whose connection is lost: no retry reported, CONNECTION naming the call', async () => {
     const s = await misbehaving((_n, req) => drop(req));
     const retries: QdrantRetryInfo[] = [];
-    const error = await failure(upload(client(s.url, retries)));
+    const error = await acxErrorOf(upload(client(s.url, retries)));
     expect(retries).toEqual([]);
     expect(s.seen).toHaveLength(1);
     expect(error.code).toBe('CONNECTION');
@@ -297,7 +288,7 @@ describe('a retry is reported only when one follows', () => {
   it('a call sent once whose answer is lost: no retry reported, CONNECTION naming the call', async () => {
     const s = await misbehaving((_n, req) => drop(req));
     const retries: QdrantRetryInfo[] = [];
-    const error = await failure(
+    const error = await acxErrorOf(
       client(s.url, retries).updateAliases([{ delete_alias: { alias_name: 'x' } }]),
     );
     expect(retries).toEqual([]);
@@ -310,7 +301,7 @@ describe('a retry is reported only when one follows', () => {
   it('the last attempt is not announced: 3 attempts, 2 retries reported', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'busy'));
     const retries: QdrantRetryInfo[] = [];
-    await failure(client(s.url, retries, { attempts: 3 }).listCollections());
+    await acxErrorOf(client(s.url, retries, { attempts: 3 }).listCollections());
     expect(s.seen).toHaveLength(3);
     expect(retries.map((r) => r.attempt)).toEqual([1, 2]);
   });
@@ -318,7 +309,7 @@ describe('a retry is reported only when one follows', () => {
   it('a Retry-After past the time budget is not announced', async () => {
     const s = await misbehaving((_n, _req, res) => qdrantError(res, 503, 'busy', { 'retry-after': '30' }));
     const retries: QdrantRetryInfo[] = [];
-    const error = await failure(client(s.url, retries, { maxElapsedMs: 2_000 }).listCollections());
+    const error = await acxErrorOf(client(s.url, retries, { maxElapsedMs: 2_000 }).listCollections());
     expect(error.code).toBe('STORE');
     expect(retries).toEqual([]);
     expect(s.seen).toHaveLength(1);
@@ -334,7 +325,7 @@ describe('a server that is not Qdrant', () => {
       res.end('<!doctype html><html><body>It works!</body></html>');
     });
     for (const call of [client(s.url).version(), client(s.url).listCollections()]) {
-      const error = await failure(call);
+      const error = await acxErrorOf(call);
       expect(error.code).toBe('CONNECTION');
       expect(error.hint).toMatch(NOT_QDRANT);
     }
@@ -346,7 +337,7 @@ describe('a server that is not Qdrant', () => {
       res.end();
     });
     for (const call of [client(s.url).version(), client(s.url).collectionExists('c')]) {
-      const error = await failure(call);
+      const error = await acxErrorOf(call);
       expect(error.code).toBe('CONNECTION');
       expect(error.hint).toMatch(NOT_QDRANT);
     }
