@@ -43,13 +43,13 @@ const DIRECTION_FLAGS: [keyof SyncFlags, SyncDirection][] = [
 
 export function checkSyncFlags(flags: SyncFlags, global: GlobalOptions): SyncRun {
   const directions = DIRECTION_FLAGS.filter(([flag]) => flags.all || flags[flag]).map(([, d]) => d);
+  if (flags.report !== undefined && !flags.verify)
+    throw new AcxError('USAGE', '--report writes the --verify report: add --verify');
   if (directions.length === 0 && !flags.verify)
     throw new AcxError(
       'USAGE',
       'name what to sync: --all, --postgres-neo4j, --postgres-qdrant, --neo4j-postgres, --translations, or check with --verify',
     );
-  if (flags.report !== undefined && !flags.verify)
-    throw new AcxError('USAGE', '--report writes the --verify report: add --verify');
   if (directions.length === 0 && (flags.dryRun || flags.force || flags.prune))
     throw new AcxError(
       'USAGE',
