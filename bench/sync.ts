@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     `${base}.md`,
     `# Sync — ${today()}\n\n${machineNotesMarkdown(machineNotes(stack))}\n\n${table}\n\nEmbedding model: ${process.env.HUBERT_MODEL ?? '(stack default)'} via ${process.env.EMBEDDING_PROVIDER ?? '?'}.\n`,
   );
-  prettierWrite([`${base}.md`]);
+  prettierWrite([`${base}.md`, `${base}.json`]);
   process.stderr.write(`wrote ${base}.md\n`);
 }
 
