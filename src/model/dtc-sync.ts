@@ -133,6 +133,28 @@ export function differingFields(
   return fields.filter((f) => !same(a[f], b[f]));
 }
 
+/** The codes a batch's `related_codes` name, each once: the DTC nodes whose existence decides its `RELATED_TO`. */
+export const relatedCodesOf = (records: readonly CanonicalDtc[]): string[] => [
+  ...new Set(records.flatMap((r) => (r.related_codes as string[] | null) ?? [])),
+];
+
+/**
+ * How a node's `RELATED_TO` targets (`links`, its `_links`) differ from what the record asks for:
+ * `related_codes` that `exist` as DTC nodes. Both lists sorted.
+ */
+export function linkDifference(
+  record: CanonicalDtc,
+  links: unknown,
+  exist: { has(code: string): boolean },
+): { missing: string[]; extra: string[] } {
+  const expected = new Set(((record.related_codes as string[] | null) ?? []).filter((c) => exist.has(c)));
+  const actual = new Set(((links as unknown[] | undefined) ?? []).map(String));
+  return {
+    missing: [...expected].filter((c) => !actual.has(c)).sort(),
+    extra: [...actual].filter((c) => !expected.has(c)).sort(),
+  };
+}
+
 /** The fields a DTC node holds: all but `related_codes` under the legacy scheme (relationships carry it). */
 export function nodeFields(scheme: LabelScheme): DtcField[] {
   return DTC_FIELDS.filter((f) => scheme === 'production' || f !== 'related_codes');

@@ -80,7 +80,8 @@ export interface DirectionSummary {
   failure?: RunFailure;
 }
 
-const TARGET: Record<SyncDirection, 'postgres' | 'neo4j' | 'qdrant'> = {
+/** The store each direction writes (translations: PostgreSQL first). */
+export const TARGET: Record<SyncDirection, 'postgres' | 'neo4j' | 'qdrant'> = {
   'postgres-neo4j': 'neo4j',
   'postgres-qdrant': 'qdrant',
   'neo4j-postgres': 'postgres',
@@ -171,4 +172,13 @@ export function progress(
     done: summary.checked,
     ...(total === undefined ? {} : { total }),
   });
+}
+
+/** The codes among `codes` that `dtc_codes` lacks (DTC nodes or points PostgreSQL has no row for). */
+export async function codesPostgresLacks(
+  ctx: Pick<SyncContext, 'stores'>,
+  codes: readonly string[],
+): Promise<string[]> {
+  const { found } = await storeOf(ctx, 'postgres').readByKey(DTC_TABLE, codes);
+  return codes.filter((c) => !found.has(c));
 }

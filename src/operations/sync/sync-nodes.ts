@@ -5,13 +5,16 @@
 import {
   canonicalDtc,
   differingFields,
+  linkDifference,
   nodeFields,
   nodeProperties,
+  relatedCodesOf,
   timestampProblem,
   type CanonicalDtc,
 } from '../../model/dtc-sync.ts';
 import {
   DTC_TABLE,
+  codesPostgresLacks,
   dtcNodes,
   noteExtra,
   noteRejected,
@@ -87,15 +90,13 @@ export async function syncLinkBatch(
     dataset,
     records.map((r) => r.code),
   );
-  const related = [...new Set(records.flatMap((r) => (r.related_codes as string[] | null) ?? []))];
-  const exist = await existingCodes(ctx, related);
+  const exist = await existingCodes(ctx, relatedCodesOf(records));
   const link: [string, string][] = [];
   const unlink: [string, string][] = [];
   for (const record of records) {
-    const expected = new Set(((record.related_codes as string[] | null) ?? []).filter((c) => exist.has(c)));
-    const actual = new Set(((found.get(record.code)?._links as unknown[] | undefined) ?? []).map(String));
-    for (const code of expected) if (!actual.has(code)) link.push([record.code, code]);
-    for (const code of actual) if (!expected.has(code)) unlink.push([record.code, code]);
+    const { missing, extra } = linkDifference(record, found.get(record.code)?._links, exist);
+    for (const code of missing) link.push([record.code, code]);
+    for (const code of extra) unlink.push([record.code, code]);
   }
   const writes = { link, unlink: ctx.prune ? unlink : [] };
   if (!ctx.dryRun && (writes.link.length > 0 || writes.unlink.length > 0))
@@ -110,9 +111,10 @@ export async function findExtraNodes(ctx: SyncContext, summary: DirectionSummary
   const neo4j = storeOf(ctx, 'neo4j');
   const dataset = dtcNodes(ctx.labels);
   for await (const page of pages(neo4j, dataset, ctx.batchSize, ctx.signal)) {
-    const codes = page.map((n) => String(n.code));
-    const { found } = await storeOf(ctx, 'postgres').readByKey(DTC_TABLE, codes);
-    const extra = codes.filter((c) => !found.has(c));
+    const extra = await codesPostgresLacks(
+      ctx,
+      page.map((n) => String(n.code)),
+    );
     noteExtra(summary, extra);
     if (ctx.prune && extra.length > 0) {
       if (!ctx.dryRun) await neo4j.writeByKey(dataset, { remove: extra });

@@ -19,6 +19,7 @@ import type { EmbeddingProvider } from '../../embeddings/embedding-provider.ts';
 import {
   DTC_POINTS,
   DTC_TABLE,
+  codesPostgresLacks,
   noteExtra,
   progress,
   storeOf,
@@ -137,25 +138,43 @@ export async function syncPointBatch(
   summary.updated += counts.updated;
 }
 
-/** Why a DTC point is extra: its code is not in `dtc_codes`, it has none, or it sits under a foreign id. */
+/**
+ * Why each DTC point of a page is extra, or undefined when it is the point of a `dtc_codes` row: it has no
+ * code, its code is not in `dtc_codes`, or it sits under an id that is not its code's.
+ */
+export async function extraPointsOf(
+  ctx: Pick<SyncContext, 'stores'>,
+  page: readonly Record<string, unknown>[],
+): Promise<{ id: string; code?: string; why?: 'no code' | 'not in postgres' | 'foreign id' }[]> {
+  const codes = page.map((p) => ((p.payload ?? {}) as Record<string, unknown>).code);
+  const lacking = new Set(
+    await codesPostgresLacks(
+      ctx,
+      codes.filter((c): c is string => typeof c === 'string'),
+    ),
+  );
+  return page.map((point, i) => {
+    const id = String(point.id);
+    const code = codes[i];
+    if (typeof code !== 'string') return { id, why: 'no code' };
+    if (lacking.has(code)) return { id, code, why: 'not in postgres' };
+    return pointId('dtc', code).toString() === id ? { id, code } : { id, code, why: 'foreign id' };
+  });
+}
+
+/** A page's extra points: all named; only those with a code prunable. */
 async function extraPoints(
   ctx: SyncContext,
   page: readonly Record<string, unknown>[],
 ): Promise<{ ids: string[]; names: string[] }> {
-  const codes = page.map((p) => ((p.payload ?? {}) as Record<string, unknown>).code);
-  const named = codes.filter((c): c is string => typeof c === 'string');
-  const { found } = await storeOf(ctx, 'postgres').readByKey(DTC_TABLE, named);
   const ids: string[] = [];
   const names: string[] = [];
-  page.forEach((point, i) => {
-    const code = codes[i];
-    const id = String(point.id);
-    const ok = typeof code === 'string' && found.has(code) && pointId('dtc', code).toString() === id;
-    if (ok) return;
+  for (const { id, code, why } of await extraPointsOf(ctx, page)) {
+    if (why === undefined) continue;
     // A point without a code is reported, never pruned: it may be a code's point that lost its payload.
-    if (typeof code === 'string') ids.push(id);
-    names.push(typeof code === 'string' ? `${code} (point ${id})` : `point ${id}`);
-  });
+    if (code !== undefined) ids.push(id);
+    names.push(code !== undefined ? `${code} (point ${id})` : `point ${id}`);
+  }
   return { ids, names };
 }
 

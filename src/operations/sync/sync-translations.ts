@@ -10,6 +10,7 @@ import { AcxError } from '../../errors.ts';
 import { DTC_FIELDS, canonicalDtc, type CanonicalDtc } from '../../model/dtc-sync.ts';
 import {
   DTC_TABLE,
+  dtcNodes,
   emptyDirection,
   noteRejected,
   noteSkipped,
@@ -141,12 +142,7 @@ async function translateBatch(
 export async function syncTranslations(ctx: SyncContext, summaries: TranslationSummaries): Promise<void> {
   const entries = await readTranslationCache(ctx.dataDir);
   await prepareCollection(ctx, requireEmbeddings(ctx));
-  await storeOf(ctx, 'neo4j').prepareDataset(
-    { store: 'neo4j', label: ctx.labels.label('dtc'), key: 'code' },
-    {
-      create: !ctx.dryRun,
-    },
-  );
+  await storeOf(ctx, 'neo4j').prepareDataset(dtcNodes(ctx.labels), { create: !ctx.dryRun });
   for (let i = 0; i < entries.length; i += ctx.batchSize) {
     const translated = await translateBatch(ctx, entries.slice(i, i + ctx.batchSize), summaries.postgres);
     if (translated.length > 0) {

@@ -11,17 +11,26 @@ import {
   canonicalFromNode,
   differingFields,
   differingPayload,
+  linkDifference,
   embeddingText,
   nodeFields,
   pointPayload,
+  relatedCodesOf,
   sha256Hex,
   type CanonicalDtc,
 } from '../../model/dtc-sync.ts';
 import { EMBEDDING_DIMENSION, pointId } from '../../model/qdrant-model.ts';
-import { DTC_POINTS, DTC_TABLE, dtcNodes, storeOf, type SyncContext } from './sync-context.ts';
+import {
+  DTC_POINTS,
+  DTC_TABLE,
+  codesPostgresLacks,
+  dtcNodes,
+  storeOf,
+  type SyncContext,
+} from './sync-context.ts';
 import { ISSUE_KINDS, IssueLog, type IssueKind } from './sync-issues.ts';
 import { pages } from './sync-pages.ts';
-import { vectorProblem } from './sync-points.ts';
+import { extraPointsOf, vectorProblem } from './sync-points.ts';
 import { TRANSLATION_CACHE, readTranslationCache } from './sync-translations.ts';
 
 export type VerifyContext = Pick<
@@ -52,8 +61,6 @@ interface Pass {
   dimension: number;
 }
 
-const forNeo4j = (v: unknown) => (v === null ? null : v);
-
 /** PostgreSQL against Neo4j for one page: missing nodes, differing fields, differing RELATED_TO targets. */
 async function checkNodes(pass: Pass, records: readonly CanonicalDtc[]): Promise<void> {
   const neo4j = storeOf(pass.ctx, 'neo4j');
@@ -61,7 +68,7 @@ async function checkNodes(pass: Pass, records: readonly CanonicalDtc[]): Promise
     dtcNodes(pass.ctx.labels, true),
     records.map((r) => r.code),
   );
-  const related = [...new Set(records.flatMap((r) => (r.related_codes as string[] | null) ?? []))];
+  const related = relatedCodesOf(records);
   const exist =
     related.length === 0 ? new Map() : (await neo4j.readByKey(dtcNodes(pass.ctx.labels), related)).found;
   const fields = nodeFields(pass.ctx.labels.scheme);
@@ -77,14 +84,9 @@ async function checkNodes(pass: Pass, records: readonly CanonicalDtc[]): Promise
     if (differing.length > 0)
       pass.log.add('content_mismatches', record.code, {
         source: 'postgres_vs_neo4j',
-        fields: Object.fromEntries(
-          differing.map((f) => [f, { postgres: record[f], neo4j: forNeo4j(node[f]) }]),
-        ),
+        fields: Object.fromEntries(differing.map((f) => [f, { postgres: record[f], neo4j: node[f] }])),
       });
-    const expected = new Set(((record.related_codes as string[] | null) ?? []).filter((c) => exist.has(c)));
-    const actual = new Set(((props._links as unknown[] | undefined) ?? []).map(String));
-    const missing = [...expected].filter((c) => !actual.has(c)).sort();
-    const extra = [...actual].filter((c) => !expected.has(c)).sort();
+    const { missing, extra } = linkDifference(record, props._links, exist);
     if (missing.length + extra.length > 0)
       pass.log.add('relationship_mismatches', record.code, { missing, extra });
   }
@@ -142,7 +144,6 @@ async function postgresPass(pass: Pass): Promise<void> {
 
 /** Neo4j's and Qdrant's DTC records that PostgreSQL lacks (and points under an id not their code's). */
 async function reversePasses(pass: Pass): Promise<void> {
-  const postgres = storeOf(pass.ctx, 'postgres');
   for await (const page of pages(
     storeOf(pass.ctx, 'neo4j'),
     dtcNodes(pass.ctx.labels),
@@ -150,9 +151,11 @@ async function reversePasses(pass: Pass): Promise<void> {
     pass.ctx.signal,
   )) {
     pass.counts.neo4j += page.length;
-    const codes = page.map((n) => canonicalFromNode(n).code);
-    const { found } = await postgres.readByKey(DTC_TABLE, codes);
-    for (const code of codes.filter((c) => !found.has(c))) {
+    const lacking = await codesPostgresLacks(
+      pass.ctx,
+      page.map((n) => canonicalFromNode(n).code),
+    );
+    for (const code of lacking) {
       pass.log.add('extra_in_neo4j', code);
       pass.log.add('missing_in_postgres', code);
     }
@@ -164,20 +167,14 @@ async function reversePasses(pass: Pass): Promise<void> {
     pass.ctx.signal,
   )) {
     pass.counts.qdrant += page.length;
-    const codes = page.map((p) => ((p.payload ?? {}) as Record<string, unknown>).code);
-    const { found } = await postgres.readByKey(
-      DTC_TABLE,
-      codes.filter((c): c is string => typeof c === 'string'),
-    );
-    page.forEach((point, i) => {
-      const code = codes[i];
-      if (typeof code !== 'string') return pass.log.add('extra_in_qdrant', `point ${String(point.id)}`);
-      if (!found.has(code)) {
+    for (const { id, code, why } of await extraPointsOf(pass.ctx, page)) {
+      if (why === 'no code') pass.log.add('extra_in_qdrant', `point ${id}`);
+      else if (why === 'foreign id') pass.log.add('extra_in_qdrant', `${code} (point ${id})`);
+      else if (why === 'not in postgres' && code !== undefined) {
         pass.log.add('extra_in_qdrant', code);
         pass.log.add('missing_in_postgres', code);
-      } else if (pointId('dtc', code).toString() !== String(point.id))
-        pass.log.add('extra_in_qdrant', `${code} (point ${String(point.id)})`);
-    });
+      }
+    }
   }
 }
 

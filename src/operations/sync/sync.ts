@@ -8,6 +8,7 @@ import { canonicalTimestamp } from '../../model/dtc-sync.ts';
 import { failureOf, outcomeOf, type Outcome, type RunFailure } from '../outcome.ts';
 import {
   SYNC_DIRECTIONS,
+  TARGET,
   emptyDirection,
   storeOf,
   type DirectionSummary,
@@ -112,7 +113,7 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     const total = await sourceTotal(ctx, direction);
     ctx.reporter.emit({
       type: 'dataset-start',
-      store: emptyDirection(direction).target,
+      store: TARGET[direction],
       dataset: direction,
       ...(total === undefined ? {} : { total }),
     });
