@@ -382,6 +382,16 @@ export class QdrantClient {
     });
   }
 
+  /** Deletes points by id and waits until they are gone (a write by id: safe to send again). */
+  async deletePoints(name: string, ids: PointId[], signal?: AbortSignal): Promise<void> {
+    await this.request('POST', `/collections/${enc(name)}/points/delete`, {
+      query: { wait: true },
+      body: { points: ids },
+      subject: name,
+      signal,
+    });
+  }
+
   scroll(name: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<ScrollPage> {
     return this.request('POST', `/collections/${enc(name)}/points/scroll`, { body, subject: name, signal });
   }

@@ -419,12 +419,7 @@ export async function undoQdrantImport(
     if (!p) return;
     done.pointsRemoved += p.remove.length;
     done.pointsRestored += p.restore.length;
-    if (p.remove.length > 0)
-      await client.request('POST', `/collections/${encodeURIComponent(name)}/points/delete`, {
-        query: { wait: true },
-        body: { points: p.remove.splice(0) },
-        subject: name,
-      });
+    if (p.remove.length > 0) await client.deletePoints(name, p.remove.splice(0));
     if (p.restore.length > 0)
       await client.upsertJson(
         name,

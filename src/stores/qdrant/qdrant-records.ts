@@ -153,10 +153,5 @@ export async function writeQdrantByKey(
   }));
   const removed = (writes.remove ?? []).map((key) => pointIdOf(collection, key));
   if (points.length > 0) await client.upsert(collection, points as QdrantPoint[]);
-  if (removed.length > 0)
-    await client.request('POST', `/collections/${encodeURIComponent(collection)}/points/delete`, {
-      query: { wait: true },
-      body: { points: removed },
-      subject: collection,
-    });
+  if (removed.length > 0) await client.deletePoints(collection, removed);
 }
