@@ -132,6 +132,19 @@ describe('without an embedding provider', () => {
   });
 });
 
+describe('--all without a translation cache', () => {
+  it('notes that there is nothing to translate and succeeds; --translations named alone refuses with a hint', async () => {
+    await seed(stores, SCALE, SEED);
+    const empty = await mkdtemp(join(work, 'no-data-'));
+    const all = await runCli(['sync', '--all', '--data-dir', empty]);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(all.stdout).toContain('no translation cache at');
+    const alone = await runCli(['sync', '--translations', '--data-dir', empty]);
+    expect(alone.code).toBe(5);
+    expect(alone.stderr).toContain('hint: point --data-dir');
+  });
+});
+
 describe('partial recovery, as in the guide', () => {
   it('rebuilds every DTC node and point from PostgreSQL alone, field by field, with the model’s vectors', async () => {
     await seed(stores, SCALE, SEED);

@@ -65,6 +65,7 @@ async function runAll(run: SyncRun, embeddings: EmbeddingProvider | undefined): 
         force: flags.force,
         dryRun: flags.dryRun,
         prune: flags.prune,
+        cacheOptional: flags.all && !flags.translations,
         embeddings,
       });
     if (flags.verify) {
@@ -102,7 +103,10 @@ export async function handleSync(run: SyncRun): Promise<void> {
     .join('\n\n');
   printResult(run.global, sync && verify ? { sync, verify } : (sync ?? verify), text);
   if (results.error) throw results.error;
-  if (sync && sync.failures.length > 0) throw errorForOutcome(sync, 'sync finished with failures');
+  if (sync && sync.failures.length > 0)
+    throw errorForOutcome(sync, 'sync finished with failures', {
+      hint: sync.failures.find((f) => f.hint !== undefined)?.hint,
+    });
   if (sync && sync.rejected > 0)
     throw new AcxError(
       'INCOMPLETE',

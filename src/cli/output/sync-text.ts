@@ -61,6 +61,7 @@ export function formatSync(s: SyncSummary): string {
       lines.push(`${d.direction}: ${r.code} skipped: ${r.reason}`);
     if (d.skippedCount > SHOWN_IN_TEXT)
       lines.push(`${d.direction}: … ${d.skippedCount - SHOWN_IN_TEXT} more skipped`);
+    if (d.note) lines.push(`${d.direction}: ${d.note}`);
     if (d.failure)
       lines.push(
         `${d.direction}: FAILED: ${d.failure.message}${d.failure.hint ? ` (${d.failure.hint})` : ''}`,

@@ -34,6 +34,11 @@ export interface SyncContext {
   batchSize: number;
   /** The application's data folder (`--data-dir`): the translation cache is under it. */
   dataDir: string;
+  /**
+   * `--all` without `--translations`: an application without a translation cache has nothing to
+   * translate (noted), where a `--translations` named on its own refuses a missing cache (NOT_FOUND).
+   */
+  cacheOptional?: boolean;
   embeddings?: EmbeddingProvider;
   reporter: ProgressReporter;
   signal?: AbortSignal;
@@ -78,6 +83,8 @@ export interface DirectionSummary {
   skippedCount: number;
   seconds: number;
   failure?: RunFailure;
+  /** Why the direction had nothing to do, when that is no failure (no translation cache under `--all`). */
+  note?: string;
 }
 
 /** The store each direction writes (translations: PostgreSQL first). */

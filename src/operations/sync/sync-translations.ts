@@ -4,6 +4,7 @@
  * into `description_hu` — PostgreSQL first, then, for exactly the codes it changed, their DTC nodes and
  * points (so those points are embedded again).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AcxError } from '../../errors.ts';
@@ -140,6 +141,11 @@ async function translateBatch(
 }
 
 export async function syncTranslations(ctx: SyncContext, summaries: TranslationSummaries): Promise<void> {
+  const cache = join(ctx.dataDir, TRANSLATION_CACHE);
+  if (ctx.cacheOptional && !existsSync(cache)) {
+    summaries.postgres.note = `no translation cache at ${cache}: nothing to translate`;
+    return;
+  }
   const entries = await readTranslationCache(ctx.dataDir);
   await prepareCollection(ctx, requireEmbeddings(ctx));
   await storeOf(ctx, 'neo4j').prepareDataset(dtcNodes(ctx.labels), { create: !ctx.dryRun });
