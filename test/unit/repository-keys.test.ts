@@ -163,6 +163,16 @@ describe('addKey and unlock', () => {
     });
   });
 
+  it.each([1000, 65536, 0])(
+    'refuses scrypt N=%i (not a power of two, or over 64 MiB) with USAGE',
+    async (N) => {
+      const storage = new MemoryStorage('bad-n');
+      const error = await acxErrorOf(addKey(storage, newMasterKey(), password(PASSWORD), { scryptN: N }));
+      expect(error.code).toBe('USAGE');
+      expect(await listAll(storage, '')).toEqual([]);
+    },
+  );
+
   it('a wrong password is CONFIG, and no message holds either password', async () => {
     const storage = new MemoryStorage('wrong');
     await addKey(storage, newMasterKey(), password(PASSWORD), FAST);
@@ -276,6 +286,13 @@ describe('damaged key files', () => {
     const copy = (await readJson(storage, `keys/${good}.json`)) as Record<string, unknown>;
     await putText(storage, 'keys/00000000000000000000000000000001.json', '{"format":"acx-data-key", cut');
     await putJson(storage, 'keys/00000000000000000000000000000002.json', { ...copy, kdf: { name: 'rot13' } });
+    // A key file asking every reader for 1 GiB of scrypt memory is damaged, not obeyed.
+    const kdf = { ...(copy.kdf as object), N: 2 ** 20 };
+    await putJson(storage, 'keys/00000000000000000000000000000005.json', {
+      ...copy,
+      kdf,
+      id: '00000000000000000000000000000005',
+    });
     // The good key file copied under another name, its id left as it was: refused as damaged.
     await putJson(storage, 'keys/00000000000000000000000000000003.json', copy);
     // ... and with the id changed to match: its AAD names the old id, so it does not open (it looks
@@ -307,7 +324,10 @@ describe('damaged key files', () => {
     expect(error.message).toContain('keys/00000000000000000000000000000001.json (not valid JSON)');
     expect(error.message).toContain('keys/00000000000000000000000000000002.json (not a key file: kdf');
     expect(error.message).toContain(`keys/00000000000000000000000000000003.json (its id ${good} does not`);
-    expect(error.message).toContain('and 3 key file(s) are damaged');
+    expect(error.message).toContain(
+      'keys/00000000000000000000000000000005.json (not a key file: kdf.N needs more memory',
+    );
+    expect(error.message).toContain('and 4 key file(s) are damaged');
     expect(error.message).not.toContain('00000000000000000000000000000004');
     expect(error.message).not.toContain(PASSWORD);
   });
@@ -319,6 +339,7 @@ describe('damaged key files', () => {
       '00000000000000000000000000000001',
       '00000000000000000000000000000002',
       '00000000000000000000000000000003',
+      '00000000000000000000000000000005',
     ]);
     await removeKey(storage, '00000000000000000000000000000001', good);
     expect((await listKeys(storage)).map((k) => k.id)).not.toContain('00000000000000000000000000000001');

@@ -51,18 +51,19 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'is not base64');
 const salt = base64.refine((s) => Buffer.from(s, 'base64').length >= 16, 'is shorter than 16 bytes');
 const powerOfTwo = (n: number) => Number.isInteger(Math.log2(n));
 const kdfSchema = z.discriminatedUnion('name', [
-  z.object({
-    name: z.literal('scrypt'),
-    N: z
-      .number()
-      .int()
-      .min(2)
-      .max(2 ** 20)
-      .refine(powerOfTwo, 'is not a power of two'),
-    r: z.number().int().min(1).max(32),
-    p: z.number().int().min(1).max(16),
-    salt,
-  }),
+  z
+    .object({
+      name: z.literal('scrypt'),
+      N: z.number().int().min(2).refine(powerOfTwo, 'is not a power of two'),
+      r: z.number().int().min(1).max(32),
+      p: z.number().int().min(1).max(16),
+      salt,
+    })
+    // scrypt needs 128 · N · r bytes: a key file must not make a reader allocate more than maxmem.
+    .refine((k) => 128 * k.N * k.r < SCRYPT_MAXMEM, {
+      message: 'needs more memory than 64 MiB',
+      path: ['N'],
+    }),
   z.object({ name: z.literal('hkdf-sha256'), salt }),
 ]);
 const keyFileSchema = z.object({
@@ -146,7 +147,10 @@ export async function addKey(
       : { name: 'hkdf-sha256', salt: saltText },
   );
   if (!parsed.success) {
-    throw new AcxError('USAGE', `scrypt N must be a power of two from 2 to 2^20, not ${options.scryptN}`);
+    throw new AcxError(
+      'USAGE',
+      `scrypt N must be a power of two from 2 to ${DEFAULT_SCRYPT_N}, not ${options.scryptN}`,
+    );
   }
   const wrapKey = await deriveWrapKey(parsed.data, secret);
   const plaintext = Buffer.from(
