@@ -3,3 +3,55 @@ export {
   parseExactJson as parseQdrantJson,
   stringifyExactJson as stringifyQdrantJson,
 } from '../../model/exact-json.ts';
+
+/** Where the value of a top-level member of a JSON object text starts and ends, or undefined. */
+export function memberSpan(text: string, key: string): [number, number] | undefined {
+  let i = skipSpace(text, 0);
+  if (text[i] !== '{') return undefined;
+  i = skipSpace(text, i + 1);
+  while (text[i] === '"') {
+    const keyEnd = skipString(text, i);
+    const name = text.slice(i, keyEnd);
+    i = skipSpace(text, keyEnd);
+    if (text[i] !== ':') return undefined;
+    const start = skipSpace(text, i + 1);
+    const end = skipValue(text, start);
+    if (name === `"${key}"`) return [start, end];
+    i = skipSpace(text, end);
+    if (text[i] !== ',') return undefined;
+    i = skipSpace(text, i + 1);
+  }
+  return undefined;
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  return i;
+}
+
+/** The index after the string starting at `i` (a quote), honouring backslash escapes. */
+function skipString(text: string, i: number): number {
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  return text.length;
+}
+
+/** The index after the JSON value starting at `i`: strings and nesting are followed, scalars run to a delimiter. */
+function skipValue(text: string, i: number): number {
+  let depth = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      i = skipString(text, i) - 1;
+      if (depth === 0) return i + 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i;
+      if (--depth === 0) return i + 1;
+    } else if (depth === 0 && c === 0x2c) return i;
+  }
+  return i;
+}

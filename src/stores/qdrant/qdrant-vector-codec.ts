@@ -1,0 +1,311 @@
+/**
+ * Binary vectors in format-2 points files (docs/design.md §7.2, §11): the float32 components Qdrant
+ * stores, little-endian, in base64, inside the same JSON line as format 1. Decimal text costs 2–3× the
+ * bytes and most of the CPU of a backup; the binary form is exact by construction.
+ *
+ * - dense `[…]` → `{"$f32":"<base64>"}`
+ * - multivector `[[…],…]` → `{"$f32m":{"dim":<n>,"data":"<base64 of every row, concatenated>"}}`
+ * - sparse `{"indices":[…],"values":[…]}` → `{"indices":[…],"values":{"$f32":"<base64>"}}`
+ * - named vectors (top level object, the default vector's name is `""`): each value as above.
+ *
+ * Which vectors are encoded: those whose every component is a number with a finite float32 rounding.
+ * Qdrant holds float32, and reads a decimal as a double cast to float32 (serde's f32 from a JSON
+ * number), which is `Math.fround`; the project's fingerprints compare vectors the same way. So the
+ * binary form hands Qdrant the very float32 the decimal would, whether the server printed the float64
+ * expansion (`0.6000000238418579`, the test double) or the shortest float32 form (`0.6`, Qdrant 1.18).
+ * With `exactOnly`, only vectors whose components already are exact float32 are encoded, so the
+ * decoded doubles are the very ones read. Any other vector (NaN, ±Infinity, an overflow, a non-number)
+ * stays as it was, and `-0` keeps its sign.
+ *
+ * Decoding accepts both forms in every position, so it reads format-1 lines unchanged. A tag is
+ * recognised only as the object's one member, with its shape (`$f32` holding a scalar, base64 text
+ * when intact; `$f32m` an object with `dim` and `data`): a named vector called `$f32` always holds an
+ * array or a vector object, so it cannot be mistaken for one.
+ */
+import { endianness } from 'node:os';
+import { AcxError } from '../../errors.ts';
+import { memberSpan } from './qdrant-json.ts';
+
+const F32 = '$f32';
+const F32M = '$f32m';
+const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+
+type Json = unknown;
+
+// ------------------------------------------------------------------------------------ encode
+
+export interface EncodeOptions {
+  /**
+   * Encode a vector only when every component is exactly a float32 (`Math.fround(v) === v`); default
+   * false: when every component's float32 rounding is finite (see above).
+   */
+  exactOnly?: boolean;
+}
+
+/** The components as float32, or undefined when one cannot be encoded (see `EncodeOptions`). */
+function float32Of(
+  values: readonly unknown[],
+  exactOnly: boolean,
+  into?: Float32Array,
+  at = 0,
+): Float32Array | undefined {
+  const out = into ?? new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'number') return undefined;
+    out[at + i] = v;
+    const f = out[at + i]!;
+    // NaN and ±Infinity (or an overflow to it) are never finite; `exactOnly` also wants no rounding.
+    if (exactOnly ? f !== v || !Number.isFinite(v) : !Number.isFinite(f)) return undefined;
+  }
+  return out;
+}
+
+/** float32 little-endian bytes in base64, without per-component string work. */
+function base64Of(values: Float32Array): string {
+  if (LITTLE_ENDIAN_HOST)
+    return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+  const bytes = Buffer.allocUnsafe(values.length * 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return bytes.toString('base64');
+}
+
+function encodeDense(vector: readonly unknown[], exactOnly: boolean): Json {
+  const values = vector.length > 0 ? float32Of(vector, exactOnly) : undefined;
+  return values ? { [F32]: base64Of(values) } : vector;
+}
+
+function encodeMulti(rows: readonly unknown[], exactOnly: boolean): Json {
+  const first = rows[0] as unknown[];
+  const dim = first.length;
+  if (dim === 0) return rows;
+  const all = new Float32Array(rows.length * dim);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    if (!Array.isArray(row) || row.length !== dim || !float32Of(row, exactOnly, all, r * dim)) return rows;
+  }
+  return { [F32M]: { dim, data: base64Of(all) } };
+}
+
+/** One vector in any position: dense or multivector array, or (not at the top) a sparse vector. */
+function encodeOne(vector: Json, nested: boolean, exactOnly: boolean): Json {
+  if (Array.isArray(vector)) {
+    if (vector.length > 0 && Array.isArray(vector[0])) return encodeMulti(vector, exactOnly);
+    return encodeDense(vector, exactOnly);
+  }
+  if (nested && isObject(vector) && Array.isArray(vector.indices) && Array.isArray(vector.values)) {
+    const values = encodeDense(vector.values, exactOnly);
+    return values === vector.values ? vector : { ...vector, values };
+  }
+  return vector;
+}
+
+/**
+ * A point's `vector` (Qdrant's `VectorStruct`) with every vector that can be encoded (see
+ * `EncodeOptions`) in binary form. Anything else is returned as it is.
+ */
+export function encodeVectors(vector: Json, options: EncodeOptions = {}): Json {
+  const exactOnly = options.exactOnly ?? false;
+  if (!isObject(vector)) return encodeOne(vector, false, exactOnly);
+  const out: Record<string, Json> = {};
+  for (const name of Object.keys(vector)) out[name] = encodeOne(vector[name], true, exactOnly);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ decode
+
+/** Which point a decode error names (a file, a line, an id), and the collection as the error's subject. */
+export interface VectorSource {
+  /** e.g. `qdrant/c/points.jsonl.zst line 12 (point 42)`. */
+  where: string;
+  subject?: string;
+}
+
+function corrupt(source: VectorSource, problem: string): AcxError {
+  return new AcxError('INTEGRITY', `${source.where}: ${problem}`, {
+    subject: source.subject,
+    hint: 'the points file is damaged: run --verify on the snapshot, or restore another snapshot',
+  });
+}
+
+/** The bytes of a base64 string written by `base64Of`: padded, nothing but the alphabet, whole floats. */
+function bytesOf(text: unknown, source: VectorSource): Buffer {
+  if (typeof text !== 'string')
+    throw corrupt(source, `a binary vector holds ${typeof text}, not base64 text`);
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const bytes = Buffer.from(text, 'base64');
+  // Node skips characters outside the alphabet: a damaged character shows up as a missing byte.
+  if (text.length % 4 !== 0 || bytes.length !== (text.length / 4) * 3 - padding) {
+    throw corrupt(source, `a binary vector is not valid base64 (${text.length} characters)`);
+  }
+  if (bytes.length % 4 !== 0) {
+    throw corrupt(source, `a binary vector holds ${bytes.length} bytes, not a whole number of float32`);
+  }
+  return bytes;
+}
+
+/** float32 little-endian bytes as numbers, read from an aligned copy. */
+function floatsOf(bytes: Buffer): Float32Array {
+  const values = new Float32Array(bytes.length / 4);
+  if (LITTLE_ENDIAN_HOST) {
+    new Uint8Array(values.buffer).set(bytes);
+    return values;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
+  return values;
+}
+
+/** `{"$f32": <not an array or object>}`: a named vector called `$f32` holds an array or an object. */
+function isF32(value: Json): value is { [F32]: unknown } {
+  if (!isObject(value) || !(F32 in value) || Object.keys(value).length !== 1) return false;
+  const body = value[F32];
+  return typeof body !== 'object' || body === null;
+}
+
+function isF32M(value: Json): value is { [F32M]: { dim: unknown; data: unknown } } {
+  if (!isObject(value) || Object.keys(value).length !== 1) return false;
+  const body = value[F32M];
+  return isObject(body) && 'dim' in body && 'data' in body;
+}
+
+/** What a decoded dense vector becomes: numbers for readers, the typed array for `decodePointLine`. */
+type Finish = (values: Float32Array) => Json;
+const asNumbers: Finish = (values) => Array.from(values);
+const asTyped: Finish = (values) => values;
+
+function decodeMulti(body: { dim: unknown; data: unknown }, source: VectorSource, finish: Finish): Json[] {
+  const { dim } = body;
+  if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim <= 0) {
+    throw corrupt(source, `a binary multivector has dim ${String(dim)}`);
+  }
+  const values = floatsOf(bytesOf(body.data, source));
+  if (values.length % dim !== 0) {
+    throw corrupt(source, `a binary multivector holds ${values.length} components, not rows of ${dim}`);
+  }
+  const rows: Json[] = [];
+  for (let at = 0; at < values.length; at += dim) rows.push(finish(values.subarray(at, at + dim)));
+  return rows;
+}
+
+function decodeOne(vector: Json, source: VectorSource, finish: Finish): Json {
+  if (isF32(vector)) return finish(floatsOf(bytesOf(vector[F32], source)));
+  if (isF32M(vector)) return decodeMulti(vector[F32M], source, finish);
+  if (isObject(vector) && Array.isArray(vector.indices) && isF32(vector.values)) {
+    return { ...vector, values: decodeOne(vector.values, source, finish) };
+  }
+  return vector;
+}
+
+function decodeWith(vector: Json, source: VectorSource, finish: Finish): Json {
+  if (!isObject(vector) || isF32(vector) || isF32M(vector)) return decodeOne(vector, source, finish);
+  const out: Record<string, Json> = {};
+  for (const name of Object.keys(vector)) out[name] = decodeOne(vector[name], source, finish);
+  return out;
+}
+
+/**
+ * A point's `vector` in either form with every binary vector as numbers (the float32 values as
+ * doubles). INTEGRITY naming `source` when a binary vector is damaged.
+ */
+export function decodeVectors(vector: Json, source: VectorSource): Json {
+  return decodeWith(vector, source, asNumbers);
+}
+
+// ------------------------------------------------------------------------------------ lines
+
+/**
+ * A `points.jsonl` line made ready for Qdrant's upsert: binary vectors become JSON numbers, and every
+ * other byte of the line (the id, the payload with its integer/float distinctions) stays as written.
+ * A line without a binary vector is returned as it is.
+ */
+export function decodePointLine(line: string, source: VectorSource): string {
+  if (!line.includes('"$f32')) return line;
+  const span = memberSpan(line, 'vector');
+  if (!span) return line;
+  const [start, end] = span;
+  const where = (): VectorSource => ({ ...source, where: `${source.where} (point ${pointIdText(line)})` });
+  let vector: Json;
+  try {
+    vector = JSON.parse(line.slice(start, end));
+  } catch (error) {
+    throw corrupt(where(), `the vector is not JSON (${(error as Error).message})`);
+  }
+  const decoded = decodeWith(vector, where(), asTyped);
+  return line.slice(0, start) + vectorText(decoded) + line.slice(end);
+}
+
+/** JSON of decoded vectors; `-0` is written as `-0.0` (JSON.stringify would drop its sign). */
+function vectorText(value: Json): string {
+  if (value instanceof Float32Array) return float32Text(value);
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0.0' : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(vectorText).join(',')}]`;
+  if (!isObject(value)) return JSON.stringify(value);
+  return `{${Object.keys(value)
+    .map((k) => `${JSON.stringify(k)}:${vectorText(value[k])}`)
+    .join(',')}}`;
+}
+
+/** The point's id as written, for messages. */
+function pointIdText(line: string): string {
+  const span = memberSpan(line, 'id');
+  return span ? line.slice(span[0], span[1]) : '(no id)';
+}
+
+// JSON's number text for float32, written as bytes: a 9-digit integer mantissa and a decimal exponent
+// always reads back as the same float32 (9 significant digits suffice for any float32, and Qdrant
+// reads the decimal as a double cast to float32), and costs a third of JSON.stringify's shortest
+// double form, which is the most of a format-2 restore's CPU.
+const POWERS_OF_TEN = Float64Array.from({ length: 120 }, (_, i) => 10 ** (i - 60));
+const LOG10_2 = Math.log10(2);
+const BYTES_PER_COMPONENT = 17; // `,` `-` 10 digits `e` `-` 2 digits, and room to spare
+
+/** `[…]` for a float32 array: see above. Zero, subnormals (and NaN, ±Infinity) take JSON.stringify. */
+export function float32Text(values: Float32Array): string {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = Buffer.allocUnsafe(values.length * BYTES_PER_COMPONENT + 2);
+  let at = 0;
+  out[at++] = 0x5b;
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out[at++] = 0x2c;
+    const v = values[i]!;
+    const exponent = (bits[i]! >>> 23) & 0xff;
+    if (exponent === 0 || exponent === 0xff) {
+      at += out.write(Object.is(v, -0) ? '-0.0' : JSON.stringify(v), at, 'latin1');
+      continue;
+    }
+    if (v < 0) out[at++] = 0x2d;
+    at = writeScaled(out, at, v < 0 ? -v : v, 8 - Math.floor((exponent - 127) * LOG10_2));
+  }
+  out[at++] = 0x5d;
+  return out.toString('latin1', 0, at);
+}
+
+/** Writes `a` (positive, normal) as `<9 or 10 digits>e<exponent>`, first trying 10^scale. */
+function writeScaled(out: Buffer, at: number, a: number, scale: number): number {
+  let mantissa = Math.round(a * POWERS_OF_TEN[scale + 60]!);
+  // The binary exponent's estimate is at most one decade low; rounding may reach the next decade.
+  if (mantissa < 1e8) mantissa = Math.round(a * POWERS_OF_TEN[++scale + 60]!);
+  else if (mantissa >= 1e10) mantissa = Math.round(a * POWERS_OF_TEN[--scale + 60]!);
+  const digits = mantissa >= 1e9 ? 10 : 9;
+  for (let d = digits - 1; d >= 0; d--) {
+    const digit = mantissa % 10;
+    out[at + d] = 0x30 + digit;
+    mantissa = (mantissa - digit) / 10;
+  }
+  at += digits;
+  out[at++] = 0x65;
+  let exponent = -scale;
+  if (exponent < 0) {
+    out[at++] = 0x2d;
+    exponent = -exponent;
+  }
+  if (exponent >= 10) out[at++] = 0x30 + Math.floor(exponent / 10);
+  out[at++] = 0x30 + (exponent % 10);
+  return at;
+}
+
+function isObject(value: Json): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
