@@ -71,6 +71,8 @@ export interface SnapshotSink {
   closeFile(writer: DataFileWriter): Promise<FileEntry>;
   /** Writes a whole small file from lines; returns its path. */
   writeLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<string>;
+  /** The repository format the files are written in (design §7 = 1, §11 = 2). */
+  readonly formatVersion: 1 | 2;
 }
 
 /** Where a restore reads a complete snapshot's data files, by their manifest paths. */

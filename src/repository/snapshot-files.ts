@@ -143,6 +143,7 @@ export class SnapshotFileWriter implements DataFileWriter {
  */
 export class SnapshotFiles implements SnapshotSink {
   readonly entries: Record<string, FileEntry> = {};
+  readonly formatVersion = 1 as const;
   /** The key prefix of the snapshot: `<id>/`. */
   readonly prefix: string;
   private readonly writers = new Set<SnapshotFileWriter>();

@@ -22,6 +22,7 @@ import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/sna
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { QdrantAlias, QdrantClient } from './qdrant-client.ts';
 import { stringifyQdrantJson } from './qdrant-json.ts';
+import { encodeVectors } from './qdrant-vector-codec.ts';
 
 export interface QdrantBackupOptions {
   /** Also download each collection's server-side snapshot (`--qdrant-snapshots`). */
@@ -164,7 +165,10 @@ async function backupConfiguration(
   return { name, kind: 'collection', records: 1, files: [file], aliases: saved.aliases };
 }
 
-/** Every point, by one ordered scroll with one page in memory at a time: `points.jsonl`. */
+/**
+ * Every point, by one ordered scroll with one page in memory at a time: `points.jsonl`. Format 2 writes
+ * vectors as binary float32 (qdrant-vector-codec.ts); format 1 as the decimal arrays Qdrant returned.
+ */
 async function backupPoints(
   client: QdrantClient,
   ctx: BackupContext,
@@ -174,6 +178,7 @@ async function backupPoints(
   const dataset = `${name}/points`;
   const pointsCountAtStart = await client.count(name);
   const writer = { path: '' };
+  const binary = ctx.files.formatVersion === 2;
   const records = await reportDataset(ctx.reporter, 'qdrant', dataset, pointsCountAtStart, async () => {
     const file = await ctx.files.createFile(qdrantPaths.points(name), { records: true });
     writer.path = file.path;
@@ -187,8 +192,8 @@ async function backupPoints(
       for await (const page of pages) {
         let text = '';
         for (const p of page) {
-          text +=
-            stringifyQdrantJson({ id: p.id, vector: p.vector ?? {}, payload: p.payload ?? null }) + '\n';
+          const vector = binary ? encodeVectors(p.vector ?? {}) : (p.vector ?? {});
+          text += stringifyQdrantJson({ id: p.id, vector, payload: p.payload ?? null }) + '\n';
         }
         await w.write(text);
         n += page.length;

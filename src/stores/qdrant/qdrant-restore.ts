@@ -25,6 +25,7 @@ import type { DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import type { PlanStep, RestoreContext, RestoredDataset, StoreRestoreSummary } from '../snapshot-driver.ts';
 import type { AliasAction, QdrantClient } from './qdrant-client.ts';
 import { parseQdrantJson } from './qdrant-json.ts';
+import { decodePointLine } from './qdrant-vector-codec.ts';
 import type { SavedCollection } from './qdrant-backup.ts';
 import { createCollectionBody, fanOutOf, fieldSchemaOf, strictModeOf } from './qdrant-collection-body.ts';
 import { deleteColliding, inspectTarget, refuse } from './qdrant-restore-target.ts';
@@ -271,8 +272,9 @@ async function createAndLoad(
 
 /**
  * Streams `points.jsonl` into upsert requests. Each line already is a `PointStruct` in Qdrant's JSON
- * (written by `stringifyQdrantJson`, ids exact), so lines are sent as they are, never parsed: nothing
- * can round an id, and memory holds at most `inFlight + 1` batches.
+ * (written by `stringifyQdrantJson`, ids exact), so lines are sent as they are, never parsed whole:
+ * nothing can round an id or turn a payload's `1.0` into `1`. Only a format-2 line's binary vectors
+ * are rewritten as numbers (`decodePointLine`). Memory holds at most `inFlight + 1` batches.
  */
 async function loadPoints(
   client: QdrantClient,
@@ -313,7 +315,7 @@ async function loadPoints(
             subject: c.name,
           });
         }
-        batch.push(line);
+        batch.push(decodePointLine(line, { where: `${c.pointsFile} line ${read}`, subject: c.name }));
         if (batch.length >= batchSize) {
           await send(batch);
           batch = [];
