@@ -132,6 +132,8 @@ describe('what stays decimal', () => {
   it('a format-1 line is returned exactly as it is', () => {
     const line = '{"id":9036396042225763098,"vector":[0.6,-0.1],"payload":{"x":1.0,"note":"$f32"}}';
     expect(decodePointLine(line, source)).toBe(line);
+    const named = '{"id":1,"vector":{"$f32":[1.0,1e2,-0.0]},"payload":null}';
+    expect(decodePointLine(named, source)).toBe(named);
   });
 });
 

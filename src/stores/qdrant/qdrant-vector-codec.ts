@@ -173,7 +173,6 @@ function isF32M(value: Json): value is { [F32M]: { dim: unknown; data: unknown }
 /** What a decoded dense vector becomes: numbers for readers, the typed array for `decodePointLine`. */
 type Finish = (values: Float32Array) => Json;
 const asNumbers: Finish = (values) => Array.from(values);
-const asTyped: Finish = (values) => values;
 
 function decodeMulti(body: { dim: unknown; data: unknown }, source: VectorSource, finish: Finish): Json[] {
   const { dim } = body;
@@ -232,7 +231,13 @@ export function decodePointLine(line: string, source: VectorSource): string {
   } catch (error) {
     throw corrupt(where(), `the vector is not JSON (${(error as Error).message})`);
   }
-  const decoded = decodeWith(vector, where(), asTyped);
+  let found = false;
+  const decoded = decodeWith(vector, where(), (values) => {
+    found = true;
+    return values;
+  });
+  // "$f32" was text elsewhere (a payload, a vector's name): the line stays byte for byte.
+  if (!found) return line;
   return line.slice(0, start) + vectorText(decoded) + line.slice(end);
 }
 
