@@ -23,6 +23,9 @@ export interface FileEntry {
   compression: FileCompression;
   contentBytes: number;
   records?: number;
+  /** Format 2 (design §11.7): the content's data blobs in order, or the `list` blobs that hold them. */
+  blobs?: string[];
+  lists?: string[];
 }
 
 /** One dataset of a store section: a table, the nodes, a collection's points … and its files. */
@@ -73,6 +76,22 @@ export interface SnapshotSink {
   writeLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<string>;
   /** The repository format the files are written in (design §7 = 1, §11 = 2). */
   readonly formatVersion: 1 | 2;
+  /**
+   * Format 2: records a file of the parent snapshot as this snapshot's own, unread (its blobs are
+   * already stored). Incremental backups only (design §11.8).
+   */
+  reuse?(path: string, entry: FileEntry): void;
+}
+
+/** What an incremental backup knows of its parent, for one store (design §11.8). */
+export interface ParentSnapshot {
+  id: string;
+  /** The parent's section of this store. */
+  section: StoreSection;
+  /** The parent's file entries (all of them). */
+  files: Readonly<Record<string, FileEntry>>;
+  /** The parent manifest's `consistency` (PostgreSQL: `postgresVisibility`). */
+  consistency: Readonly<Record<string, unknown>>;
 }
 
 /** Where a restore reads a complete snapshot's data files, by their manifest paths. */

@@ -11,9 +11,9 @@ import { AcxError } from '../errors.ts';
 import type { ProgressReporter, StoreName } from '../progress.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest, type StoreSection } from '../repository/manifest.ts';
 import type { Compression } from '../repository/compression.ts';
-import type { Repository } from '../repository/repository.ts';
-import type { SnapshotFiles } from '../repository/snapshot-files.ts';
-import { nowIso } from '../model/snapshot.ts';
+import type { Repository, SnapshotWriter } from '../repository/repository.ts';
+import { BlobSnapshotFiles } from '../repository/blob-snapshot-files.ts';
+import { nowIso, type ParentSnapshot } from '../model/snapshot.ts';
 import { STORE_NAMES } from '../progress.ts';
 import type { BackupContext, Store, StoreBackup } from '../stores/store.ts';
 import type { StoresByName } from './open-stores.ts';
@@ -33,6 +33,15 @@ export interface BackupOptions {
   stores: StoresByName;
   repository: Repository;
   compression: Compression;
+  /** The repository format to write (default 2, design §11; 1 for readers of format 1 only, §7). */
+  formatVersion?: 1 | 2;
+  /** Format 2: create the repository encrypted (its first format-2 backup only). */
+  encrypt?: boolean;
+  /**
+   * `--incremental` (design §11.8): build on the newest format-2 snapshot, or with `since` on the newest
+   * verified one started at or before it; none: USAGE, nothing written.
+   */
+  incremental?: { since?: Date };
   /** PostgreSQL: use pg_dump for the schema when installed (`auto`). */
   pgDump: 'auto' | 'never';
   qdrantSnapshots: boolean;
@@ -85,13 +94,30 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
         message: `removed ${id}, left incomplete by an interrupted run`,
       });
     const startedAt = options.now ?? new Date();
-    const id = await repository.newSnapshotId('full', startedAt);
+    const parent = options.incremental
+      ? await chooseParent(repository, options.incremental.since)
+      : undefined;
+    const id = await repository.newSnapshotId(parent ? 'incremental' : 'full', startedAt);
+    if (parent)
+      reporter.emit({
+        type: 'phase',
+        store: 'repository',
+        message: `building on ${parent.id} (incremental)`,
+      });
     const dir = repository.snapshotDir(id);
-    const files = await repository.createSnapshot(id, options.compression, options.signal);
+    const files = await repository.createSnapshot(
+      id,
+      {
+        formatVersion: options.formatVersion ?? 2,
+        compression: options.compression,
+        encrypt: options.encrypt,
+      },
+      options.signal,
+    );
     reporter.emit({ type: 'phase', store: 'repository', message: `writing snapshot ${id}` });
     try {
-      const manifest = await writeSnapshot(options, id, files, startedAt);
-      await repository.finishSnapshot(manifest);
+      const manifest = await writeSnapshot(options, id, files, startedAt, parent);
+      await repository.finishSnapshot(manifest, files);
       const warnings = Object.values(manifest.stores).flatMap((s) =>
         Array.isArray(s?.warnings) ? (s.warnings as string[]) : [],
       );
@@ -139,6 +165,7 @@ async function readStores(
   options: BackupOptions,
   ctx: BackupContext,
   held: { consistency?: StoreBackup['consistency']; heldUntil?: string },
+  parent?: Manifest,
 ): Promise<Partial<Record<StoreName, StoreSection>>> {
   const opened: Array<[Store, StoreBackup]> = [];
   try {
@@ -147,6 +174,7 @@ async function readStores(
         pgDump: options.pgDump,
         nativeSnapshots: options.qdrantSnapshots,
         like: options.like?.[store.name],
+        parent: parentFor(parent, store.name),
       });
       opened.push([store, backup]);
       held.consistency ??= backup.consistency;
@@ -185,8 +213,9 @@ async function readStores(
 async function writeSnapshot(
   options: BackupOptions,
   id: string,
-  files: SnapshotFiles,
+  files: SnapshotWriter,
   startedAt: Date,
+  parent?: Manifest,
 ): Promise<Manifest> {
   const { targets, reporter } = options;
   const ctx: BackupContext = { files, reporter, signal: options.signal };
@@ -199,7 +228,7 @@ async function writeSnapshot(
       reporter.emit({ type: 'phase', message: `running pre-hook: ${options.preHook}` });
       await runHook('pre-hook', options.preHook, hookEnv);
     }
-    sections = await readStores(options, ctx, held);
+    sections = await readStores(options, ctx, held, parent);
   } catch (error) {
     failure = error;
   } finally {
@@ -220,17 +249,23 @@ async function writeSnapshot(
     : undefined;
 
   const point = held.consistency;
+  const blobs = files instanceof BlobSnapshotFiles ? files.store : undefined;
   return {
     format: MANIFEST_FORMAT,
-    formatVersion: FORMAT_VERSION,
+    formatVersion: blobs ? FORMAT_VERSION : 1,
     id,
-    kind: 'full',
-    parent: null,
+    kind: parent ? 'incremental' : 'full',
+    parent: parent?.id ?? null,
     tool: TOOL,
     startedAt: startedAt.toISOString(),
     completedAt: nowIso(),
-    compression: options.compression,
-    encryption: null,
+    compression: blobs ? blobs.config.compression : options.compression,
+    encryption: blobs?.config.encryption ?? null,
+    ...(blobs
+      ? {
+          repository: blobs.config.id,
+        }
+      : {}),
     consistency: {
       method: point?.method ?? 'per-store',
       ...(point
@@ -269,4 +304,41 @@ function summarise(
     };
   }
   return { stores, bytes: sizeOf(Object.keys(manifest.files)) };
+}
+
+/**
+ * The snapshot an incremental backup builds on (design §11.8): the newest complete format-2 snapshot of
+ * the repository, or with `since` the newest one started at or before it whose last verification
+ * succeeded. Opened (so an encrypted manifest is authenticated) before anything is written.
+ */
+async function chooseParent(repository: Repository, since: Date | undefined): Promise<Manifest> {
+  const { snapshots } = await repository.list();
+  const candidates = snapshots.filter(
+    (s) =>
+      s.manifest.formatVersion === 2 &&
+      (since === undefined ||
+        (Date.parse(s.manifest.startedAt) <= since.getTime() && s.verification?.ok === true)),
+  );
+  const chosen = candidates[0];
+  if (!chosen) {
+    const what =
+      since === undefined
+        ? `${repository.location} holds no format-2 snapshot to build on`
+        : `${repository.location} holds no verified format-2 snapshot taken at or before ${since.toISOString()}`;
+    throw new AcxError('USAGE', `--incremental: ${what}`, {
+      subject: repository.location,
+      hint:
+        since === undefined
+          ? 'take a full backup first: acx-data backup --all'
+          : 'verify one (acx-data backup --verify ID), choose a later --since, or take a full backup',
+    });
+  }
+  return (await repository.open(chosen.id)).manifest;
+}
+
+/** One store's view of the parent, when the parent backed that store up. */
+function parentFor(parent: Manifest | undefined, store: StoreName): ParentSnapshot | undefined {
+  const section = parent?.stores[store];
+  if (!parent || !section) return undefined;
+  return { id: parent.id, section, files: parent.files, consistency: parent.consistency };
 }

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
-import type { SnapshotFiles } from '../repository/snapshot-files.ts';
+import type { SnapshotSink } from '../model/snapshot.ts';
 import type { Manifest } from '../repository/manifest.ts';
 import type { SnapshotReader } from '../repository/snapshot-reader.ts';
 import { nowIso } from '../model/snapshot.ts';
@@ -61,7 +61,7 @@ export async function listJsonFiles(dataDir: string, excluded: readonly string[]
 export async function backupJsonFiles(
   dataDir: string,
   excluded: readonly string[],
-  files: SnapshotFiles,
+  files: SnapshotSink,
   reporter: ProgressReporter,
 ): Promise<JsonSection> {
   const readStartedAt = nowIso();

@@ -7,6 +7,7 @@ import { snapshotPathProblem } from '../repository/layout.ts';
 import { MANIFEST_FILE } from '../repository/manifest.ts';
 import { VERIFICATION_FILE, type Repository, type Verification } from '../repository/repository.ts';
 import { checkFile } from '../repository/snapshot-files.ts';
+import { BlobSnapshotReader, checkBlobFile } from '../repository/blob-snapshot-reader.ts';
 import type { SnapshotReader } from '../repository/snapshot-reader.ts';
 import { TOOL } from './tool.ts';
 
@@ -56,7 +57,9 @@ export async function verifySnapshot(
     const unsafe = snapshotPathProblem(path);
     const problem = unsafe
       ? `unsafe path: ${unsafe}`
-      : await checkFile(reader.storage, reader.keyOf(path), entry);
+      : reader instanceof BlobSnapshotReader
+        ? await checkBlobFile(reader, path, entry)
+        : await checkFile(reader.storage, reader.keyOf(path), entry);
     if (problem) problems.push({ file: path, problem });
     bytes += entry.bytes;
     records += entry.records ?? 0;

@@ -15,9 +15,11 @@ import { MAX_RECORD_BYTES } from '../streams.ts';
 
 export { MANIFEST_FILE };
 export const MANIFEST_FORMAT = 'acx-data-snapshot';
-export const FORMAT_VERSION = 1;
+/** The newest format this acx-data writes and reads (design §11); format 1 (§7) stays readable. */
+export const FORMAT_VERSION = 2;
 /** The format versions this acx-data reads; any other is refused (design §7.3). */
-export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
+export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1, 2];
+const BLOB_ID = /^[0-9a-f]{64}$/;
 export const SNAPSHOT_KINDS = ['full', 'incremental'] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
@@ -34,6 +36,8 @@ const fileEntrySchema = z.object({
   compression: z.enum(['zstd', 'gzip', 'none']),
   contentBytes: z.number().int().nonnegative(),
   records: z.number().int().nonnegative().optional(),
+  blobs: z.array(z.string().regex(BLOB_ID)).optional(),
+  lists: z.array(z.string().regex(BLOB_ID)).optional(),
 });
 
 const datasetSchema = z.looseObject({
@@ -60,39 +64,78 @@ const sectionsAgree: Same<
   (z.infer<typeof storeSectionSchema> extends StoreSection ? true : never) = true;
 void sectionsAgree;
 
-export const manifestSchema = z.looseObject({
-  format: z.literal(MANIFEST_FORMAT),
-  formatVersion: z
-    .number()
-    .int()
-    .positive()
-    .refine((v) => SUPPORTED_FORMAT_VERSIONS.includes(v), 'unsupported format version'),
-  id: z.string().regex(/^(full|incremental)_\d{8}_\d{6}$/),
-  kind: z.enum(SNAPSHOT_KINDS),
-  parent: z.string().nullable(),
-  tool: z.object({ name: z.string(), version: z.string() }),
-  startedAt: z.string(),
-  completedAt: z.string(),
-  compression: z.enum(['zstd', 'gzip']),
-  encryption: z.null(),
-  consistency: z.looseObject({ method: z.string() }),
-  stores: z.partialRecord(z.enum(STORE_NAMES), storeSectionSchema),
-  /** `--json`: the application's JSON data files (not a store). */
-  jsonFiles: z.optional(
-    z.looseObject({
-      sourceDir: z.string(),
-      readStartedAt: z.string(),
-      readFinishedAt: z.string(),
-      datasets: z.array(datasetSchema),
-    }),
-  ),
-  files: z.record(snapshotPathSchema, fileEntrySchema),
-  /** SHA-256 of the rest of the manifest (see manifestDigest); absent in manifests of earlier versions. */
-  manifestSha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
-});
+export const manifestSchema = z
+  .looseObject({
+    format: z.literal(MANIFEST_FORMAT),
+    formatVersion: z
+      .number()
+      .int()
+      .positive()
+      .refine((v) => SUPPORTED_FORMAT_VERSIONS.includes(v), 'unsupported format version'),
+    id: z.string().regex(/^(full|incremental)_\d{8}_\d{6}$/),
+    kind: z.enum(SNAPSHOT_KINDS),
+    parent: z.string().nullable(),
+    tool: z.object({ name: z.string(), version: z.string() }),
+    startedAt: z.string(),
+    completedAt: z.string(),
+    compression: z.enum(['zstd', 'gzip', 'none']),
+    encryption: z.object({ scheme: z.literal('aes-256-gcm') }).nullable(),
+    /** Format 2: the repository's id (its config.json). */
+    repository: z.string().regex(BLOB_ID).optional(),
+    /** Format 2: what the run stored (design §11.7). */
+    stats: z
+      .looseObject({
+        contentBytes: z.number().int().nonnegative(),
+        blobs: z.number().int().nonnegative(),
+        newBlobs: z.number().int().nonnegative(),
+        storedBytesAdded: z.number().int().nonnegative(),
+      })
+      .optional(),
+    consistency: z.looseObject({ method: z.string() }),
+    stores: z.partialRecord(z.enum(STORE_NAMES), storeSectionSchema),
+    /** `--json`: the application's JSON data files (not a store). */
+    jsonFiles: z.optional(
+      z.looseObject({
+        sourceDir: z.string(),
+        readStartedAt: z.string(),
+        readFinishedAt: z.string(),
+        datasets: z.array(datasetSchema),
+      }),
+    ),
+    files: z.record(snapshotPathSchema, fileEntrySchema),
+    /** SHA-256 of the rest of the manifest (see manifestDigest); absent in manifests of earlier versions. */
+    manifestSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    /** Encrypted format 2: HMAC-SHA-256 (the master key's idKey) over the same bytes as manifestSha256. */
+    manifestMac: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+  })
+  .superRefine((m, ctx) => {
+    // Format 1 files are stored objects; format 2 files are lists of blobs (design §11.7).
+    for (const [path, entry] of Object.entries(m.files)) {
+      const chunked = entry.blobs !== undefined || entry.lists !== undefined;
+      if (m.formatVersion === 1 && chunked)
+        ctx.addIssue({ code: 'custom', path: ['files', path], message: 'a format-1 file lists blobs' });
+      if (m.formatVersion === 2 && (entry.blobs === undefined) === (entry.lists === undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['files', path],
+          message: 'a format-2 file needs either blobs or lists',
+        });
+    }
+    if (m.formatVersion === 2 && m.repository === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['repository'],
+        message: 'a format-2 manifest names its repository',
+      });
+    if (m.formatVersion === 1 && m.encryption !== null)
+      ctx.addIssue({ code: 'custom', path: ['encryption'], message: 'format 1 is never encrypted' });
+  });
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /**
@@ -101,8 +144,13 @@ export type Manifest = z.infer<typeof manifestSchema>;
  * the same digest; any change of a name, number or string does.
  */
 export function manifestDigest(manifest: Record<string, unknown>): string {
-  const { manifestSha256: _own, ...rest } = manifest;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+  return createHash('sha256').update(manifestBody(manifest)).digest('hex');
+}
+
+/** The bytes the checksum and the MAC cover: the compact JSON without either of them. */
+export function manifestBody(manifest: Record<string, unknown>): string {
+  const { manifestSha256: _own, manifestMac: _mac, ...rest } = manifest;
+  return JSON.stringify(rest);
 }
 
 /** INTEGRITY unless a manifest that carries a checksum matches it. */
@@ -166,6 +214,7 @@ export async function readManifest(
     );
   }
   checkDigest(raw, id);
+  const body = raw !== null && typeof raw === 'object' ? manifestBody(raw as Record<string, unknown>) : '';
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -187,15 +236,32 @@ export async function readManifest(
       },
     );
   }
+  bodies.set(parsed.data, body);
   return parsed.data;
+}
+
+/** The bytes a manifest's checksum and MAC cover, as read (parsing reorders keys). */
+const bodies = new WeakMap<Manifest, string>();
+
+/** What the MAC of a manifest read by readManifest covers (a manifest built in memory: its own body). */
+export function manifestBodyOf(manifest: Manifest): string {
+  return bodies.get(manifest) ?? manifestBody(manifest);
 }
 
 /**
  * Writes `<id>/manifest.json` (indented JSON and a final newline) with its checksum as the last field,
  * atomically and durably like every put: the last write of a snapshot, after which it exists.
  */
-export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
-  const { manifestSha256: _old, ...content } = manifest;
-  const sealed = { ...content, manifestSha256: manifestDigest(content) };
+export async function writeManifest(
+  storage: Storage,
+  manifest: Manifest,
+  mac?: (body: string) => string,
+): Promise<void> {
+  const { manifestSha256: _old, manifestMac: _oldMac, ...content } = manifest;
+  const sealed = {
+    ...content,
+    ...(mac ? { manifestMac: mac(manifestBody(content)) } : {}),
+    manifestSha256: manifestDigest(content),
+  };
   await putJson(storage, snapshotPrefix(manifest.id) + MANIFEST_FILE, sealed);
 }

@@ -19,6 +19,13 @@ import { lockRepository, readLiveSnapshot, type RepositoryLock } from './lock.ts
 import { readManifest, writeManifest, type Manifest, type SnapshotKind } from './manifest.ts';
 import { SnapshotFiles } from './snapshot-files.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
+import { mac } from './blobs/blob-crypto.ts';
+import { BlobStore } from './blobs/blob-store.ts';
+import { secretFromEnv, type ReadSecretFile, type RepositorySecret } from './blobs/keys.ts';
+import type { BlobCompression } from './blobs/repo-config.ts';
+import { BlobSnapshotFiles } from './blob-snapshot-files.ts';
+import { BlobSnapshotReader } from './blob-snapshot-reader.ts';
+import { manifestBodyOf } from './manifest.ts';
 
 export { VERIFICATION_FILE };
 
@@ -33,9 +40,36 @@ export interface SnapshotListing {
   id: string;
   manifest: Manifest;
   verification?: Verification;
-  /** Stored bytes of all files. */
+  /** Stored bytes of all files (format 2: of all its blobs, shared ones included). */
   bytes: number;
+  /** The content's size, decompressed: what a restore reads. */
+  logicalBytes: number;
+  /** What the snapshot added to the repository (format 1: all of its files). */
+  addedBytes: number;
 }
+
+/**
+ * What a repository needs from its host for format 2 (the repository itself touches no file system):
+ * the environment holding the key variables, how to read a key or password file they name, and the
+ * folder (existing) for index caches. Without it, an encrypted repository cannot be opened and the
+ * index cache lives in memory for the run.
+ */
+export interface RepositoryAccess {
+  env: NodeJS.ProcessEnv;
+  readSecretFile: ReadSecretFile;
+  cacheDir?: string;
+}
+
+/** How a new snapshot is written (`backup`). */
+export interface SnapshotFormat {
+  formatVersion: 1 | 2;
+  compression: FileCompression;
+  /** Format 2: create the repository encrypted (only when it has no format-2 content yet). */
+  encrypt?: boolean;
+}
+
+/** The sink of a snapshot being written: format 1's files or format 2's blobs. */
+export type SnapshotWriter = SnapshotFiles | BlobSnapshotFiles;
 
 export function formatSnapshotId(kind: SnapshotKind, time: Date): string {
   const iso = time.toISOString();
@@ -69,17 +103,26 @@ async function openRetrying(location: string): Promise<Storage> {
 
 export class Repository {
   private heldLock: RepositoryLock | undefined;
+  private blobStore: BlobStore | undefined;
+  /** Format-2 stores of snapshots referenced outside this repository (closed with it). */
+  private readonly otherStores: BlobStore[] = [];
   /** A killed run's snapshot, learnt when its stale lock was taken over; removeIncomplete removes it. */
   private abandoned: string | undefined;
 
-  private constructor(readonly storage: Storage) {}
+  private constructor(
+    readonly storage: Storage,
+    private readonly access?: RepositoryAccess,
+  ) {}
 
   /**
    * Opens the repository at `location` (a local directory, or a storage location such as
    * `memory://name`; docs: storage/registry.ts). `create: true` (backups) accepts an empty or missing
    * location, which the first write creates; otherwise it must hold something.
    */
-  static async open(location: string, options: { create: boolean }): Promise<Repository> {
+  static async open(
+    location: string,
+    options: { create: boolean; access?: RepositoryAccess },
+  ): Promise<Repository> {
     let storage: Storage;
     try {
       storage = await openRetrying(location);
@@ -104,12 +147,12 @@ export class Repository {
         hint: 'set it with --backup-dir',
       });
     }
-    return new Repository(storage);
+    return new Repository(storage, options.access);
   }
 
   /** A repository on a storage the caller opened (and closes): tests, dry runs, other tools. */
-  static onStorage(storage: Storage): Repository {
-    return new Repository(storage);
+  static onStorage(storage: Storage, access?: RepositoryAccess): Repository {
+    return new Repository(storage, access);
   }
 
   /** Printable and free of secrets: the local directory, or the storage's location. */
@@ -196,8 +239,18 @@ export class Repository {
           unfinished.push(id);
           continue;
         }
-        const bytes = Object.values(manifest.files).reduce((sum, f) => sum + f.bytes, 0);
-        snapshots.push({ id, manifest, verification: await this.readVerification(id), bytes });
+        const files = Object.values(manifest.files);
+        const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+        const logicalBytes = files.reduce((sum, f) => sum + f.contentBytes, 0);
+        const addedBytes = manifest.formatVersion === 1 ? bytes : (manifest.stats?.storedBytesAdded ?? 0);
+        snapshots.push({
+          id,
+          manifest,
+          verification: await this.readVerification(id),
+          bytes,
+          logicalBytes,
+          addedBytes,
+        });
       } catch (error) {
         damaged.push({ id, problem: (error as Error).message });
       }
@@ -270,7 +323,77 @@ export class Repository {
         },
       );
     }
-    return new SnapshotReader(storage, manifest, prefix);
+    if (manifest.formatVersion === 1) return new SnapshotReader(storage, manifest, prefix);
+    const blobs = await this.blobsFor(storage, name);
+    if (manifest.repository !== blobs.config.id)
+      throw new AcxError(
+        'INTEGRITY',
+        `snapshot ${name} belongs to another repository than ${storage.location}`,
+        {
+          subject: name,
+          hint: 'a format-2 snapshot is restored from the repository it was written into (its manifest names it)',
+        },
+      );
+    if (blobs.key) {
+      const expected = mac(blobs.key, manifestBodyOf(manifest));
+      if (manifest.manifestMac !== expected)
+        throw new AcxError(
+          'INTEGRITY',
+          `snapshot ${name}: manifest.json failed authentication (edited or from elsewhere)`,
+          {
+            subject: name,
+            hint: 'the snapshot cannot be trusted: restore another one',
+          },
+        );
+    }
+    return new BlobSnapshotReader(blobs, manifest, prefix);
+  }
+
+  /**
+   * The format-2 blob store of this repository (created when `create` is given and it has none yet);
+   * undefined when the repository holds no format-2 content. Encrypted: the key comes from the
+   * environment (ACX_REPOSITORY_PASSWORD, …_FILE, ACX_REPOSITORY_KEY_FILE).
+   */
+  async blobs(create?: { encrypt: boolean; compression?: BlobCompression }): Promise<BlobStore | undefined> {
+    if (this.blobStore) {
+      if (create?.encrypt && !this.blobStore.key)
+        throw new AcxError(
+          'USAGE',
+          `the repository ${this.location} is not encrypted; --encrypt applies to a new repository`,
+          {
+            subject: this.location,
+            hint: 'back up without --encrypt here, or into a new --backup-dir with --encrypt',
+          },
+        );
+      return this.blobStore;
+    }
+    this.blobStore = await BlobStore.open(this.storage, { create, ...this.accessFor(this.storage) });
+    return this.blobStore;
+  }
+
+  /** The key (from the host's environment) and the index cache's folder for a repository on `storage`. */
+  private accessFor(storage: Storage): { secret?: RepositorySecret; cacheDir?: string } {
+    if (!this.access) return {};
+    return {
+      secret: secretFromEnv(this.access.env, 'ACX_', this.access.readSecretFile),
+      cacheDir: storage.kind === 'memory' ? undefined : this.access.cacheDir,
+    };
+  }
+
+  private async blobsFor(storage: Storage, name: string): Promise<BlobStore> {
+    const store =
+      storage === this.storage ? await this.blobs() : await BlobStore.open(storage, this.accessFor(storage));
+    if (!store)
+      throw new AcxError(
+        'INTEGRITY',
+        `snapshot ${name} is format 2 but ${storage.location} holds no config.json`,
+        {
+          subject: name,
+          hint: 'a format-2 snapshot needs its repository (config.json, data/, index/): copy the whole repository',
+        },
+      );
+    if (storage !== this.storage) this.otherStores.push(store);
+    return store;
   }
 
   /** A new, unused id for a run starting at `time`: the next free second if that one is taken. */
@@ -286,17 +409,35 @@ export class Repository {
    * if any, so that a run taking over after a kill removes it, and returns the sink its files go into.
    * There is nothing to create: on a storage a "directory" exists once a file is in it.
    */
-  async createSnapshot(
-    id: string,
-    compression: FileCompression,
-    signal?: AbortSignal,
-  ): Promise<SnapshotFiles> {
+  async createSnapshot(id: string, format: SnapshotFormat, signal?: AbortSignal): Promise<SnapshotWriter> {
+    if (format.formatVersion === 2) {
+      const compression =
+        format.compression === 'gzip' || format.compression === 'none' ? format.compression : 'zstd';
+      const store = await this.blobs({ encrypt: format.encrypt ?? false, compression });
+      store!.beginRun();
+      await this.heldLock?.writing(id);
+      return new BlobSnapshotFiles(store!, id, signal);
+    }
+    if (format.encrypt)
+      throw new AcxError('USAGE', '--encrypt needs format 2 (format-1 snapshots are never encrypted)', {
+        hint: 'drop --format-version 1',
+      });
     await this.heldLock?.writing(id);
-    return new SnapshotFiles(this.storage, id, compression, signal);
+    return new SnapshotFiles(this.storage, id, format.compression, signal);
   }
 
-  /** Writes the manifest, last (design §7.4 rule 5): only now does the snapshot exist. */
-  async finishSnapshot(manifest: Manifest): Promise<void> {
+  /**
+   * Writes the manifest, last (design §7.4 rule 5, §11.9): a format-2 run first stores its last pack
+   * and its index; only once the manifest is there does the snapshot exist.
+   */
+  async finishSnapshot(manifest: Manifest, files?: SnapshotWriter): Promise<void> {
+    if (files instanceof BlobSnapshotFiles) {
+      await files.store.flush();
+      const key = files.store.key;
+      const complete = { ...manifest, stats: { ...files.store.stats } };
+      await writeManifest(this.storage, complete, key ? (body) => mac(key, body) : undefined);
+      return;
+    }
     await writeManifest(this.storage, manifest);
   }
 
@@ -304,8 +445,11 @@ export class Repository {
    * Removes what a run that failed wrote of snapshot `id`: waits until none of its files is still being
    * written, then deletes everything under `<id>/`.
    */
-  async discardSnapshot(files: SnapshotFiles): Promise<void> {
+  async discardSnapshot(files: SnapshotWriter): Promise<void> {
     await files.settle();
+    // A format-2 run's complete packs stay, indexed, for the next run to reuse (a cleanup removes
+    // what no snapshot uses): a re-run after a failure stores only what is still missing.
+    if (files instanceof BlobSnapshotFiles) await files.store.flush().catch(() => undefined);
     await this.removeFiles(files.id);
   }
 
@@ -346,6 +490,12 @@ export class Repository {
   }
 
   async close(): Promise<void> {
+    this.blobStore?.close();
+    this.blobStore = undefined;
+    for (const store of this.otherStores.splice(0)) {
+      store.close();
+      await store.storage.close();
+    }
     await this.storage.close();
   }
 

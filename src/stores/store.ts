@@ -17,7 +17,7 @@ import type { DatasetResult, ImportContext, ImportLedger } from '../model/import
 import type { InputDataset } from '../model/input.ts';
 import type { LabelMap } from '../model/labels.ts';
 import type { SeedSource } from '../model/seed-source.ts';
-import type { StoreSection } from '../model/snapshot.ts';
+import type { ParentSnapshot, StoreSection } from '../model/snapshot.ts';
 import type { ProgressReporter, StoreName } from '../progress.ts';
 import type { BackupContext, PlanStep, RestoreContext, StoreRestoreSummary } from './snapshot-driver.ts';
 
@@ -34,6 +34,8 @@ export interface StoreBackupOptions {
    * objects it is about to replace); default: everything.
    */
   like?: StoreSection;
+  /** An incremental backup's parent: what the store can prove unchanged is reused from it, unread. */
+  parent?: ParentSnapshot;
 }
 
 /** One backup of one store: opened first (the read point is fixed), written, then released. */

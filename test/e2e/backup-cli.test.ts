@@ -98,7 +98,7 @@ describe('backup → empty → restore', () => {
     expect(manifest.consistency.method).toBe('postgres-exported-snapshot');
     expect(manifest.jsonFiles.datasets[0]?.files.sort()).toEqual(
       Object.keys(JSON_FILES)
-        .map((p) => `json/${p}.zst`)
+        .map((p) => `json/${p}`)
         .sort(),
     );
 
@@ -138,9 +138,11 @@ describe('backup → empty → restore', () => {
 
 describe('verification', () => {
   it('names a flipped byte and a truncated file in every kind of data file, and restore refuses them', async () => {
+    // Format 1 (design §7): a snapshot is its files (format 2's packs: repository-format2 tests).
+    const format1Id = await backupId('--all', '--format-version', '1');
     const copyId = 'full_20000101_000000';
     const copy = join(backupDir, copyId);
-    await cp(join(backupDir, fullId), copy, { recursive: true });
+    await cp(join(backupDir, format1Id), copy, { recursive: true });
     const manifest = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8')) as {
       id: string;
       files: Record<string, { bytes: number }>;

@@ -9,12 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import {
-  FORMAT_VERSION,
-  MANIFEST_FORMAT,
-  type Manifest,
-  type StoreSection,
-} from '../../src/repository/manifest.ts';
+import { MANIFEST_FORMAT, type Manifest, type StoreSection } from '../../src/repository/manifest.ts';
 import { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
 import { SnapshotReader } from '../../src/repository/snapshot-reader.ts';
 import { openLocalStorage } from '../../src/storage/local/local-storage.ts';
@@ -42,7 +37,7 @@ export async function snapshotOneStore(
   const now = new Date().toISOString();
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
-    formatVersion: FORMAT_VERSION,
+    formatVersion: 1,
     id,
     kind: 'full',
     parent: null,

@@ -46,7 +46,10 @@ describe('a repository on a local directory', () => {
       host: hostname(),
       command: 'backup',
     });
-    const files = await repository.createSnapshot('full_20260102_000000', 'zstd');
+    const files = await repository.createSnapshot('full_20260102_000000', {
+      formatVersion: 1,
+      compression: 'zstd',
+    });
     await files.writeLines('postgres/sequences.jsonl', ['{"schema":"public"}']);
     await repository.finishSnapshot({
       ...reader.manifest,
@@ -101,7 +104,11 @@ describe('a repository on a local directory', () => {
 
     // Failed: a file written, one being written when the run gave up, in a directory of its own.
     const controller = new AbortController();
-    const failed = await repository.createSnapshot('full_20260102_000000', 'zstd', controller.signal);
+    const failed = await repository.createSnapshot(
+      'full_20260102_000000',
+      { formatVersion: 1, compression: 'zstd' },
+      controller.signal,
+    );
     await failed.writeLines('neo4j/schema.jsonl', ['{}']);
     const open = await failed.createFile('qdrant/c/points.jsonl', { records: true });
     await open.writeLine('{"id":1}');

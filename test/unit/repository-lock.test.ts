@@ -92,7 +92,10 @@ describe('listing while a run holds the lock', () => {
 
     const writer = Repository.onStorage(storage);
     const lock = await writer.lock('backup');
-    const files = await writer.createSnapshot('full_20260103_000000', 'zstd');
+    const files = await writer.createSnapshot('full_20260103_000000', {
+      formatVersion: 1,
+      compression: 'zstd',
+    });
     await files.writeLines('neo4j/schema.jsonl', ['{}']);
     expect(await repository.list()).toMatchObject({
       snapshots: [],

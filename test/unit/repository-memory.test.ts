@@ -13,14 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
 import { verifySnapshot } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
-import {
-  FORMAT_VERSION,
-  MANIFEST_FORMAT,
-  manifestDigest,
-  type Manifest,
-} from '../../src/repository/manifest.ts';
+import { MANIFEST_FORMAT, manifestDigest, type Manifest } from '../../src/repository/manifest.ts';
 import { Repository } from '../../src/repository/repository.ts';
-import type { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
+import type { SnapshotWriter } from '../../src/repository/repository.ts';
 import { RetryingStorage } from '../../src/storage/decorators/retrying-storage.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
 import type { ObjectInfo, PutData, PutOptions } from '../../src/storage/storage.ts';
@@ -34,7 +29,7 @@ const SCHEMA = ['{"kind":"constraint","name":"dtc_code_unique"}'];
 
 /** Writes one snapshot the way a backup does: files first, manifest last. Returns its manifest. */
 async function writeSnapshot(repository: Repository, id: string, time: string): Promise<Manifest> {
-  const files = await repository.createSnapshot(id, 'zstd');
+  const files = await repository.createSnapshot(id, { formatVersion: 1, compression: 'zstd' });
   const schema = await files.writeLines('neo4j/schema.jsonl', SCHEMA);
   const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
   for (const line of NODES) await writer.writeLine(line);
@@ -43,14 +38,14 @@ async function writeSnapshot(repository: Repository, id: string, time: string): 
   await native.writeFrom(Readable.from([Buffer.from('opaque server bytes')]));
   await files.closeFile(native);
   const manifest = manifestOf(id, time, files, [schema, writer.path, native.path]);
-  await repository.finishSnapshot(manifest);
+  await repository.finishSnapshot(manifest, files);
   return manifest;
 }
 
-function manifestOf(id: string, time: string, files: SnapshotFiles, paths: string[]): Manifest {
+function manifestOf(id: string, time: string, files: SnapshotWriter, paths: string[]): Manifest {
   return {
     format: MANIFEST_FORMAT,
-    formatVersion: FORMAT_VERSION,
+    formatVersion: 1,
     id,
     kind: 'full',
     parent: null,
@@ -172,7 +167,10 @@ describe('a repository on memory://', () => {
   it('lists snapshots without a manifest as incomplete, never opens them, and removes them', async () => {
     const repository = Repository.onStorage(new MemoryStorage('incomplete'));
     await writeSnapshot(repository, 'full_20260201_120000', '2026-02-01T12:00:00.000Z');
-    const files = await repository.createSnapshot('full_20260201_130000', 'gzip');
+    const files = await repository.createSnapshot('full_20260201_130000', {
+      formatVersion: 1,
+      compression: 'gzip',
+    });
     await files.writeLines('postgres/sequences.jsonl', ['{}']);
     await repository.storage.put('full_20260201_140000/manifest.json', '{"format":');
     await repository.storage.put('not-a-snapshot/file', 'kept');
@@ -195,7 +193,11 @@ describe('a repository on memory://', () => {
   it('removes everything a failed run wrote, also files still being written', async () => {
     const repository = Repository.onStorage(new MemoryStorage('failed'));
     const controller = new AbortController();
-    const files = await repository.createSnapshot('full_20260201_120000', 'zstd', controller.signal);
+    const files = await repository.createSnapshot(
+      'full_20260201_120000',
+      { formatVersion: 1, compression: 'zstd' },
+      controller.signal,
+    );
     await files.writeLines('neo4j/schema.jsonl', SCHEMA);
     const open = await files.createFile('neo4j/nodes.jsonl', { records: true });
     await open.writeLine('{"half":');
@@ -219,7 +221,10 @@ describe('a repository on memory://', () => {
     expect(await listAll(storage, '')).toEqual([]);
 
     // A run killed while writing full_20260201_120000: its lock names the snapshot, its files stay.
-    const killed = await second.createSnapshot('full_20260201_120000', 'zstd');
+    const killed = await second.createSnapshot('full_20260201_120000', {
+      formatVersion: 1,
+      compression: 'zstd',
+    });
     await killed.writeLines('neo4j/schema.jsonl', SCHEMA);
     await putJson(storage, '.acx-lock', {
       pid: 2 ** 22 + 12345, // above Linux's pid_max: never alive

@@ -36,6 +36,10 @@ export interface BackupFlags {
   qdrantSnapshots: boolean;
   preHook?: string;
   postHook?: string;
+  formatVersion: string;
+  encrypt: boolean;
+  incremental: boolean;
+  since?: string;
 }
 
 export type BackupMode = 'list' | 'verify' | 'cleanup' | 'restore' | 'backup';
@@ -92,8 +96,23 @@ function modeOf(flags: BackupFlags): BackupMode {
 }
 
 function checkFlags(flags: BackupFlags, global: GlobalOptions): BackupRun {
+  const mode = modeOf(flags);
+  if (flags.since !== undefined && !flags.incremental)
+    throw new AcxError('USAGE', '--since needs --incremental (it picks the snapshot the new one builds on)', {
+      hint: 'acx-data backup --all --incremental --since 2024-01-01',
+    });
+  if ((flags.incremental || flags.encrypt) && mode !== 'backup')
+    throw new AcxError(
+      'USAGE',
+      `${flags.incremental ? '--incremental' : '--encrypt'} applies to a new backup, not to --${mode}`,
+    );
+  if (flags.formatVersion === '1' && (flags.incremental || flags.encrypt))
+    throw new AcxError(
+      'USAGE',
+      `${flags.incremental ? '--incremental' : '--encrypt'} needs format 2 (drop --format-version 1)`,
+    );
   return {
-    mode: modeOf(flags),
+    mode,
     flags,
     global,
     backupDir: resolve(flags.backupDir),
@@ -110,6 +129,8 @@ const EXAMPLES = `
 Examples (as in the operators' guide):
   acx-data backup --all                       full backup of all databases and the JSON data files
   acx-data backup --postgres                  PostgreSQL only
+  acx-data backup --all --incremental         hourly: only what changed since the newest snapshot is read
+  acx-data backup --all --incremental --since 2024-01-01
   acx-data backup --list
   acx-data backup --verify full_20240201_120000
   acx-data backup --cleanup --keep 5
@@ -154,6 +175,28 @@ export function registerBackupCommand(program: Command): void {
     )
     .option('--backup-dir <dir>', 'where snapshots are kept', join('data', 'backups'))
     .option('--data-dir <dir>', "the application's data directory (for --json)", 'data')
+    .option(
+      '--incremental',
+      'build on the newest snapshot: stores that can tell what is unchanged are not read again (design §11.8)',
+      false,
+    )
+    .option(
+      '--since <date>',
+      'with --incremental: build on the newest verified snapshot taken at or before this date or ISO time',
+    )
+    .option(
+      '--encrypt',
+      'create the repository encrypted (key from ACX_REPOSITORY_PASSWORD, …_PASSWORD_FILE or ACX_REPOSITORY_KEY_FILE)',
+      false,
+    )
+    .addOption(
+      new Option(
+        '--format-version <n>',
+        'repository format of new snapshots (1: readable by releases before 2)',
+      )
+        .choices(['1', '2'])
+        .default('2'),
+    )
     .addOption(
       new Option('--compression <kind>', 'compression of new snapshots')
         .choices(COMPRESSIONS)

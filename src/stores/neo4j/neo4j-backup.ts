@@ -13,7 +13,7 @@
 import { isRetryableError, type ManagedTransaction, type Result, type Transaction } from 'neo4j-driver';
 import { AcxError } from '../../errors.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
-import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
+import type { DataFileWriter, DatasetEntry, ParentSnapshot, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { retry } from '../../retry.ts';
 import { faultName, neo4jError, type Neo4jConnection } from './neo4j-connection.ts';
@@ -192,24 +192,71 @@ export const NEO4J_BACKUP_ATTEMPTS = 3;
  * discards the files written so far and reads again from the start, at most NEO4J_BACKUP_ATTEMPTS
  * times, reporting each retry. Nothing is written to Neo4j, so reading again is always safe.
  */
-export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContext): Promise<StoreSection> {
+/**
+ * What tells whether the graph changed since a snapshot (design §11.8): the bookmark of a read
+ * transaction (it names the last committed transaction; any committed write, schema changes included,
+ * changes it) and the database's id. Taken before the graph is read, so a write during the read makes
+ * the next incremental read everything again. Undefined when the server gives no bookmark.
+ */
+export interface Neo4jChangeMark {
+  bookmark: string;
+  databaseId: string;
+}
+
+async function readChangeMark(connection: Neo4jConnection): Promise<Neo4jChangeMark | undefined> {
+  const session = connection.driver.session({ database: connection.database, defaultAccessMode: 'READ' });
   try {
-    return await retry(() => readGraph(connection, ctx), {
-      attempts: NEO4J_BACKUP_ATTEMPTS,
-      baseMs: 1000,
-      // The budget bounds no read, only how many start: a large graph takes as long as it takes.
-      maxElapsedMs: Number.POSITIVE_INFINITY,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      isRetryable: (error) => !ctx.signal?.aborted && isRetryableError(error),
-      onRetry: ({ attempt, delayMs, error }) =>
-        ctx.reporter.emit({
-          type: 'retry',
-          store: 'neo4j',
-          attempt: attempt + 1,
-          delayMs,
-          message: `reading the Neo4j graph again from the start (attempt ${attempt + 1}, in ${delayMs} ms): ${faultName(error)}`,
-        }),
+    const id = await session.executeRead(async (tx) =>
+      String((await tx.run('CALL db.info() YIELD id RETURN id')).records[0]?.get('id') ?? ''),
+    );
+    const bookmarks = session.lastBookmarks();
+    if (bookmarks.length !== 1 || !bookmarks[0] || !id) return undefined;
+    return { bookmark: bookmarks[0], databaseId: id };
+  } finally {
+    await session.close();
+  }
+}
+
+/** The parent's section with its files reused, when the graph is provably as the parent read it. */
+function reuseGraph(
+  ctx: BackupContext,
+  parent: ParentSnapshot | undefined,
+  mark: Neo4jChangeMark | undefined,
+): StoreSection | undefined {
+  if (!parent || !mark || !ctx.files.reuse) return undefined;
+  const before = parent.section.changeMark as Partial<Neo4jChangeMark> | undefined;
+  if (before?.bookmark !== mark.bookmark || before.databaseId !== mark.databaseId) return undefined;
+  const paths = parent.section.datasets.flatMap((d) => d.files);
+  if (paths.some((p) => !parent.files[p])) return undefined;
+  for (const path of paths) ctx.files.reuse(path, parent.files[path]!);
+  const now = nowIso();
+  for (const d of parent.section.datasets)
+    ctx.reporter.emit({
+      type: 'dataset-done',
+      store: 'neo4j',
+      dataset: d.name,
+      records: d.records,
+      seconds: 0,
     });
+  return {
+    ...parent.section,
+    readStartedAt: now,
+    readFinishedAt: now,
+    datasets: parent.section.datasets.map((d) => ({ ...d, reused: parent.id })),
+  };
+}
+
+export async function backupNeo4j(
+  connection: Neo4jConnection,
+  ctx: BackupContext,
+  parent?: ParentSnapshot,
+): Promise<StoreSection> {
+  try {
+    const mark = ctx.files.formatVersion === 2 ? await readChangeMark(connection) : undefined;
+    const reused = reuseGraph(ctx, parent, mark);
+    if (reused) return reused;
+    const section = await readGraphRetried(connection, ctx);
+    return mark ? { ...section, changeMark: mark } : section;
   } catch (error) {
     if (error instanceof AcxError || ctx.signal?.aborted) throw error;
     throw (
@@ -220,6 +267,25 @@ export async function backupNeo4j(connection: Neo4jConnection, ctx: BackupContex
       })
     );
   }
+}
+
+function readGraphRetried(connection: Neo4jConnection, ctx: BackupContext): Promise<StoreSection> {
+  return retry(() => readGraph(connection, ctx), {
+    attempts: NEO4J_BACKUP_ATTEMPTS,
+    baseMs: 1000,
+    // The budget bounds no read, only how many start: a large graph takes as long as it takes.
+    maxElapsedMs: Number.POSITIVE_INFINITY,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    isRetryable: (error) => !ctx.signal?.aborted && isRetryableError(error),
+    onRetry: ({ attempt, delayMs, error }) =>
+      ctx.reporter.emit({
+        type: 'retry',
+        store: 'neo4j',
+        attempt: attempt + 1,
+        delayMs,
+        message: `reading the Neo4j graph again from the start (attempt ${attempt + 1}, in ${delayMs} ms): ${faultName(error)}`,
+      }),
+  });
 }
 
 /** One attempt: the whole graph in one read transaction; on failure the files it opened are aborted. */

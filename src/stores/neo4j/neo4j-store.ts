@@ -18,6 +18,7 @@ import type {
   StoreCounts,
   StoreImport,
   StoreRestoreOptions,
+  StoreBackupOptions,
 } from '../store.ts';
 import { backupNeo4j } from './neo4j-backup.ts';
 import { neo4jError, neo4jVersion, openNeo4j, type Neo4jConnection } from './neo4j-connection.ts';
@@ -75,9 +76,9 @@ export class Neo4jStore implements Store {
   }
 
   /** One read transaction inside the backup itself: nothing to hold before it starts. */
-  async openBackup(): Promise<StoreBackup> {
+  async openBackup(options: StoreBackupOptions): Promise<StoreBackup> {
     return guardedMethods(neo4jError, 'the backup', {
-      write: (ctx) => backupNeo4j(this.connection, ctx),
+      write: (ctx) => backupNeo4j(this.connection, ctx, options.parent),
       release: async () => undefined,
     });
   }

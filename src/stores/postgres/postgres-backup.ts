@@ -12,7 +12,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
-import type { DataFileWriter, StoreSection, DatasetEntry } from '../../model/snapshot.ts';
+import type { DataFileWriter, StoreSection, DatasetEntry, ParentSnapshot } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { postgresVersion, quoteIdent as quote } from './postgres-connection.ts';
 import { copyColumns, listUserTables, postDataDdl, preDataDdl, type UserTable } from './postgres-ddl.ts';
@@ -69,6 +69,8 @@ export async function openPostgresSnapshot(pool: pg.Pool): Promise<PostgresSnaps
 export type PgDumpMode = 'auto' | 'never';
 
 export interface PostgresBackupOptions {
+  /** An incremental backup's parent (design §11.8): unchanged tables are reused from it. */
+  parent?: ParentSnapshot;
   /** DATABASE_URL: pg_dump connects with it (its password goes through the environment, not argv). */
   url: string;
   pgDump: PgDumpMode;
@@ -312,7 +314,11 @@ export async function backupPostgres(
   const post = await writeSchemaFile(ctx, 'schema-post', schema.post);
   // 2. Every table's rows, then 3. the sequences' positions, all from the same snapshot.
   const tables: DatasetEntry[] = [];
-  for (const table of await listUserTables(client)) tables.push(await backupTable(snapshot, ctx, table));
+  const unchanged = unchangedTableCheck(snapshot, ctx, options.parent, pre);
+  for (const table of await listUserTables(client))
+    tables.push(
+      (await reuseTable(snapshot, ctx, table, unchanged)) ?? (await backupTable(snapshot, ctx, table)),
+    );
   const sequences = await backupSequences(client, ctx);
 
   const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
@@ -326,4 +332,73 @@ export async function backupPostgres(
     datasets: [pre, ...tables, sequences, post],
     ...(schema.warnings.length > 0 ? { warnings: schema.warnings } : {}),
   };
+}
+
+/** 2^31: past this many transactions since the parent, 32-bit xids may have wrapped (no reuse). */
+const XID_HORIZON = 2n ** 31n;
+
+interface UnchangedCheck {
+  parent: ParentSnapshot;
+  /** The parent snapshot's xmin, as a 32-bit xid (text) for `age()`. */
+  parentXmin: string;
+}
+
+/**
+ * Whether tables may be reused from the parent at all (design §11.8): a format-2 sink, a parent with a
+ * PostgreSQL visibility, the same schema script, and fewer than 2^31 transactions since.
+ */
+function unchangedTableCheck(
+  snapshot: PostgresSnapshot,
+  ctx: BackupContext,
+  parent: ParentSnapshot | undefined,
+  pre: DatasetEntry,
+): UnchangedCheck | undefined {
+  if (!parent || !ctx.files.reuse) return undefined;
+  const parentVisibility = parent.consistency.postgresVisibility;
+  if (typeof parentVisibility !== 'string') return undefined;
+  const parentXmin = /^(\d+):/.exec(parentVisibility)?.[1];
+  const nowXmax = /^\d+:(\d+):/.exec(snapshot.visibility)?.[1];
+  if (!parentXmin || !nowXmax) return undefined;
+  if (BigInt(nowXmax) < BigInt(parentXmin) || BigInt(nowXmax) - BigInt(parentXmin) >= XID_HORIZON)
+    return undefined;
+  const parentPre = parent.section.datasets.find((d) => d.name === 'schema-pre')?.files[0];
+  const ownPre = pre.files[0];
+  const parentSha = parentPre === undefined ? undefined : parent.files[parentPre]?.sha256;
+  if (!ownPre || parentSha === undefined || ctx.files.entries[ownPre]?.sha256 !== parentSha) return undefined;
+  return { parent, parentXmin: String(BigInt(parentXmin) % 2n ** 32n) };
+}
+
+/**
+ * The parent's entry for `table` when the table is provably unchanged since the parent's snapshot: the
+ * same columns, the same number of rows, and no row written by a transaction not older than the
+ * parent's xmin (one scan on the server, nothing transferred). Undefined: read it.
+ */
+async function reuseTable(
+  snapshot: PostgresSnapshot,
+  ctx: BackupContext,
+  table: UserTable,
+  check: UnchangedCheck | undefined,
+): Promise<DatasetEntry | undefined> {
+  if (!check) return undefined;
+  const name = `${table.schema}.${table.name}`;
+  const previous = check.parent.section.datasets.find((d) => d.kind === 'table' && d.name === name);
+  const path = previous?.files[0];
+  const entry = path === undefined ? undefined : check.parent.files[path];
+  if (!previous || !path || !entry || previous.files.length !== 1) return undefined;
+  const columns = await copyColumns(snapshot.client, table);
+  if (JSON.stringify(columns) !== JSON.stringify(previous.columns)) return undefined;
+  const { rows } = await snapshot.client.query<{ n: string; young: string }>(
+    `SELECT count(*)::text AS n, count(*) FILTER (WHERE age(xmin) <= age($1::text::xid))::text AS young FROM ${table.qualified}`,
+    [check.parentXmin],
+  );
+  if (rows[0]?.young !== '0' || rows[0]?.n !== String(previous.records)) return undefined;
+  ctx.files.reuse!(path, entry);
+  ctx.reporter.emit({
+    type: 'dataset-done',
+    store: 'postgres',
+    dataset: name,
+    records: previous.records,
+    seconds: 0,
+  });
+  return { ...previous, reused: check.parent.id };
 }

@@ -89,7 +89,12 @@ export class PostgresStore implements Store {
         heldFrom: snapshot.openedAt,
         visibility: snapshot.visibility,
       },
-      write: (ctx) => backupPostgres(snapshot, ctx, { url: this.url ?? '', pgDump: options.pgDump }),
+      write: (ctx) =>
+        backupPostgres(snapshot, ctx, {
+          url: this.url ?? '',
+          pgDump: options.pgDump,
+          parent: options.parent,
+        }),
       release: () => snapshot.release(),
     });
   }

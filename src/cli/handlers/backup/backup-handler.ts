@@ -1,4 +1,6 @@
 /** `acx-data backup` (no mode flag): one new snapshot of the chosen stores and the JSON data files. */
+import { repositoryAccess } from './repository-access.ts';
+import { AcxError } from '../../../errors.ts';
 import { databaseIdentity, readStateDir } from '../../../config/state.ts';
 import { BACKUP_TARGETS, backupStores, type BackupTarget } from '../../../operations/backup.ts';
 import { openStores } from '../../../operations/open-stores.ts';
@@ -12,6 +14,21 @@ import { checkFolderOption } from '../../path-checks.ts';
 import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
 
+/**
+ * `--since DATE`: a date alone means the end of that day (UTC), so "at or before 2024-01-01" includes
+ * the snapshots of that day; an ISO time is taken as it is.
+ */
+export function parseSince(value: string): Date {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const time = new Date(dateOnly ? `${value}T23:59:59.999Z` : value);
+  if (Number.isNaN(time.getTime()))
+    throw new AcxError('USAGE', `--since: "${value}" is not a date (YYYY-MM-DD) or an ISO time`, {
+      subject: '--since',
+      hint: 'for example --since 2024-01-01 or --since 2024-01-01T06:00:00Z',
+    });
+  return time;
+}
+
 /** The named targets, in BACKUP_TARGETS order; every one with --all or when none is named. */
 function chosenTargets(flags: BackupFlags): BackupTarget[] {
   const named = BACKUP_TARGETS.filter((t) => flags[t]);
@@ -22,7 +39,7 @@ export async function handleBackup(run: BackupRun): Promise<void> {
   const { flags, global } = run;
   const targets = chosenTargets(flags);
   // The backup directory first: a file or a bad path there is reported before any connection.
-  const repository = await Repository.open(run.backupDir, { create: true });
+  const repository = await Repository.open(run.backupDir, { create: true, access: repositoryAccess() });
   if (targets.includes('json')) await checkFolderOption('--data-dir', flags.dataDir);
   const reporter = createReporter(global);
   const stores = await openRunStores(reporter, (options) =>
@@ -36,6 +53,10 @@ export async function handleBackup(run: BackupRun): Promise<void> {
       stores,
       repository,
       qdrantSnapshots: flags.qdrantSnapshots,
+      encrypt: flags.encrypt,
+      ...(flags.incremental
+        ? { incremental: { since: flags.since === undefined ? undefined : parseSince(flags.since) } }
+        : {}),
       preHook: flags.preHook,
       postHook: flags.postHook,
       reporter,

@@ -13,9 +13,10 @@ export function storesFor(targets: readonly BackupTarget[]): StoreName[] {
 export function snapshotSettings({
   flags,
   backupDir,
-}: BackupRun): Pick<BackupOptions, 'compression' | 'pgDump' | 'dataDir' | 'excludedDirs'> {
+}: BackupRun): Pick<BackupOptions, 'compression' | 'pgDump' | 'dataDir' | 'excludedDirs' | 'formatVersion'> {
   return {
     compression: flags.compression,
+    formatVersion: flags.formatVersion === '1' ? 1 : 2,
     pgDump: flags.pgDump ? 'auto' : 'never',
     dataDir: flags.dataDir,
     // Directories under the data directory that hold no application data: backups (default and chosen) and exports.

@@ -1,4 +1,5 @@
 /** `acx-data backup --cleanup`: deletes the snapshots the `--keep*` rules do not keep. */
+import { repositoryAccess } from './repository-access.ts';
 import { cleanupSnapshots } from '../../../operations/cleanup.ts';
 import { Repository } from '../../../repository/repository.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
@@ -7,7 +8,7 @@ import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
 
 export async function handleCleanup({ flags, global, backupDir, retention }: BackupRun): Promise<void> {
-  const repository = await Repository.open(backupDir, { create: false });
+  const repository = await Repository.open(backupDir, { create: false, access: repositoryAccess() });
   const reporter = createReporter(global);
   try {
     const summary = await cleanupSnapshots(repository, retention, flags.dryRun, reporter);

@@ -1,4 +1,5 @@
 /** `acx-data backup --verify ID`: re-hashes and decodes every file of a snapshot and records the result. */
+import { repositoryAccess } from './repository-access.ts';
 import { AcxError } from '../../../errors.ts';
 import { verifyAndRecord } from '../../../operations/verify.ts';
 import { Repository } from '../../../repository/repository.ts';
@@ -8,7 +9,7 @@ import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
 
 export async function handleVerify({ flags, global, backupDir }: BackupRun): Promise<void> {
-  const repository = await Repository.open(backupDir, { create: false });
+  const repository = await Repository.open(backupDir, { create: false, access: repositoryAccess() });
   const reporter = createReporter(global);
   try {
     const summary = await verifyAndRecord(repository, await repository.open(flags.verify!), reporter);

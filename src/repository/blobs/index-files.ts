@@ -1,0 +1,98 @@
+/**
+ * Index files (docs/design.md §11.5): `index/<id>`, JSON Lines — one line per pack with its blobs —
+ * compressed with zstd and sealed when encrypted, named by the SHA-256 of their stored bytes. An index
+ * file holds at most 65 536 blobs, so reading one whole is bounded (a few MiB).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
+import { AcxError } from '../../errors.ts';
+import type { Storage } from '../../storage/storage.ts';
+import { readBytes } from '../../storage/storage-helpers.ts';
+import { open, seal, type MasterKey } from './blob-crypto.ts';
+import type { BlobEntry } from './blob-codec.ts';
+import { blobEntrySchema } from './pack.ts';
+
+export const INDEX_PREFIX = 'index/';
+export const indexKey = (id: string): string => `${INDEX_PREFIX}${id}`;
+/** A writer starts a new index file after this many blobs (bounded memory for writers and readers). */
+export const INDEX_FILE_BLOBS = 65_536;
+const MAX_INDEX_CONTENT = 256 * 1024 * 1024;
+const INDEX_AAD = Buffer.from('acx-index');
+
+export interface PackIndex {
+  pack: string;
+  blobs: BlobEntry[];
+}
+
+const lineSchema = z.object({ pack: z.string().regex(/^[0-9a-f]{64}$/), blobs: z.array(blobEntrySchema) });
+
+/** Writes one index file listing `packs`; returns its id. */
+export async function writeIndexFile(
+  storage: Storage,
+  packs: readonly PackIndex[],
+  key: MasterKey | undefined,
+): Promise<string> {
+  const text = packs.map((p) => JSON.stringify({ pack: p.pack, blobs: p.blobs })).join('\n') + '\n';
+  const compressed = zstdCompress(Buffer.from(text), { compressionLevel: 3 });
+  const stored = key ? seal(key, compressed, INDEX_AAD) : compressed;
+  const id = createHash('sha256').update(stored).digest('hex');
+  await storage.put(indexKey(id), stored);
+  return id;
+}
+
+/** The packs an index file lists (INTEGRITY when it is damaged or tampered with). */
+export async function readIndexFile(
+  storage: Storage,
+  id: string,
+  key: MasterKey | undefined,
+): Promise<PackIndex[]> {
+  const stored = await readBytes(storage, indexKey(id));
+  if (createHash('sha256').update(stored).digest('hex') !== id)
+    throw damagedIndex(id, 'its bytes do not hash to its name');
+  const compressed = key ? open(key, stored, INDEX_AAD, `index file ${id.slice(0, 12)}`) : stored;
+  let text: string;
+  try {
+    const declared = (zstd as { getFrameContentSize(b: Uint8Array): number | null }).getFrameContentSize(
+      compressed,
+    );
+    if (declared === null || declared > MAX_INDEX_CONTENT)
+      throw new Error(`declared size ${declared ?? 'unknown'}`);
+    text = zstdDecompress(compressed).toString('utf8');
+  } catch (cause) {
+    throw damagedIndex(id, `it does not decompress: ${(cause as Error).message}`, cause);
+  }
+  const packs: PackIndex[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (cause) {
+      throw damagedIndex(id, 'a line is not JSON', cause);
+    }
+    const parsed = lineSchema.safeParse(raw);
+    if (!parsed.success) throw damagedIndex(id, `a line is malformed: ${parsed.error.issues[0]?.message}`);
+    packs.push(parsed.data);
+  }
+  return packs;
+}
+
+/** The ids of the repository's index files. */
+export async function listIndexFiles(storage: Storage): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const info of storage.list(INDEX_PREFIX)) {
+    const id = info.key.slice(INDEX_PREFIX.length);
+    if (/^[0-9a-f]{64}$/.test(id)) ids.push(id);
+  }
+  return ids;
+}
+
+function damagedIndex(id: string, why: string, cause?: unknown): AcxError {
+  return new AcxError('INTEGRITY', `index file ${id.slice(0, 12)} is damaged: ${why}`, {
+    subject: indexKey(id),
+    cause,
+    hint: 'run acx-data backup --verify --all; a cleanup writes a new index from the packs it keeps',
+  });
+}
