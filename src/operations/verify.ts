@@ -1,7 +1,10 @@
 /**
  * `--verify ID`: every file of the snapshot re-hashed and decoded to its end, record counts checked
  * against the manifest (docs/design.md §7.5 rule 2). The outcome is recorded next to the manifest.
+ * `--verify --all` (§11.10): every snapshot so, then the format-2 repository itself
+ * (repository-check.ts).
  */
+import { AcxError } from '../errors.ts';
 import type { ProgressReporter } from '../progress.ts';
 import { snapshotPathProblem } from '../repository/layout.ts';
 import { MANIFEST_FILE } from '../repository/manifest.ts';
@@ -9,6 +12,8 @@ import { VERIFICATION_FILE, type Repository, type Verification } from '../reposi
 import { checkFile } from '../repository/snapshot-files.ts';
 import { BlobSnapshotReader, checkBlobFile } from '../repository/blob-snapshot-reader.ts';
 import type { SnapshotReader } from '../repository/snapshot-reader.ts';
+import { checkRepository, type RepositoryCheck } from '../repository/repository-check.ts';
+import type { Manifest } from '../repository/manifest.ts';
 import { TOOL } from './tool.ts';
 
 export interface VerifyProblem {
@@ -128,5 +133,78 @@ export async function verifyAndRecord(
     problems: summary.problems.map((p) => `${p.file}: ${p.problem}`),
   };
   await repository.writeVerification(reader, verification).catch(() => undefined); // a read-only repository can still be verified
+  return summary;
+}
+
+export interface VerifyAllSummary {
+  ok: boolean;
+  snapshots: VerifySummary[];
+  /** Directories whose manifest cannot be read (each a failure). */
+  damaged: Array<{ id: string; problem: string }>;
+  /** Directories of killed runs, without a manifest (not snapshots: not a failure). */
+  incomplete: string[];
+  /** Format 2 only: the repository's packs, index and blobs; undefined when it holds no format-2 content. */
+  repository?: RepositoryCheck;
+  /** Why the format-2 repository could not be opened at all (a damaged config.json, an index file, no key). */
+  repositoryProblem?: { object: string; problem: string };
+  seconds: number;
+}
+
+/** A snapshot that could not even be opened (manifest refused): one problem, nothing read. */
+function refused(id: string, error: AcxError): VerifySummary {
+  return {
+    id,
+    ok: false,
+    files: 0,
+    bytes: 0,
+    records: 0,
+    problems: [{ file: MANIFEST_FILE, problem: error.message }],
+    unlisted: [],
+    seconds: 0,
+  };
+}
+
+/**
+ * `--verify --all`: every complete snapshot verified and its outcome recorded, then, when the repository
+ * holds format-2 content, the repository checked. Damage never throws: it is in the summary.
+ */
+export async function verifyAll(
+  repository: Repository,
+  reporter: ProgressReporter,
+): Promise<VerifyAllSummary> {
+  const started = performance.now();
+  const { snapshots, damaged, incomplete } = await repository.list();
+  const summary: VerifyAllSummary = { ok: true, snapshots: [], damaged, incomplete, seconds: 0 };
+  let blobs;
+  try {
+    blobs = await repository.blobs();
+  } catch (error) {
+    if (!(error instanceof AcxError) || error.code === 'CONFIG') throw error; // no key: nothing to judge
+    summary.repositoryProblem = { object: error.subject ?? repository.location, problem: error.message };
+  }
+  for (const listing of [...snapshots].reverse()) {
+    if (listing.manifest.formatVersion === 2 && !blobs) {
+      summary.snapshots.push(
+        refused(listing.id, new AcxError('INTEGRITY', 'not checked: the repository could not be opened')),
+      );
+      continue;
+    }
+    try {
+      summary.snapshots.push(await verifyAndRecord(repository, await repository.open(listing.id), reporter));
+    } catch (error) {
+      if (!(error instanceof AcxError)) throw error;
+      summary.snapshots.push(refused(listing.id, error));
+    }
+  }
+  if (blobs) {
+    const manifests: Manifest[] = snapshots.map((s) => s.manifest).filter((m) => m.formatVersion === 2);
+    summary.repository = await checkRepository(blobs, manifests, reporter);
+  }
+  summary.ok =
+    damaged.length === 0 &&
+    !summary.repositoryProblem &&
+    summary.snapshots.every((s) => s.ok) &&
+    summary.repository?.ok !== false;
+  summary.seconds = (performance.now() - started) / 1000;
   return summary;
 }

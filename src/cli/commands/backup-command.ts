@@ -19,7 +19,8 @@ export interface BackupFlags {
   qdrant: boolean;
   json: boolean;
   list: boolean;
-  verify?: string;
+  /** `--verify ID`: the id; `--verify --all`: true. */
+  verify?: string | true;
   cleanup: boolean;
   keep?: string;
   keepDaily?: string;
@@ -92,7 +93,21 @@ function modeOf(flags: BackupFlags): BackupMode {
   if (flags.list) modes.push(['list', '--list']);
   if (flags.cleanup) modes.push(['cleanup', '--cleanup']);
   if (modes.length > 1) throw new AcxError('USAGE', `choose one of ${modes.map(([, f]) => f).join(', ')}`);
-  return modes[0]?.[0] ?? 'backup';
+  const mode = modes[0]?.[0] ?? 'backup';
+  if (mode === 'verify') checkVerify(flags);
+  return mode;
+}
+
+/** `--verify ID` checks one snapshot, `--verify --all` every snapshot and the repository: never both. */
+function checkVerify(flags: BackupFlags): void {
+  if (flags.verify === true && !flags.all)
+    throw new AcxError('USAGE', '--verify needs a snapshot id, or --all to check every snapshot', {
+      hint: 'acx-data backup --verify full_20240201_120000, or --verify --all',
+    });
+  if (flags.verify !== true && flags.all)
+    throw new AcxError('USAGE', `--verify ${flags.verify} --all: name one snapshot or --all, not both`, {
+      hint: 'acx-data backup --verify --all checks every snapshot and the repository',
+    });
 }
 
 function checkFlags(flags: BackupFlags, global: GlobalOptions): BackupRun {
@@ -133,6 +148,7 @@ Examples (as in the operators' guide):
   acx-data backup --all --incremental --since 2024-01-01
   acx-data backup --list
   acx-data backup --verify full_20240201_120000
+  acx-data backup --verify --all              every snapshot, pack and index file of the repository
   acx-data backup --cleanup --keep 5
   acx-data backup --cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12
   acx-data backup --restore full_20240201_120000
@@ -145,7 +161,11 @@ export function registerBackupCommand(program: Command): void {
     .description(
       'back up, list, verify, clean up and restore snapshots of PostgreSQL, Neo4j, Qdrant and the JSON data files',
     )
-    .option('--all', 'back up everything (the default when no store is named)', false)
+    .option(
+      '--all',
+      'back up everything (the default when no store is named); with --verify: every snapshot and the repository',
+      false,
+    )
     .option('--postgres', 'back up PostgreSQL', false)
     .option('--neo4j', 'back up Neo4j', false)
     .option('--qdrant', 'back up Qdrant', false)
@@ -155,7 +175,10 @@ export function registerBackupCommand(program: Command): void {
       false,
     )
     .option('--list', 'list the snapshots', false)
-    .option('--verify <id>', 're-hash and decode every file of a snapshot; exits 6 if anything is wrong')
+    .option(
+      '--verify [id]',
+      're-hash and decode every file of a snapshot (with --all: of every snapshot, and every pack and index of the repository); exits 6 if anything is wrong',
+    )
     .option('--cleanup', 'delete old snapshots by the --keep rules (default --keep 5)', false)
     .option('--keep <n>', 'with --cleanup: keep the N newest snapshots')
     .option('--keep-daily <n>', 'with --cleanup: keep the newest snapshot of each of the last N days')

@@ -2,7 +2,7 @@
 import type { BackupSummary } from '../../operations/backup.ts';
 import type { CleanupSummary } from '../../operations/cleanup.ts';
 import type { RestoreSummary } from '../../operations/restore.ts';
-import type { VerifySummary } from '../../operations/verify.ts';
+import type { VerifyAllSummary, VerifySummary } from '../../operations/verify.ts';
 import type { SnapshotListing } from '../../repository/repository.ts';
 import { formatBytes, formatTable } from './format.ts';
 
@@ -81,6 +81,60 @@ export function formatVerify(s: VerifySummary): string {
     ...s.problems.map((p) => `  ${p.file}: ${p.problem}`),
     ...s.unlisted.map((f) => `  note: ${f} is not listed in the manifest (ignored)`),
   ].join('\n');
+}
+
+/** How many problems `--verify --all` found (each printed on its own line). */
+export function problemsOfVerifyAll(s: VerifyAllSummary): number {
+  const r = s.repository;
+  return (
+    s.damaged.length +
+    (s.repositoryProblem ? 1 : 0) +
+    s.snapshots.reduce((n, v) => n + v.problems.length, 0) +
+    (r ? r.problems.length + r.moreProblems : 0)
+  );
+}
+
+/** `--verify --all`: one line per snapshot, one per problem, then the repository's figures. */
+export function formatVerifyAll(s: VerifyAllSummary): string {
+  const lines: string[] = [];
+  for (const v of s.snapshots) {
+    lines.push(
+      v.ok
+        ? `ok      ${v.id}: ${v.files} files, ${formatBytes(v.bytes)}, ${v.records} records`
+        : `FAILED  ${v.id}:`,
+    );
+    for (const p of v.problems) lines.push(`  ${v.id}/${p.file}: ${p.problem}`);
+  }
+  for (const d of s.damaged) lines.push(`FAILED  ${d.id}: ${d.problem}`);
+  if (s.repositoryProblem)
+    lines.push(`FAILED  ${s.repositoryProblem.object}: ${s.repositoryProblem.problem}`);
+  const r = s.repository;
+  if (r) {
+    lines.push(
+      `${r.ok ? 'ok     ' : 'FAILED '} repository: ${r.packs} packs (${formatBytes(r.packBytes)}) read whole, ${r.indexFiles} index files, ${r.entries} index entries, ${r.usedBlobs} blobs used by snapshots`,
+    );
+    for (const p of r.problems) lines.push(`  ${p.object}: ${p.problem}`);
+    if (r.moreProblems > 0) lines.push(`  … and ${r.moreProblems} more problems`);
+    for (const p of r.leftoverPacks)
+      lines.push(
+        `  leftover: data/${p.pack.slice(0, 2)}/${p.pack} (${formatBytes(p.bytes)}) is listed by no index file: an interrupted run's, a cleanup removes it`,
+      );
+    if (r.reclaimable.blobs > 0)
+      lines.push(
+        `  reclaimable: ${r.reclaimable.blobs} blobs (${formatBytes(r.reclaimable.bytes)}) no snapshot uses`,
+      );
+  }
+  if (s.incomplete.length > 0)
+    lines.push(
+      `note: ${s.incomplete.length} incomplete directories of interrupted runs: ${s.incomplete.join(', ')}`,
+    );
+  const problems = problemsOfVerifyAll(s);
+  lines.push(
+    problems === 0
+      ? `All ${s.snapshots.length} snapshots${r ? ' and the repository' : ''} are intact (${s.seconds.toFixed(1)} s).`
+      : `${problems} problem${problems === 1 ? '' : 's'} found (${s.seconds.toFixed(1)} s).`,
+  );
+  return lines.join('\n');
 }
 
 export function formatRestore(s: RestoreSummary): string {

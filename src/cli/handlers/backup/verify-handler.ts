@@ -1,10 +1,13 @@
-/** `acx-data backup --verify ID`: re-hashes and decodes every file of a snapshot and records the result. */
+/**
+ * `acx-data backup --verify ID`: re-hashes and decodes every file of a snapshot and records the result.
+ * `--verify --all`: every snapshot so, and the format-2 repository (packs, index files, blobs).
+ */
 import { repositoryAccess } from './repository-access.ts';
 import { AcxError } from '../../../errors.ts';
-import { verifyAndRecord } from '../../../operations/verify.ts';
+import { verifyAll, verifyAndRecord } from '../../../operations/verify.ts';
 import { Repository } from '../../../repository/repository.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
-import { formatVerify } from '../../output/backup-text.ts';
+import { formatVerify, formatVerifyAll, problemsOfVerifyAll } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
 
@@ -12,6 +15,18 @@ export async function handleVerify({ flags, global, backupDir }: BackupRun): Pro
   const repository = await Repository.open(backupDir, { create: false, access: repositoryAccess() });
   const reporter = createReporter(global);
   try {
+    if (flags.verify === true) {
+      const summary = await verifyAll(repository, reporter);
+      reporter.close();
+      printResult(global, summary, formatVerifyAll(summary));
+      if (!summary.ok)
+        throw new AcxError(
+          'INTEGRITY',
+          `the repository ${repository.location} failed verification (${problemsOfVerifyAll(summary)} problems)`,
+          { subject: repository.location, hint: 'each problem is listed above, naming its object' },
+        );
+      return;
+    }
     const summary = await verifyAndRecord(repository, await repository.open(flags.verify!), reporter);
     reporter.close();
     printResult(global, summary, formatVerify(summary));
@@ -23,5 +38,6 @@ export async function handleVerify({ flags, global, backupDir }: BackupRun): Pro
       );
   } finally {
     reporter.close();
+    await repository.close();
   }
 }
