@@ -11,6 +11,7 @@ import { registerBackupCommand } from './commands/backup-command.ts';
 import { registerExportCommand } from './commands/export-command.ts';
 import { registerImportCommand } from './commands/import-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
+import { registerKeyCommand } from './commands/key-command.ts';
 
 import { TOOL } from '../operations/tool.ts';
 
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerSyncCommand(program);
   registerSeedCommand(program);
+  registerKeyCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
