@@ -45,6 +45,8 @@ export interface RepositoryCheck {
   moreProblems: number;
   /** Packs no index file lists: a killed run's, removed by a cleanup. Not a failure. */
   leftoverPacks: Array<{ pack: string; bytes: number }>;
+  /** Objects under data/ that are not named as packs: never read, nothing needs them. Not a failure. */
+  strays: string[];
   /** Indexed blobs no snapshot uses, and their stored bytes: what a cleanup can reclaim. */
   reclaimable: { blobs: number; bytes: number };
 }
@@ -116,17 +118,19 @@ async function loadIndex(blobs: BlobStore, db: Database.Database, findings: Find
   return files.length;
 }
 
-/** Lists data/ into `packs`; an object there that is not a pack named by its hash is a problem. */
-async function loadPacks(blobs: BlobStore, db: Database.Database, findings: Findings): Promise<void> {
+/** Lists data/ into `packs`; returns the objects there that are not named as packs. */
+async function loadPacks(blobs: BlobStore, db: Database.Database): Promise<string[]> {
+  const strays: string[] = [];
   const insert = db.prepare('INSERT OR IGNORE INTO packs (pack, size) VALUES (?, ?)');
   for await (const info of blobs.storage.list(DATA_PREFIX)) {
     const id = info.key.slice(info.key.lastIndexOf('/') + 1);
     if (!/^[0-9a-f]{64}$/.test(id) || packKey(id) !== info.key) {
-      findings.add(info.key, 'is not a pack (a pack is data/<2 hex>/<64 hex>)');
+      if (strays.length < MAX_PROBLEMS) strays.push(info.key);
       continue;
     }
     insert.run(id, info.size);
   }
+  return strays;
 }
 
 /** Records every blob the format-2 manifests name, list blobs expanded (read through the index). */
@@ -235,7 +239,7 @@ export async function checkRepository(
   try {
     reporter.emit({ type: 'phase', store: 'repository', message: 'reading the index files' });
     const indexFiles = await loadIndex(blobs, db, findings);
-    await loadPacks(blobs, db, findings);
+    const strays = await loadPacks(blobs, db);
     await loadNeeds(blobs, db, manifests);
     reporter.emit({ type: 'phase', store: 'repository', message: 'reading every pack' });
     const missing = db
@@ -262,7 +266,7 @@ export async function checkRepository(
       });
     }
     reportUnindexed(db, findings);
-    return summarize(db, indexFiles, findings);
+    return { ...summarize(db, indexFiles, findings), strays };
   } finally {
     db.close();
   }
@@ -280,7 +284,11 @@ function reportUnindexed(db: Database.Database, findings: Findings): void {
     findings.add(`blob ${r.id.slice(0, 12)}`, `${r.type} blob in no index file (${neededBy(db, r.id)})`);
 }
 
-function summarize(db: Database.Database, indexFiles: number, findings: Findings): RepositoryCheck {
+function summarize(
+  db: Database.Database,
+  indexFiles: number,
+  findings: Findings,
+): Omit<RepositoryCheck, 'strays'> {
   const one = <T>(sql: string): T => db.prepare(sql).get() as T;
   const packs = one<{ n: number; bytes: number | null }>('SELECT count(*) n, sum(size) bytes FROM packs');
   const leftoverPacks = (

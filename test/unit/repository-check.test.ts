@@ -127,8 +127,10 @@ describe('backup --verify --all', () => {
     const stray = Buffer.from('a killed run wrote this pack and no index');
     const strayId = createHash('sha256').update(stray).digest('hex');
     await storage.put(`data/${strayId.slice(0, 2)}/${strayId}`, stray);
+    await storage.put('data/00/not-a-pack', Buffer.from('stray'));
     await storage.delete(`${SECOND}/manifest.json`);
     const summary = await check(storage);
+    expect(summary.repository!.strays).toEqual(['data/00/not-a-pack']);
     expect(lines(summary)).toEqual([]);
     expect(summary.ok).toBe(true);
     expect(summary.repository!.leftoverPacks).toEqual([{ pack: strayId, bytes: stray.length }]);

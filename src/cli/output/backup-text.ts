@@ -17,6 +17,10 @@ export function formatBackup(s: BackupSummary): string {
     '',
     `Total ${formatBytes(s.bytes)} in ${s.seconds.toFixed(1)} s.`,
   ];
+  if (s.stored)
+    lines.push(
+      `Stored ${formatBytes(s.stored.addedBytes)} new in the repository; ${formatBytes(s.stored.reusedBytes)} of content was already there${s.parent ? ` (incremental on ${s.parent})` : ''}.`,
+    );
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
@@ -43,7 +47,7 @@ export interface ListResult {
 export function formatList({ snapshots, running, incomplete, damaged }: ListResult, dir: string): string {
   const lines: string[] = [];
   if (snapshots.length === 0 && damaged.length === 0) lines.push(`No snapshots in ${dir}.`);
-  else lines.push(formatTable(listRows(snapshots), [4, 5]));
+  else lines.push(formatTable(listRows(snapshots), [4, 5, 6]));
   for (const d of damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
   for (const id of running) lines.push(`running: ${id} is being written by a backup in progress`);
   if (incomplete.length > 0)
@@ -55,7 +59,7 @@ export function formatList({ snapshots, running, incomplete, damaged }: ListResu
 
 function listRows(snapshots: SnapshotListing[]): Array<Array<string | number>> {
   const rows: Array<Array<string | number>> = [
-    ['id', 'kind', 'time (UTC)', 'stores', 'records', 'size', 'verified'],
+    ['id', 'kind', 'time (UTC)', 'stores', 'records', 'size', 'added', 'format', 'verified'],
   ];
   for (const s of snapshots) {
     const v = s.verification;
@@ -65,7 +69,9 @@ function listRows(snapshots: SnapshotListing[]): Array<Array<string | number>> {
       s.manifest.startedAt.replace('T', ' ').slice(0, 19),
       storesOf(s).join(','),
       recordsOf(s),
-      formatBytes(s.bytes),
+      formatBytes(s.logicalBytes),
+      formatBytes(s.addedBytes),
+      `${s.manifest.formatVersion}${s.manifest.encryption ? ' enc' : ''}`,
       v ? `${v.ok ? 'ok' : 'FAILED'} ${v.at.slice(0, 16).replace('T', ' ')}` : 'never',
     ]);
   }
@@ -111,7 +117,7 @@ export function formatVerifyAll(s: VerifyAllSummary): string {
   const r = s.repository;
   if (r) {
     lines.push(
-      `${r.ok ? 'ok     ' : 'FAILED '} repository: ${r.packs} packs (${formatBytes(r.packBytes)}) read whole, ${r.indexFiles} index files, ${r.entries} index entries, ${r.usedBlobs} blobs used by snapshots`,
+      `${r.ok ? 'ok     ' : 'FAILED '} repository: ${r.packs} packs (${formatBytes(r.packBytes)}), ${r.indexFiles} index files, ${r.entries} index entries, ${r.usedBlobs} blobs used by snapshots; every indexed pack read whole`,
     );
     for (const p of r.problems) lines.push(`  ${p.object}: ${p.problem}`);
     if (r.moreProblems > 0) lines.push(`  … and ${r.moreProblems} more problems`);
@@ -119,6 +125,7 @@ export function formatVerifyAll(s: VerifyAllSummary): string {
       lines.push(
         `  leftover: data/${p.pack.slice(0, 2)}/${p.pack} (${formatBytes(p.bytes)}) is listed by no index file: an interrupted run's, a cleanup removes it`,
       );
+    for (const key of r.strays) lines.push(`  note: ${key} is not a pack (ignored)`);
     if (r.reclaimable.blobs > 0)
       lines.push(
         `  reclaimable: ${r.reclaimable.blobs} blobs (${formatBytes(r.reclaimable.bytes)}) no snapshot uses`,
