@@ -78,6 +78,10 @@ export interface BackupSummary {
   seconds: number;
   removedIncomplete: string[];
   warnings: string[];
+  /** Format 2: what the repository gained (packs and index) and the content it already held. */
+  stored?: { addedBytes: number; newBytes: number; reusedBytes: number };
+  /** An incremental snapshot's parent. */
+  parent?: string;
 }
 
 export async function backupStores(options: BackupOptions): Promise<BackupSummary> {
@@ -116,6 +120,7 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
     );
     reporter.emit({ type: 'phase', store: 'repository', message: `writing snapshot ${id}` });
     try {
+      if (files instanceof BlobSnapshotFiles) files.onProgress = throttledProgress(reporter);
       const manifest = await writeSnapshot(options, id, files, startedAt, parent);
       await repository.finishSnapshot(manifest, files);
       const warnings = Object.values(manifest.stores).flatMap((s) =>
@@ -128,6 +133,10 @@ export async function backupStores(options: BackupOptions): Promise<BackupSummar
         seconds: (performance.now() - started) / 1000,
         removedIncomplete,
         warnings,
+        ...(files instanceof BlobSnapshotFiles
+          ? { stored: { addedBytes: files.store.stats.storedBytesAdded, ...files.progress } }
+          : {}),
+        ...(parent ? { parent: parent.id } : {}),
       };
     } catch (error) {
       // No manifest was written: the directory is not a snapshot. Remove it now rather than leave it to the next run.
@@ -341,4 +350,22 @@ function parentFor(parent: Manifest | undefined, store: StoreName): ParentSnapsh
   const section = parent?.stores[store];
   if (!parent || !section) return undefined;
   return { id: parent.id, section, files: parent.files, consistency: parent.consistency };
+}
+
+/** Reports bytes new and reused at most every two seconds while a format-2 backup stores its blobs. */
+function throttledProgress(
+  reporter: ProgressReporter,
+): (p: { newBytes: number; reusedBytes: number }) => void {
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    if (now - last < 2000) return;
+    last = now;
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    reporter.emit({
+      type: 'phase',
+      store: 'repository',
+      message: `stored ${mib(p.newBytes)} new, ${mib(p.reusedBytes)} reused`,
+    });
+  };
 }

@@ -72,6 +72,7 @@ class BlobFileWriter implements DataFileWriter {
     this.storedBytes += added.length;
     if (added.isNew) this.files.progress.newBytes += piece.length;
     else this.files.progress.reusedBytes += piece.length;
+    this.files.onProgress?.(this.files.progress);
     // Ids go into list blobs as they come, so a huge file's entry never holds them all in memory.
     if (this.ids.length >= LIST_BLOB_IDS) await this.storeList();
   }
@@ -125,6 +126,8 @@ export class BlobSnapshotFiles implements SnapshotSink {
   readonly entries: Record<string, FileEntry> = {};
   readonly formatVersion = 2 as const;
   readonly progress: BlobProgress = { newBytes: 0, reusedBytes: 0 };
+  /** Called after each stored chunk (the backup throttles it into progress events). */
+  onProgress?: (progress: BlobProgress) => void;
 
   constructor(
     readonly store: BlobStore,
