@@ -19,7 +19,7 @@ import { seedSource } from '../../src/operations/seed.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { planCounts } from '../../src/seed/plan.ts';
 import type { RecordDataset, Store } from '../../src/stores/store.ts';
-import { snapshotOneStore, type StoreSnapshot } from '../support/snapshot.ts';
+import { snapshotOneStore, snapshotOneStoreFormat2, type StoreSnapshot } from '../support/snapshot.ts';
 
 export interface StoreContractSubject {
   open(): Promise<Store>;
@@ -130,6 +130,25 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       const summary = await restore(store, snapshot, false);
       expect(summary.datasets.length).toBeGreaterThan(0);
       expect(diffFingerprints(seeded, await store.fingerprint(labels))).toEqual([]);
+    });
+
+    it('backs up into format 2 (blobs, binary vectors) and restores with identical content', async () => {
+      const backup = await store.openBackup({ pgDump: 'never', nativeSnapshots: false });
+      let blobs: StoreSnapshot | undefined;
+      try {
+        blobs = await snapshotOneStoreFormat2(store.name, (files) =>
+          backup.write({ files, reporter: silentReporter }),
+        );
+      } finally {
+        await backup.release();
+      }
+      try {
+        expect(blobs.reader.manifest.formatVersion).toBe(2);
+        await restore(store, blobs, true);
+        expect(diffFingerprints(seeded, await store.fingerprint(labels))).toEqual([]);
+      } finally {
+        await blobs.cleanup();
+      }
     });
 
     it('refuses to restore over data without replace, and changes nothing', async () => {

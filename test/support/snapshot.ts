@@ -12,6 +12,8 @@ import { gzipSync } from 'node:zlib';
 import { MANIFEST_FORMAT, type Manifest, type StoreSection } from '../../src/repository/manifest.ts';
 import { SnapshotFiles } from '../../src/repository/snapshot-files.ts';
 import { SnapshotReader } from '../../src/repository/snapshot-reader.ts';
+import { Repository } from '../../src/repository/repository.ts';
+import type { SnapshotSink } from '../../src/model/snapshot.ts';
 import { openLocalStorage } from '../../src/storage/local/local-storage.ts';
 import type { FileCompression } from '../../src/repository/compression.ts';
 import type { StoreName } from '../../src/progress.ts';
@@ -55,6 +57,50 @@ export async function snapshotOneStore(
     reader: new SnapshotReader(storage, manifest),
     section,
     cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * The same through format 2 (design §11): a Repository on a temporary local folder, the store's files
+ * written as deduplicated blobs, the manifest last, and the snapshot read back as a restore reads it.
+ */
+export async function snapshotOneStoreFormat2(
+  store: StoreName,
+  backup: (files: SnapshotSink) => Promise<StoreSection>,
+): Promise<StoreSnapshot> {
+  const root = await mkdtemp(join(tmpdir(), `acx-${store}-f2-`));
+  const storage = await openLocalStorage({ root });
+  const repository = Repository.onStorage(storage);
+  const id = 'full_20260101_000000';
+  const files = await repository.createSnapshot(id, { formatVersion: 2, compression: 'zstd' });
+  const section = await backup(files);
+  const now = new Date().toISOString();
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: 2,
+    id,
+    kind: 'full',
+    parent: null,
+    tool: { name: 'acx-data', version: 'test' },
+    startedAt: now,
+    completedAt: now,
+    compression: 'zstd',
+    encryption: null,
+    repository: (await repository.blobs())!.config.id,
+    consistency: { method: 'test' },
+    stores: { [store]: section },
+    files: files.entries,
+  };
+  await repository.finishSnapshot(manifest, files);
+  const reader = await repository.open(id);
+  return {
+    dir: join(root, id),
+    reader,
+    section: reader.manifest.stores[store]!,
+    cleanup: async () => {
+      await repository.close();
+      await rm(root, { recursive: true, force: true });
+    },
   };
 }
 
