@@ -1,9 +1,12 @@
-/** `acx-data backup --cleanup`: deletes the snapshots the `--keep*` rules do not keep. */
+/**
+ * `acx-data backup --cleanup`: deletes the snapshots the `--keep*` rules do not keep, then (format 2) the
+ * blobs no remaining snapshot uses.
+ */
 import { repositoryAccess } from './repository-access.ts';
 import { cleanupSnapshots } from '../../../operations/cleanup.ts';
 import { Repository } from '../../../repository/repository.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
-import { formatCleanup } from '../../output/backup-text.ts';
+import { formatCleanup } from '../../output/cleanup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
 
