@@ -618,6 +618,9 @@ function scaleReport(r: ScaleResult): string {
       `Qdrant ${kib(v1?.summary.stores.qdrant?.bytes)} → ${kib(full?.summary.stores.qdrant?.bytes)} KiB ` +
       `(${ratio(full?.summary.stores.qdrant?.bytes, v1?.summary.stores.qdrant?.bytes)}×), Qdrant read ${secs(storeSeconds(v1, 'qdrant'))} → ` +
       `${secs(storeSeconds(full, 'qdrant'))} s, wall ${secs(v1?.run.seconds)} → ${secs(full?.run.seconds)} s.`,
+    `\`--incremental\`, unchanged: ${secs(by('incremental')?.run.seconds)} s wall, ${ratio(by('incremental')?.run.seconds, full?.run.seconds)}× ` +
+      `the first format-2 full's (no target on the total: Qdrant, read in full by design §11.8, took ` +
+      `${secs(storeSeconds(by('incremental'), 'qdrant'))} s of it).`,
     `\`--incremental\` after the change (in a copy of the repository taken before it, so its parent is the unchanged ` +
       `snapshot): ${kib(incChanged?.summary.stored?.addedBytes)} KiB added (${pct(incChanged?.summary.stored?.addedBytes, reference)} of the first full), ` +
       `${secs(incChanged?.run.seconds)} s wall (${ratio(incChanged?.run.seconds, fullChanged?.run.seconds)}× the full after the change).`,
@@ -709,37 +712,42 @@ function render(results: Results): string {
   ].join('\n');
 }
 
+/** Writes the JSON (unless re-rendering) and the Markdown report; called after every scale, so a long run keeps what it has. */
+function writeResults(out: string, results: Results, writeJson: boolean): string {
+  mkdirSync(out, { recursive: true });
+  const base = join(out, `repository-${results.machine.date.slice(0, 10) || today()}`);
+  if (writeJson) writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
+  const report = render(results);
+  writeFileSync(`${base}.md`, report);
+  prettierWrite(writeJson ? [`${base}.md`, `${base}.json`] : [`${base}.md`]);
+  process.stderr.write(`wrote ${base}.md\n`);
+  return report;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const out = resolve(option(argv, '--out') ?? join(root, 'bench/results'));
   const fromJson = option(argv, '--from-json');
-  let results: Results;
-  if (fromJson) results = JSON.parse(readFileSync(fromJson, 'utf8')) as Results;
-  else {
-    const scales = (option(argv, '--scales') ?? '1').split(',').map(Number);
-    const smallScales = (option(argv, '--small-chunks-scales') ?? '1').split(',').filter(Boolean).map(Number);
-    const stack = guardStack(process.env, argv.includes('--allow-default-stack'));
-    const machine = machineNotes(stack);
-    const list: ScaleResult[] = [];
-    for (const scale of scales) {
-      list.push(
-        await benchScale(scale, process.env, {
-          smallChunks: smallScales.includes(scale),
-          keep: argv.includes('--keep'),
-        }),
-      );
-    }
-    machine.loadAverageAtEnd = loadAverage();
-    results = { machine, results: list };
+  if (fromJson) {
+    console.log(writeResults(out, JSON.parse(readFileSync(fromJson, 'utf8')) as Results, false));
+    return;
   }
-  mkdirSync(out, { recursive: true });
-  const base = join(out, `repository-${results.machine.date.slice(0, 10) || today()}`);
-  if (!fromJson) writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
-  const report = render(results);
-  writeFileSync(`${base}.md`, report);
-  prettierWrite(fromJson ? [`${base}.md`] : [`${base}.md`, `${base}.json`]);
+  const scales = (option(argv, '--scales') ?? '1').split(',').map(Number);
+  const smallScales = (option(argv, '--small-chunks-scales') ?? '1').split(',').filter(Boolean).map(Number);
+  const stack = guardStack(process.env, argv.includes('--allow-default-stack'));
+  const results: Results = { machine: machineNotes(stack), results: [] };
+  let report = '';
+  for (const scale of scales) {
+    results.results.push(
+      await benchScale(scale, process.env, {
+        smallChunks: smallScales.includes(scale),
+        keep: argv.includes('--keep'),
+      }),
+    );
+    results.machine.loadAverageAtEnd = loadAverage();
+    report = writeResults(out, results, true);
+  }
   console.log(report);
-  process.stderr.write(`wrote ${base}.md\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
