@@ -255,7 +255,13 @@ export class Repository {
         damaged.push({ id, problem: (error as Error).message });
       }
     }
-    if (unfinished.length > 0) writing.add(await readLiveSnapshot(this.storage));
+    writing.add(await readLiveSnapshot(this.storage));
+    // A format-2 run writes no file under its directory before the manifest: the lock names it.
+    const complete = new Set(snapshots.map((s) => s.id));
+    const listed = new Set(unfinished);
+    for (const id of writing)
+      if (id !== undefined && SNAPSHOT_ID.test(id) && !complete.has(id) && !listed.has(id))
+        unfinished.push(id);
     snapshots.sort(
       (a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt) || b.id.localeCompare(a.id),
     );

@@ -90,7 +90,18 @@ beforeAll(async () => {
   expect(
     documentOf<{ inventory: { postgres: Record<string, number> } }>(seeded).inventory.postgres.dtc_codes,
   ).toBeGreaterThan(0);
-  const backup = await runCli(['backup', '--postgres', '--qdrant', '--backup-dir', repo, '--format', 'json']);
+  // Format 1: the damage case truncates one of its files (format 2's damage: backup-format2-damage).
+  const backup = await runCli([
+    'backup',
+    '--postgres',
+    '--qdrant',
+    '--backup-dir',
+    repo,
+    '--format-version',
+    '1',
+    '--format',
+    'json',
+  ]);
   expect(backup.code, backup.stderr).toBe(0);
   snapshotId = documentOf<{ id: string }>(backup).id;
   qdrant = await startQdrantDouble();
