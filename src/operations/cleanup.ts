@@ -44,7 +44,7 @@ export async function cleanupSnapshots(
   try {
     // Opened first: an encrypted repository without its key is CONFIG before anything is deleted.
     const blobs = await repository.blobs();
-    const { snapshots, incomplete } = await repository.list();
+    const { snapshots, incomplete, damaged: damagedBefore } = await repository.list();
     const decisions = planRetention(
       snapshots.map((s) => ({
         id: s.id,
@@ -73,7 +73,7 @@ export async function cleanupSnapshots(
     if (!blobs) return summary;
     // The manifests that remain: read again after the deletions (a dry run: the ones it would keep).
     const remaining = dryRun ? undefined : await repository.list();
-    const damaged = remaining?.damaged ?? (await repository.list()).damaged;
+    const damaged = remaining?.damaged ?? damagedBefore;
     if (damaged.length > 0) {
       summary.pruneSkipped = `unused blobs were not removed: the manifest of ${damaged.map((d) => d.id).join(', ')} cannot be read, and it may need any of them`;
       reporter.emit({ type: 'warning', store: 'repository', message: summary.pruneSkipped });

@@ -4,11 +4,13 @@
  * byte, the repository shrinks, what no snapshot uses leaves the index, and a second cleanup changes
  * nothing. Crash safety: the storage refuses every write from its N-th on (a kill: the process stops
  * there), for every N a whole cleanup reaches; a fresh Repository then reads every remaining snapshot
- * the same, and a complete cleanup succeeds.
+ * the same, and a complete cleanup succeeds. Refusals: a manifest it cannot read, or a kept snapshot's
+ * missing pack, leaves every pack in place.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { acxErrorOf } from '../support/acx-error.ts';
 import { cleanupSnapshots, type CleanupSummary } from '../../src/operations/cleanup.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { LOCK_FILE } from '../../src/repository/layout.ts';
@@ -271,6 +273,35 @@ describe('format 2 cleanup (prune)', () => {
       expect(await contents(storage)).toEqual(state);
     });
   }
+
+  it('removes no blob while a manifest cannot be read or a kept snapshot lacks a pack', async () => {
+    const template = new MemoryStorage('prune-refusals');
+    await build(template);
+
+    // A damaged manifest could name any blob: the snapshots are cleaned up, the blobs are not.
+    const damaged = await copyOf(template, 'prune-damaged-manifest');
+    await damaged.put(
+      `${SNAPSHOTS[3]!.id}/manifest.json`,
+      '{"format": "acx-data-snapshot", "formatVersion": 2',
+    );
+    const packsBefore = (await listAll(damaged, 'data/')).length;
+    const skipped = await cleanup(damaged);
+    expect(skipped.prune).toBeUndefined();
+    expect(skipped.pruneSkipped).toMatch(new RegExp(SNAPSHOTS[3]!.id));
+    expect((await listAll(damaged, 'data/')).length).toBe(packsBefore);
+
+    // A kept snapshot's pack is gone: INTEGRITY naming the snapshot, and no other pack deleted.
+    const missing = await copyOf(template, 'prune-missing-pack');
+    const repository = Repository.onStorage(missing);
+    const listed = (await repository.list()).snapshots.find((s) => s.id === SNAPSHOTS[3]!.id)!;
+    const firstBlob = listed.manifest.files['neo4j/nodes.jsonl']!.blobs![0]!;
+    const pack = (await repository.blobs())!.locate(firstBlob)!.pack;
+    await missing.delete(packKey(pack));
+    const error = await acxErrorOf(cleanup(missing));
+    expect(error.code).toBe('INTEGRITY');
+    expect(error.message).toContain(SNAPSHOTS[3]!.id);
+    expect((await listAll(missing, 'data/')).length).toBe(packsBefore - 1);
+  });
 
   it('leaves every remaining snapshot readable when killed at any write, and a new cleanup finishes', async () => {
     const template = new MemoryStorage('prune-crash-template');
