@@ -453,9 +453,14 @@ export class Repository {
    */
   async discardSnapshot(files: SnapshotWriter): Promise<void> {
     await files.settle();
-    // A format-2 run's complete packs stay, indexed, for the next run to reuse (a cleanup removes
-    // what no snapshot uses): a re-run after a failure stores only what is still missing.
-    if (files instanceof BlobSnapshotFiles) await files.store.flush().catch(() => undefined);
+    if (files instanceof BlobSnapshotFiles) {
+      await files.store.discardRun();
+      // A repository this run created and left empty is closed: the next run creates it afresh.
+      if (!files.store.configExists) {
+        files.store.close();
+        this.blobStore = undefined;
+      }
+    }
     await this.removeFiles(files.id);
   }
 

@@ -1,6 +1,5 @@
 /** Text summaries of the backup command's modes. */
 import type { BackupSummary } from '../../operations/backup.ts';
-import type { CleanupSummary } from '../../operations/cleanup.ts';
 import type { RestoreSummary } from '../../operations/restore.ts';
 import type { VerifyAllSummary, VerifySummary } from '../../operations/verify.ts';
 import type { SnapshotListing } from '../../repository/repository.ts';
@@ -173,17 +172,3 @@ export function formatRestore(s: RestoreSummary): string {
   return lines.join('\n');
 }
 
-export function formatCleanup(s: CleanupSummary): string {
-  const verb = s.dryRun ? 'would delete' : 'deleted';
-  const lines = [
-    `Retention: ${Object.entries(s.policy)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}${s.dryRun ? ' (dry run: nothing deleted)' : ''}`,
-  ];
-  for (const d of s.deleted) lines.push(`  ${verb} ${d.id} (${formatBytes(d.bytes)})`);
-  for (const k of s.kept) lines.push(`  kept ${k.id}: ${k.reasons.join(', ')}`);
-  for (const id of s.incompleteRemoved)
-    lines.push(`  ${s.dryRun ? 'would remove' : 'removed'} incomplete ${id}`);
-  if (s.deleted.length === 0) lines.push('  nothing to delete');
-  return lines.join('\n');
-}

@@ -54,6 +54,11 @@ export class BlobStore {
   private unindexedBlobs = 0;
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** What the current run wrote (discardRun removes it after a failure). */
+  private runPacks: string[] = [];
+  private runIndexes: string[] = [];
+  /** The config and key this store created (a failed first run leaves no repository behind). */
+  private created: { config: boolean; keyId?: string } = { config: false };
 
   private constructor(
     readonly storage: Storage,
@@ -71,6 +76,8 @@ export class BlobStore {
     let config = await readConfig(storage);
     let key: MasterKey | undefined;
     let keyId: string | undefined;
+    let createdKey: string | undefined;
+    const created = !config;
     if (!config) {
       if (!options.create) return undefined;
       if (options.create.encrypt) {
@@ -82,6 +89,7 @@ export class BlobStore {
         // The key first: a config without a key would lock everyone out.
         key = newMasterKey();
         keyId = await addKey(storage, key, options.secret);
+        createdKey = keyId;
       }
       config = await createConfig(storage, {
         encrypted: options.create.encrypt,
@@ -102,13 +110,48 @@ export class BlobStore {
       );
     }
     const cache = await IndexCache.open(storage, config.id, key, options.cacheDir);
-    return new BlobStore(storage, config, key, keyId, cache);
+    const store = new BlobStore(storage, config, key, keyId, cache);
+    if (created) store.created = { config: true, ...(createdKey ? { keyId: createdKey } : {}) };
+    return store;
   }
 
   /** Starts counting a new run's stats (one snapshot is written at a time: the lock). */
   beginRun(): void {
     Object.assign(this.stats, { blobs: 0, newBlobs: 0, storedBytesAdded: 0, contentBytes: 0 });
+    this.runPacks = [];
+    this.runIndexes = [];
   }
+
+  /**
+   * Removes what a failed run stored (design §7.4: a failed backup leaves nothing behind): its index
+   * files first (so no index names a pack about to go), then its packs, then — when this run created
+   * the repository — its config and key. A kill half-way leaves unindexed packs, which the next
+   * cleanup removes. Call after `settle()`.
+   */
+  async discardRun(): Promise<void> {
+    this.builder = new PackBuilder();
+    this.unindexed = [];
+    this.unindexedBlobs = 0;
+    this.pending.clear();
+    for (const id of this.runIndexes.splice(0)) {
+      await this.storage.delete(`index/${id}`);
+      this.cache.forget(id);
+    }
+    for (const id of this.runPacks.splice(0)) await this.storage.delete(packKey(id));
+    await this.storage.deleteAbandoned?.('data/');
+    if (this.created.config) {
+      await this.storage.delete('config.json');
+      if (this.created.keyId) await this.storage.delete(`keys/${this.created.keyId}.json`);
+      this.created = { config: false };
+      this.removedConfig = true;
+    }
+  }
+
+  /** False once a failed first run removed the repository's config (discardRun). */
+  get configExists(): boolean {
+    return !this.removedConfig;
+  }
+  private removedConfig = false;
 
   /** The chunker's seed: the config's, or the master key's in an encrypted repository. */
   get chunkerSeed(): Buffer {
@@ -151,6 +194,7 @@ export class BlobStore {
   }
 
   private async putPack(built: BuiltPack): Promise<void> {
+    this.runPacks.push(built.id);
     await this.storage.put(packKey(built.id), built.bytes);
     this.stats.storedBytesAdded += built.bytes.length;
     this.unindexed.push({ pack: built.id, blobs: built.blobs });
@@ -164,6 +208,7 @@ export class BlobStore {
     this.unindexed = [];
     this.unindexedBlobs = 0;
     const id = await writeIndexFile(this.storage, packs, this.key);
+    this.runIndexes.push(id);
     this.stats.storedBytesAdded += (await this.storage.stat(`index/${id}`))?.size ?? 0;
     this.cache.add(id, packs);
     for (const p of packs) for (const b of p.blobs) this.pending.delete(b.id);

@@ -92,6 +92,14 @@ export class IndexCache {
     })();
   }
 
+  /** Drops the entries of an index file that was deleted (a failed run's). */
+  forget(name: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM entries WHERE file = ?').run(name);
+      this.db.prepare('DELETE FROM files WHERE name = ?').run(name);
+    })();
+  }
+
   lookup(id: string): LocatedBlob | undefined {
     return this.lookupStatement.get(id);
   }
