@@ -215,7 +215,10 @@ describe(`format-2 backup killed with SIGKILL at ${TRIALS} moments (seed ${SEED}
         }),
       );
       expect(tally.killed).toBeGreaterThan(TRIALS / 2);
-      expect(tally.withLeftovers, 'some kill fell between a pack put and its index').toBeGreaterThan(0);
+      // The full campaign must have hit the window between a pack's put and its index; CI's sample of 6
+      // kills may miss it (the checks above still hold every kill to a clean repository).
+      if (TRIALS >= 12)
+        expect(tally.withLeftovers, 'some kill fell between a pack put and its index').toBeGreaterThan(0);
     },
     TRIALS * 120_000,
   );
