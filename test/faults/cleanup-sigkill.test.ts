@@ -13,13 +13,13 @@
  * `ACX_FAULT_TRIALS` (default 6; 20 with ACX_SOAK=1, `npm run test:soak`) sets the number of kills (a run that ends before its moment is tried again) and `ACX_FAULT_SEED` the seed; each trial
  * prints one JSON line and the last line sums them up.
  */
+import { writeNodesSnapshot } from '../support/snapshot.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync } from 'node:fs';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MANIFEST_FORMAT, type Manifest } from '../../src/repository/manifest.ts';
 import { createConfig, CONFIG_FILE } from '../../src/repository/blobs/repo-config.ts';
 import { Repository } from '../../src/repository/repository.ts';
 import { checkRepository, type RepositoryCheck } from '../../src/repository/repository-check.ts';
@@ -62,35 +62,7 @@ async function writeSnapshot(
   lines: string[],
   time: string,
 ): Promise<void> {
-  const blobs = (await repository.blobs())!;
-  const files = await repository.createSnapshot(id, { formatVersion: 2, compression: 'zstd' });
-  const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
-  for (const line of lines) await writer.writeLine(line);
-  await files.closeFile(writer);
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 2,
-    id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: time,
-    completedAt: time,
-    compression: 'zstd',
-    encryption: null,
-    repository: blobs.config.id,
-    consistency: { method: 'test' },
-    stores: {
-      neo4j: {
-        serverVersion: '5',
-        readStartedAt: time,
-        readFinishedAt: time,
-        datasets: [{ name: 'nodes', kind: 'nodes', records: lines.length, files: [writer.path] }],
-      },
-    },
-    files: { ...files.entries },
-  };
-  await repository.finishSnapshot(manifest, files);
+  await writeNodesSnapshot(repository, id, lines, { time });
 }
 
 /** Five snapshots, each changing a fifth of the one before: shared, obsolete and partly used packs. */

@@ -157,3 +157,50 @@ export async function writeHandMadeSnapshot(
   change(manifest);
   await writeFile(join(dir, id, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
+
+/**
+ * A format-2 snapshot holding one Neo4j nodes file of `lines`, written as a backup writes one: files,
+ * then the run's packs and index, then the manifest (encrypted when the repository is).
+ */
+export async function writeNodesSnapshot(
+  repository: Repository,
+  id: string,
+  lines: readonly string[],
+  options: { time?: string; encrypt?: boolean } = {},
+): Promise<Manifest> {
+  const time = options.time ?? new Date().toISOString();
+  const files = await repository.createSnapshot(id, {
+    formatVersion: 2,
+    compression: 'zstd',
+    encrypt: options.encrypt ?? false,
+  });
+  const blobs = (await repository.blobs())!;
+  const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
+  for (const line of lines) await writer.writeLine(line);
+  await files.closeFile(writer);
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: 2,
+    id,
+    kind: 'full',
+    parent: null,
+    tool: { name: 'acx-data', version: 'test' },
+    startedAt: time,
+    completedAt: time,
+    compression: 'zstd',
+    encryption: blobs.config.encryption,
+    repository: blobs.config.id,
+    consistency: { method: 'test' },
+    stores: {
+      neo4j: {
+        serverVersion: '5',
+        readStartedAt: time,
+        readFinishedAt: time,
+        datasets: [{ name: 'nodes', kind: 'nodes', records: lines.length, files: [writer.path] }],
+      },
+    },
+    files: { ...files.entries },
+  };
+  await repository.finishSnapshot(manifest, files);
+  return manifest;
+}

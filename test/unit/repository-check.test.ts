@@ -4,10 +4,10 @@
  * index file and a blob no index lists are failures naming the object and the snapshots that need it.
  * The repository is made with small chunks and packs, so files have list blobs and span several packs.
  */
+import { writeNodesSnapshot } from '../support/snapshot.ts';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { MANIFEST_FORMAT, type Manifest } from '../../src/repository/manifest.ts';
-import { Repository, type SnapshotWriter } from '../../src/repository/repository.ts';
+import { Repository } from '../../src/repository/repository.ts';
 import { verifyAll, type VerifyAllSummary } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
@@ -22,38 +22,7 @@ const rowsOf = (salt: string, n: number) =>
   );
 
 async function writeSnapshot(repository: Repository, id: string, rows: string[]): Promise<void> {
-  const files: SnapshotWriter = await repository.createSnapshot(id, {
-    formatVersion: 2,
-    compression: 'zstd',
-  });
-  const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
-  for (const row of rows) await writer.writeLine(row);
-  await files.closeFile(writer);
-  const time = new Date().toISOString();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 2,
-    id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: time,
-    completedAt: time,
-    compression: 'zstd',
-    encryption: null,
-    repository: (await repository.blobs())!.config.id,
-    consistency: { method: 'test' },
-    stores: {
-      neo4j: {
-        serverVersion: '5',
-        readStartedAt: time,
-        readFinishedAt: time,
-        datasets: [{ name: 'nodes', kind: 'nodes', records: rows.length, files: [writer.path] }],
-      },
-    },
-    files: { ...files.entries },
-  };
-  await repository.finishSnapshot(manifest, files);
+  await writeNodesSnapshot(repository, id, rows);
 }
 
 /** Two snapshots sharing most blobs, in a repository with 256-byte chunks and 64 KiB packs. */

@@ -3,10 +3,11 @@
  * last, listed, read back; a second snapshot of the same content adds almost nothing; an encrypted
  * repository holds no plaintext and refuses wrong or missing keys; damage is detected, never decoded.
  */
+import { writeNodesSnapshot } from '../support/snapshot.ts';
 import { describe, expect, it } from 'vitest';
 import { acxErrorOf } from '../support/acx-error.ts';
-import { MANIFEST_FORMAT, type Manifest } from '../../src/repository/manifest.ts';
-import { Repository, type RepositoryAccess, type SnapshotWriter } from '../../src/repository/repository.ts';
+import { type Manifest } from '../../src/repository/manifest.ts';
+import { Repository, type RepositoryAccess } from '../../src/repository/repository.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
 import { listAll, readBytes } from '../../src/storage/storage-helpers.ts';
 
@@ -35,41 +36,7 @@ async function writeSnapshot(
   rows: string[],
   encrypt = false,
 ): Promise<Manifest> {
-  const files: SnapshotWriter = await repository.createSnapshot(id, {
-    formatVersion: 2,
-    compression: 'zstd',
-    encrypt,
-  });
-  const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
-  for (const row of rows) await writer.writeLine(row);
-  await files.closeFile(writer);
-  const time = new Date().toISOString();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 2,
-    id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: time,
-    completedAt: time,
-    compression: 'zstd',
-    encryption: null,
-    repository: (await repository.blobs())!.config.id,
-    consistency: { method: 'test' },
-    stores: {
-      neo4j: {
-        serverVersion: '5',
-        readStartedAt: time,
-        readFinishedAt: time,
-        datasets: [{ name: 'nodes', kind: 'nodes', records: rows.length, files: [writer.path] }],
-      },
-    },
-    files: { ...files.entries },
-  };
-  if (encrypt) manifest.encryption = { scheme: 'aes-256-gcm' };
-  await repository.finishSnapshot(manifest, files);
-  return manifest;
+  return writeNodesSnapshot(repository, id, rows, { encrypt });
 }
 
 async function readRows(repository: Repository, id: string): Promise<string[]> {

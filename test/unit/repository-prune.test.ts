@@ -7,6 +7,7 @@
  * the same, and a complete cleanup succeeds. Refusals: a manifest it cannot read, or a kept snapshot's
  * missing pack, leaves every pack in place.
  */
+import { writeNodesSnapshot } from '../support/snapshot.ts';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +15,13 @@ import { acxErrorOf } from '../support/acx-error.ts';
 import { cleanupSnapshots, type CleanupSummary } from '../../src/operations/cleanup.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { LOCK_FILE } from '../../src/repository/layout.ts';
-import { MANIFEST_FORMAT, type Manifest } from '../../src/repository/manifest.ts';
 import { checkRepository } from '../../src/repository/repository-check.ts';
 import { newMasterKey } from '../../src/repository/blobs/blob-crypto.ts';
 import { encodeBlob } from '../../src/repository/blobs/blob-codec.ts';
 import { PackBuilder, packKey } from '../../src/repository/blobs/pack.ts';
 import { addKey } from '../../src/repository/blobs/keys.ts';
 import { createConfig, CONFIG_FILE } from '../../src/repository/blobs/repo-config.ts';
-import { Repository, type RepositoryAccess, type SnapshotWriter } from '../../src/repository/repository.ts';
+import { Repository, type RepositoryAccess } from '../../src/repository/repository.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
 import type {
   GetOptions,
@@ -96,39 +96,7 @@ async function writeSnapshot(
   lines: string[],
   day: number,
 ): Promise<void> {
-  const blobs = await repository.blobs();
-  const files: SnapshotWriter = await repository.createSnapshot(id, {
-    formatVersion: 2,
-    compression: 'zstd',
-  });
-  const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
-  for (const line of lines) await writer.writeLine(line);
-  await files.closeFile(writer);
-  const time = `2026-01-0${day}T00:00:00.000Z`;
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 2,
-    id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: time,
-    completedAt: time,
-    compression: 'zstd',
-    encryption: blobs?.key ? { scheme: 'aes-256-gcm' } : null,
-    repository: blobs!.config.id,
-    consistency: { method: 'test' },
-    stores: {
-      neo4j: {
-        serverVersion: '5',
-        readStartedAt: time,
-        readFinishedAt: time,
-        datasets: [{ name: 'nodes', kind: 'nodes', records: lines.length, files: [writer.path] }],
-      },
-    },
-    files: { ...files.entries },
-  };
-  await repository.finishSnapshot(manifest, files);
+  await writeNodesSnapshot(repository, id, lines, { time: `2026-01-0${day}T00:00:00.000Z` });
 }
 
 async function build(storage: Storage, password?: string): Promise<void> {
