@@ -9,6 +9,7 @@ import { AcxError } from '../errors.ts';
 import type { DataFileWriter, FileCompression, FileEntry, SnapshotSink } from '../model/snapshot.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { Chunker } from './blobs/chunker.ts';
+import { writeLinesFile } from './snapshot-files.ts';
 
 /** At most this many data blob ids are written inline in a file's entry; more go into list blobs. */
 export const INLINE_BLOBS = 1000;
@@ -158,16 +159,8 @@ export class BlobSnapshotFiles implements SnapshotSink {
     this.progress.reusedBytes += entry.contentBytes;
   }
 
-  async writeLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<string> {
-    const writer = await this.createFile(name, { records: true });
-    try {
-      for await (const line of lines) await writer.writeLine(line);
-    } catch (error) {
-      writer.abort();
-      throw error;
-    }
-    await this.closeFile(writer);
-    return writer.path;
+  writeLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<string> {
+    return writeLinesFile(this, name, lines);
   }
 
   /** Waits until no pack put of the run is in flight. */

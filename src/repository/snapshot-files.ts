@@ -193,16 +193,8 @@ export class SnapshotFiles implements SnapshotSink {
   }
 
   /** Writes a whole file from lines (for small files such as a collection's configuration). */
-  async writeLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<string> {
-    const writer = await this.createFile(name, { records: true });
-    try {
-      for await (const line of lines) await writer.writeLine(line);
-    } catch (error) {
-      writer.abort();
-      throw error;
-    }
-    await this.closeFile(writer);
-    return writer.path;
+  writeLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<string> {
+    return writeLinesFile(this, name, lines);
   }
 
   /** Abandons every file still open and resolves once no put of this snapshot is in flight. */
@@ -314,4 +306,21 @@ export async function checkFile(
     return `holds ${content.lines} records, the manifest says ${entry.records}`;
   }
   return undefined;
+}
+
+/** A whole record file from lines, through any sink: opened, written, closed (aborted on failure). */
+export async function writeLinesFile(
+  sink: SnapshotSink,
+  name: string,
+  lines: Iterable<string> | AsyncIterable<string>,
+): Promise<string> {
+  const writer = await sink.createFile(name, { records: true });
+  try {
+    for await (const line of lines) await writer.writeLine(line);
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+  await sink.closeFile(writer);
+  return writer.path;
 }
