@@ -9,6 +9,8 @@ import type { QdrantClient, QdrantPoint } from './qdrant-client.ts';
 /** Vectors as float32 bytes (hex): exactly what Qdrant stores, independent of decimal printing. */
 export function canonicalVectors(vector: unknown): unknown {
   if (vector === null || vector === undefined) return null;
+  // A multivector (rows of numbers) is each row's float32 bytes, so two multivectors compare row by row.
+  if (Array.isArray(vector) && vector.some((row) => Array.isArray(row))) return vector.map(canonicalVectors);
   if (Array.isArray(vector)) return Buffer.from(Float32Array.from(vector as number[]).buffer).toString('hex');
   if (typeof vector === 'object') {
     const v = vector as Record<string, unknown>;
