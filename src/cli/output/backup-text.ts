@@ -171,4 +171,3 @@ export function formatRestore(s: RestoreSummary): string {
   lines.push('', formatTable(rows, [1, 2]));
   return lines.join('\n');
 }
-
