@@ -40,6 +40,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openAllStores } from '../src/operations/open-stores.ts';
 import { connectionsOf } from '../test/support/stores.ts';
+import { seededRandom as prng } from '../test/support/random.ts';
 import {
   guardStack,
   loadAverage,
@@ -122,18 +123,6 @@ function dirBytes(dir: string): number {
     else if (entry.isFile()) total += statSync(path).size;
   }
   return total;
-}
-
-/** A seeded PRNG (mulberry32), so the changed records are the same on every run at a scale. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
