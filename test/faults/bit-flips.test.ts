@@ -58,7 +58,16 @@ beforeAll(async () => {
   await seed(stores, 0.05, 7);
   original = await fingerprint(stores);
   for (const compression of ['zstd', 'gzip']) {
-    const result = await backup('--all', '--json', '--qdrant-snapshots', '--compression', compression);
+    // Format 1: its files are what this campaign damages (format 2: backup-format2-damage and verify --all).
+    const result = await backup(
+      '--all',
+      '--json',
+      '--qdrant-snapshots',
+      '--compression',
+      compression,
+      '--format-version',
+      '1',
+    );
     expect(result.code, result.stderr).toBe(0);
     snapshots.push((JSON.parse(result.stdout) as { id: string }).id);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the next id is the next second
