@@ -141,7 +141,8 @@ export class BlobSnapshotFiles implements SnapshotSink {
     name: string,
     options: { records: boolean; compression?: FileCompression },
   ): Promise<DataFileWriter> {
-    if (Object.hasOwn(this.entries, name)) throw new AcxError('INTERNAL', `${name} was written twice`);
+    // A store that reads again after a dropped connection writes its files again: the last one closed
+    // is the snapshot's (as format 1's put replaces an object).
     return new BlobFileWriter(this, name, options.records);
   }
 
