@@ -9,7 +9,7 @@ import { AcxError } from '../errors.ts';
 import type { DataFileWriter, FileCompression, FileEntry, SnapshotSink } from '../model/snapshot.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { Chunker } from './blobs/chunker.ts';
-import { writeLinesFile } from './snapshot-files.ts';
+import { countNewlines, writeLinesFile } from './snapshot-files.ts';
 
 /** At most this many data blob ids are written inline in a file's entry; more go into list blobs. */
 export const INLINE_BLOBS = 1000;
@@ -114,12 +114,6 @@ class BlobFileWriter implements DataFileWriter {
   abort(): void {
     this.failed ??= new AcxError('INTERRUPTED', `${this.path} was abandoned`, { subject: this.path });
   }
-}
-
-function countNewlines(chunk: Buffer): number {
-  let n = 0;
-  for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++;
-  return n;
 }
 
 /** The files of one format-2 snapshot, and their entries for its manifest. */

@@ -3,13 +3,14 @@
  * plaintexts in order, each authenticated and checked against its id as it is read (blob-store.ts), and
  * never more than the `contentBytes` its entry records.
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AcxError } from '../errors.ts';
 import type { FileEntry } from '../model/snapshot.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import type { Manifest } from './manifest.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
+import { discard, Meter } from './snapshot-files.ts';
 
 export class BlobSnapshotReader extends SnapshotReader {
   constructor(
@@ -90,24 +91,18 @@ export async function checkBlobFile(
   path: string,
   entry: FileEntry,
 ): Promise<string | undefined> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let lines = 0;
+  const content = new Meter({ hash: true, lines: true });
   try {
-    for await (const chunk of reader.stream(path)) {
-      const b = chunk as Buffer;
-      hash.update(b);
-      bytes += b.length;
-      for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) lines++;
-    }
+    await pipeline(reader.stream(path), content, discard());
   } catch (error) {
     if (error instanceof AcxError) return error.message;
     throw error;
   }
-  if (bytes !== entry.contentBytes) return `holds ${bytes} bytes, the manifest says ${entry.contentBytes}`;
-  if (hash.digest('hex') !== entry.sha256)
+  if (content.bytes !== entry.contentBytes)
+    return `holds ${content.bytes} bytes, the manifest says ${entry.contentBytes}`;
+  if (content.digest() !== entry.sha256)
     return 'SHA-256 of the content differs from the manifest (corrupted)';
-  if (entry.records !== undefined && lines !== entry.records)
-    return `holds ${lines} records, the manifest says ${entry.records}`;
+  if (entry.records !== undefined && content.lines !== entry.records)
+    return `holds ${content.lines} records, the manifest says ${entry.records}`;
   return undefined;
 }

@@ -66,3 +66,11 @@ export function parseCompression(value: string): Compression {
   }
   return value as Compression;
 }
+
+/**
+ * The content size a zstd frame declares in its header (null when it declares none), read before
+ * anything is expanded: callers bound a whole-buffer decompression by it.
+ */
+export function zstdDeclaredSize(frame: Uint8Array): number | null {
+  return (zstd as { getFrameContentSize(b: Uint8Array): number | null }).getFrameContentSize(frame);
+}

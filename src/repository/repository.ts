@@ -20,7 +20,7 @@ import { readManifest, writeManifest, type Manifest, type SnapshotKind } from '.
 import { SnapshotFiles } from './snapshot-files.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 import { mac } from './blobs/blob-crypto.ts';
-import { BlobStore } from './blobs/blob-store.ts';
+import { BlobStore, notEncrypted } from './blobs/blob-store.ts';
 import { secretFromEnv, type ReadSecretFile, type RepositorySecret } from './blobs/keys.ts';
 import type { BlobCompression } from './blobs/repo-config.ts';
 import { BlobSnapshotFiles } from './blob-snapshot-files.ts';
@@ -362,15 +362,7 @@ export class Repository {
    */
   async blobs(create?: { encrypt: boolean; compression?: BlobCompression }): Promise<BlobStore | undefined> {
     if (this.blobStore) {
-      if (create?.encrypt && !this.blobStore.key)
-        throw new AcxError(
-          'USAGE',
-          `the repository ${this.location} is not encrypted; --encrypt applies to a new repository`,
-          {
-            subject: this.location,
-            hint: 'back up without --encrypt here, or into a new --backup-dir with --encrypt',
-          },
-        );
+      if (create?.encrypt && !this.blobStore.key) throw notEncrypted(this.location);
       return this.blobStore;
     }
     this.blobStore = await BlobStore.open(this.storage, { create, ...this.accessFor(this.storage) });

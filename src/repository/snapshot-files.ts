@@ -17,14 +17,15 @@ export type { FileEntry };
 
 const NEWLINE = 0x0a;
 
-function countNewlines(chunk: Buffer): number {
+/** The number of `\n` bytes in a chunk: the records it ends. */
+export function countNewlines(chunk: Buffer): number {
   let n = 0;
   for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) n++;
   return n;
 }
 
 /** A transform that passes bytes through while measuring them. */
-class Meter extends Transform {
+export class Meter extends Transform {
   bytes = 0;
   lines = 0;
   private readonly hash = createHash('sha256');
@@ -270,7 +271,7 @@ export function openDecompressed(
   return source.pipe(decompressor).pipe(bounded);
 }
 
-const discard = (): Writable => new Writable({ write: (_chunk, _enc, callback) => callback() });
+export const discard = (): Writable => new Writable({ write: (_chunk, _enc, callback) => callback() });
 
 /**
  * Re-reads one stored object: first its size and the SHA-256 of its stored bytes, then decompresses it

@@ -6,9 +6,8 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
-// The native binding is CommonJS with exports set at load time: only a default import sees them.
-import zstd from 'zstd-napi/binding.js';
 import { AcxError } from '../../errors.ts';
+import { zstdDeclaredSize } from '../compression.ts';
 import { blobId, open, seal, type MasterKey } from './blob-crypto.ts';
 import type { BlobCompression } from './repo-config.ts';
 
@@ -80,9 +79,7 @@ function decompress(body: Buffer, entry: BlobEntry, what: string): Buffer {
     if (entry.compression === 'gzip')
       return gunzipSync(body, { maxOutputLength: Math.max(1, entry.rawLength) });
     // Bounded: the frame must declare the recorded size before anything is expanded.
-    const declared = (zstd as { getFrameContentSize(b: Uint8Array): number | null }).getFrameContentSize(
-      body,
-    );
+    const declared = zstdDeclaredSize(body);
     if (declared !== entry.rawLength)
       throw new Error(`frame declares ${declared ?? 'no'} bytes, not ${entry.rawLength}`);
     return zstdDecompress(body);

@@ -8,6 +8,7 @@
 import { AcxError } from '../../errors.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { readBytes } from '../../storage/storage-helpers.ts';
+import { isStorageError } from '../../storage/storage-error.ts';
 import { blobId, newMasterKey, type MasterKey } from './blob-crypto.ts';
 import { decodeBlob, encodeBlob, type BlobEntry, type BlobType } from './blob-codec.ts';
 import { IndexCache, type LocatedBlob } from './index-cache.ts';
@@ -100,14 +101,7 @@ export class BlobStore {
     } else if (config.encryption) {
       ({ master: key, keyId } = await unlock(storage, options.secret));
     } else if (options.create?.encrypt) {
-      throw new AcxError(
-        'USAGE',
-        `the repository ${storage.location} is not encrypted; --encrypt applies to a new repository`,
-        {
-          subject: storage.location,
-          hint: 'back up without --encrypt here, or into a new --backup-dir with --encrypt',
-        },
-      );
+      throw notEncrypted(storage.location);
     }
     const cache = await IndexCache.open(storage, config.id, key, options.cacheDir);
     const store = new BlobStore(storage, config, key, keyId, cache);
@@ -156,11 +150,6 @@ export class BlobStore {
   /** The chunker's seed: the config's, or the master key's in an encrypted repository. */
   get chunkerSeed(): Buffer {
     return this.key ? this.key.chunkerSeed : Buffer.from(this.config.chunker.seed ?? '', 'hex');
-  }
-
-  /** The id a plaintext has in this repository. */
-  idOf(plaintext: Buffer): string {
-    return blobId(plaintext, this.key);
   }
 
   /** Stores `plaintext` unless the repository or this run already holds it. */
@@ -292,7 +281,7 @@ export class BlobStore {
     try {
       bytes = await readBytes(this.storage, packKey(pack), { offset, length });
     } catch (cause) {
-      if ((cause as { reason?: string }).reason === 'not-found')
+      if (isStorageError(cause, 'not-found'))
         throw new AcxError(
           'INTEGRITY',
           `pack ${pack.slice(0, 12)} is missing from ${this.storage.location}`,
@@ -325,4 +314,16 @@ export class BlobStore {
   close(): void {
     this.cache.close();
   }
+}
+
+/** `--encrypt` asked of a repository that exists unencrypted (encryption is chosen at creation). */
+export function notEncrypted(location: string): AcxError {
+  return new AcxError(
+    'USAGE',
+    `the repository ${location} is not encrypted; --encrypt applies to a new repository`,
+    {
+      subject: location,
+      hint: 'back up without --encrypt here, or into a new --backup-dir with --encrypt',
+    },
+  );
 }

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
-import zstd from 'zstd-napi/binding.js';
 import { AcxError } from '../../errors.ts';
+import { zstdDeclaredSize } from '../compression.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { readBytes } from '../../storage/storage-helpers.ts';
 import { open, seal, type MasterKey } from './blob-crypto.ts';
@@ -54,9 +54,7 @@ export async function readIndexFile(
   const compressed = key ? open(key, stored, INDEX_AAD, `index file ${id.slice(0, 12)}`) : stored;
   let text: string;
   try {
-    const declared = (zstd as { getFrameContentSize(b: Uint8Array): number | null }).getFrameContentSize(
-      compressed,
-    );
+    const declared = zstdDeclaredSize(compressed);
     if (declared === null || declared > MAX_INDEX_CONTENT)
       throw new Error(`declared size ${declared ?? 'unknown'}`);
     text = zstdDecompress(compressed).toString('utf8');
