@@ -37,21 +37,14 @@ export async function snapshotOneStore(
   const files = new SnapshotFiles(storage, id, compression);
   const section = await backup(files);
   const now = new Date().toISOString();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 1,
+  const manifest = testManifest({
     id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: now,
-    completedAt: now,
+    time: now,
     compression,
-    encryption: null,
-    consistency: { method: 'test' },
     stores: { [store]: section },
     files: files.entries,
-  };
+  });
+
   return {
     dir,
     reader: new SnapshotReader(storage, manifest),
@@ -75,22 +68,14 @@ export async function snapshotOneStoreFormat2(
   const files = await repository.createSnapshot(id, { formatVersion: 2, compression: 'zstd' });
   const section = await backup(files);
   const now = new Date().toISOString();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 2,
+  const manifest = testManifest({
     id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: now,
-    completedAt: now,
-    compression: 'zstd',
-    encryption: null,
-    repository: (await repository.blobs())!.config.id,
-    consistency: { method: 'test' },
+    time: now,
+    repository: (await repository.blobs())!.config,
     stores: { [store]: section },
     files: files.entries,
-  };
+  });
+
   await repository.finishSnapshot(manifest, files);
   const reader = await repository.open(id);
   return {
@@ -178,19 +163,10 @@ export async function writeNodesSnapshot(
   const writer = await files.createFile('neo4j/nodes.jsonl', { records: true });
   for (const line of lines) await writer.writeLine(line);
   await files.closeFile(writer);
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    formatVersion: 2,
+  const manifest = testManifest({
     id,
-    kind: 'full',
-    parent: null,
-    tool: { name: 'acx-data', version: 'test' },
-    startedAt: time,
-    completedAt: time,
-    compression: 'zstd',
-    encryption: blobs.config.encryption,
-    repository: blobs.config.id,
-    consistency: { method: 'test' },
+    time,
+    repository: blobs.config,
     stores: {
       neo4j: {
         serverVersion: '5',
@@ -200,7 +176,38 @@ export async function writeNodesSnapshot(
       },
     },
     files: { ...files.entries },
-  };
+  });
+
   await repository.finishSnapshot(manifest, files);
   return manifest;
+}
+
+/**
+ * The manifest a test snapshot gets: format 1 without `repository`, format 2 (its repository's id and
+ * encryption) with it; everything else as a backup would write it.
+ */
+function testManifest(m: {
+  id: string;
+  time: string;
+  compression?: Exclude<FileCompression, 'none'>;
+  repository?: { id: string; encryption: Manifest['encryption'] };
+  stores: Manifest['stores'];
+  files: Manifest['files'];
+}): Manifest {
+  return {
+    format: MANIFEST_FORMAT,
+    formatVersion: m.repository ? 2 : 1,
+    id: m.id,
+    kind: 'full',
+    parent: null,
+    tool: { name: 'acx-data', version: 'test' },
+    startedAt: m.time,
+    completedAt: m.time,
+    compression: m.compression ?? 'zstd',
+    encryption: m.repository?.encryption ?? null,
+    ...(m.repository ? { repository: m.repository.id } : {}),
+    consistency: { method: 'test' },
+    stores: m.stores,
+    files: m.files,
+  };
 }
