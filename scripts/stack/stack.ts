@@ -9,10 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { postgresService } from './postgres.ts';
 import { neo4jService } from './neo4j.ts';
 import { qdrantService } from './qdrant.ts';
+import { azureService, gcsService, s3Service } from './cloud.ts';
 import type { StackContext, StackService } from './service.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
-const services: StackService[] = [postgresService, neo4jService, qdrantService];
+const services: StackService[] = [
+  postgresService,
+  neo4jService,
+  qdrantService,
+  s3Service,
+  gcsService,
+  azureService,
+];
 const stackDir = (): string => resolve(process.env.ACX_STACK_DIR?.trim() || join(root, '.stack'));
 
 function contextFor(service: StackService): StackContext {
