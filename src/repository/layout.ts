@@ -7,6 +7,8 @@ import { keyProblem } from '../storage/storage-keys.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const VERIFICATION_FILE = 'verification.json';
+/** The copies of a snapshot made in other repositories (design §12.4): written after each upload. */
+export const UPLOADS_FILE = 'uploads.json';
 export const LOCK_FILE = '.acx-lock';
 /** Names of snapshot directories: `full_YYYYMMDD_HHMMSS`, later `incremental_…`. */
 export const SNAPSHOT_ID = /^(full|incremental)_\d{8}_\d{6}$/;
@@ -31,6 +33,6 @@ export function snapshotPathProblem(path: string): string | undefined {
   if (path.startsWith('/')) return 'absolute path';
   const problem = keyProblem(path);
   if (problem) return problem;
-  if (path === MANIFEST_FILE || path === VERIFICATION_FILE) return 'reserved name';
+  if (path === MANIFEST_FILE || path === VERIFICATION_FILE || path === UPLOADS_FILE) return 'reserved name';
   return undefined;
 }

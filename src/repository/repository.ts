@@ -10,11 +10,19 @@ import type { FileCompression } from '../model/snapshot.ts';
 import { RetryingStorage } from '../storage/decorators/retrying-storage.ts';
 import { openStorage } from '../storage/registry.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { CloudSettings } from '../storage/cloud-settings.ts';
 import { isStorageError, type StorageError } from '../storage/storage-error.ts';
 import { deletePrefix, exists, putJson, readJson } from '../storage/storage-helpers.ts';
 import { keyProblem } from '../storage/storage-keys.ts';
 import { isDeviceCondition } from '../files.ts';
-import { MANIFEST_FILE, printableKey, SNAPSHOT_ID, snapshotPrefix, VERIFICATION_FILE } from './layout.ts';
+import {
+  MANIFEST_FILE,
+  printableKey,
+  SNAPSHOT_ID,
+  snapshotPrefix,
+  UPLOADS_FILE,
+  VERIFICATION_FILE,
+} from './layout.ts';
 import { lockRepository, readLiveSnapshot, type RepositoryLock } from './lock.ts';
 import { readManifest, writeManifest, type Manifest, type SnapshotKind } from './manifest.ts';
 import { SnapshotFiles } from './snapshot-files.ts';
@@ -36,10 +44,20 @@ export interface Verification {
   problems: string[];
 }
 
+/** One copy of a snapshot in another repository (`uploads.json`, design §12.4). */
+export interface UploadRecord {
+  /** Printable, secret-free location of the other repository: `s3://bucket/backups`. */
+  url: string;
+  at: string;
+  bytesSent: number;
+}
+
 export interface SnapshotListing {
   id: string;
   manifest: Manifest;
   verification?: Verification;
+  /** Copies made by `--upload-*` (none: empty). */
+  uploads: UploadRecord[];
   /** Stored bytes of all files (format 2: of all its blobs, shared ones included). */
   bytes: number;
   /** The content's size, decompressed: what a restore reads. */
@@ -97,8 +115,8 @@ interface SnapshotLocation {
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** The location's storage, with transient errors retried (never inside a driver: ADR 0007). */
-async function openRetrying(location: string): Promise<Storage> {
-  return new RetryingStorage(await openStorage(location));
+async function openRetrying(location: string, cloud?: CloudSettings): Promise<Storage> {
+  return new RetryingStorage(await openStorage(location, cloud));
 }
 
 export class Repository {
@@ -121,11 +139,11 @@ export class Repository {
    */
   static async open(
     location: string,
-    options: { create: boolean; access?: RepositoryAccess },
+    options: { create: boolean; access?: RepositoryAccess; cloud?: CloudSettings },
   ): Promise<Repository> {
     let storage: Storage;
     try {
-      storage = await openRetrying(location);
+      storage = await openRetrying(location, options.cloud);
     } catch (cause) {
       if (!isStorageError(cause) || !isChoiceOfLocation(cause)) throw cause;
       // A file where the directory belongs is a usage mistake, for reading as for writing.
@@ -247,6 +265,7 @@ export class Repository {
           id,
           manifest,
           verification: await this.readVerification(id),
+          uploads: await this.readUploads(id),
           bytes,
           logicalBytes,
           addedBytes,
@@ -485,6 +504,22 @@ export class Repository {
     } catch {
       return undefined;
     }
+  }
+
+  /** The copies of snapshot `id` recorded by uploads (none, or an unreadable file: empty). */
+  async readUploads(id: string): Promise<UploadRecord[]> {
+    try {
+      const records = (await readJson(this.storage, snapshotPrefix(id) + UPLOADS_FILE)) as unknown;
+      return Array.isArray(records) ? (records as UploadRecord[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Adds a copy of snapshot `id` to its `uploads.json` (the latest record per location is kept). */
+  async recordUpload(id: string, record: UploadRecord): Promise<void> {
+    const others = (await this.readUploads(id)).filter((r) => r.url !== record.url);
+    await putJson(this.storage, snapshotPrefix(id) + UPLOADS_FILE, [...others, record]);
   }
 
   /** Records a verification next to the snapshot's manifest (in the snapshot's own storage). */

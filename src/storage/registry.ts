@@ -1,14 +1,12 @@
 /**
  * The one place that lists the Storage drivers (restic's location registry): a location string picks
- * its driver by URL scheme; anything without a scheme is a local path. A cloud driver registers here
- * with a lazy import, so its SDK loads only when such a location is used:
- *
- *   { scheme: 's3', example: 's3://bucket/prefix', open: async (location) =>
- *       (await import('./s3/s3-storage.ts')).openS3Storage(location) },
+ * its driver by URL scheme; anything without a scheme is a local path. Cloud drivers are registered
+ * with a lazy import, so their SDK loads only when such a location is used (design §12.1).
  */
 import { fileURLToPath } from 'node:url';
 import { AcxError } from '../errors.ts';
 import type { Storage } from './storage.ts';
+import type { CloudSettings } from './cloud-settings.ts';
 import { openLocalStorage } from './local/local-storage.ts';
 import { MemoryStorage } from './memory/memory-storage.ts';
 
@@ -17,7 +15,9 @@ export interface StorageDriver {
   readonly scheme: string;
   /** Shown in help and errors. */
   readonly example: string;
-  open(location: string): Promise<Storage>;
+  /** Whether the location is a cloud service (its SDK, credentials and network apply). */
+  readonly cloud?: boolean;
+  open(location: string, settings: CloudSettings): Promise<Storage>;
 }
 
 /** Schemes in the order help lists them; a local path needs no scheme. */
@@ -39,6 +39,27 @@ export const STORAGE_DRIVERS: readonly StorageDriver[] = [
     },
   },
   {
+    scheme: 's3',
+    example: 's3://bucket/prefix (AWS S3 or S3-compatible: --s3-endpoint, --s3-region)',
+    cloud: true,
+    open: async (location, settings) =>
+      (await import('./s3/s3-storage.ts')).openS3Storage(location, settings),
+  },
+  {
+    scheme: 'gs',
+    example: 'gs://bucket/prefix (Google Cloud Storage)',
+    cloud: true,
+    open: async (location, settings) =>
+      (await import('./gcs/gcs-storage.ts')).openGcsStorage(location, settings),
+  },
+  {
+    scheme: 'azure',
+    example: 'azure://container/prefix (Azure Blob Storage)',
+    cloud: true,
+    open: async (location, settings) =>
+      (await import('./azure/azure-storage.ts')).openAzureStorage(location, settings),
+  },
+  {
     scheme: 'memory',
     example: 'memory://name (empty, lost at exit: tests and dry runs)',
     open: async (location) => new MemoryStorage(location.slice('memory://'.length) || 'default'),
@@ -53,12 +74,31 @@ export function describeStorageLocations(): string[] {
 // RFC 3986 scheme followed by '://'. A Windows drive ('C:\x') has no '//' and stays a local path.
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
-/** Opens the storage a location names; it need not exist yet (the first put creates a directory). */
-export async function openStorage(location: string): Promise<Storage> {
+/** The location's scheme in lower case ('s3', 'memory'…), or undefined for a local path. */
+export function schemeOf(location: string): string | undefined {
+  return SCHEME.exec(location)?.[1]?.toLowerCase();
+}
+
+/** Whether the location names a cloud storage (s3://, gs://, azure://). */
+export function isCloudLocation(location: string): boolean {
+  const scheme = schemeOf(location);
+  return STORAGE_DRIVERS.some((driver) => driver.scheme === scheme && driver.cloud === true);
+}
+
+/** Whether the location has a scheme at all (a URL rather than a local path). */
+export function isUrlLocation(location: string): boolean {
+  return schemeOf(location) !== undefined;
+}
+
+/**
+ * Opens the storage a location names; it need not exist yet (the first put creates a directory).
+ * `settings` reach the cloud drivers (credentials stay in their environment).
+ */
+export async function openStorage(location: string, settings: CloudSettings = {}): Promise<Storage> {
   if (location.trim() === '') {
     throw new AcxError('USAGE', 'empty storage location', { hint: supportedForms() });
   }
-  const scheme = SCHEME.exec(location)?.[1]?.toLowerCase();
+  const scheme = schemeOf(location);
   if (scheme === undefined) return openLocalStorage({ root: location });
   const driver = STORAGE_DRIVERS.find((candidate) => candidate.scheme === scheme);
   if (!driver) {
@@ -68,7 +108,7 @@ export async function openStorage(location: string): Promise<Storage> {
       hint: supportedForms(),
     });
   }
-  return driver.open(location);
+  return driver.open(location, settings);
 }
 
 function supportedForms(): string {

@@ -3,6 +3,9 @@ import type { BackupSummary } from '../../operations/backup.ts';
 import type { RestoreSummary } from '../../operations/restore.ts';
 import type { VerifyAllSummary, VerifySummary } from '../../operations/verify.ts';
 import type { SnapshotListing } from '../../repository/repository.ts';
+import type { CopySummary } from '../../repository/copy-snapshot.ts';
+import type { ArchiveSummary } from '../../repository/snapshot-archive.ts';
+import type { UploadSummary } from '../../operations/upload.ts';
 import { formatBytes, formatTable } from './format.ts';
 
 export function formatBackup(s: BackupSummary): string {
@@ -22,6 +25,26 @@ export function formatBackup(s: BackupSummary): string {
     );
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
+}
+
+/** One line per copy: what was sent and what the target already held. */
+export function formatCopy(s: CopySummary): string {
+  const seconds = (s.durationMs / 1000).toFixed(1);
+  if (s.alreadyPresent) return `Snapshot ${s.id} is already complete in ${s.to}: nothing sent.`;
+  const parts =
+    s.formatVersion === 2
+      ? `${s.packsSent} pack${s.packsSent === 1 ? '' : 's'} sent, ${s.packsPresent} already there`
+      : `${s.filesSent} file${s.filesSent === 1 ? '' : 's'} sent, ${s.filesPresent} already there`;
+  return `Snapshot ${s.id} copied from ${s.from} to ${s.to}: ${parts}, ${formatBytes(s.bytesSent)} in ${seconds} s.`;
+}
+
+export function formatUploads(s: UploadSummary): string {
+  return s.copies.map(formatCopy).join('\n');
+}
+
+export function formatArchive(s: ArchiveSummary, file: string): string {
+  const what = s.formatVersion === 2 ? `${s.packs} packs` : `${s.files} files`;
+  return `Snapshot ${s.id} from ${s.from} archived to ${file}: ${what}, ${formatBytes(s.bytes)} before compression, in ${(s.durationMs / 1000).toFixed(1)} s. Unpack with tar -xzf; then: acx-data backup --backup-dir ${s.id} --verify ${s.id}`;
 }
 
 export function storesOf(listing: SnapshotListing): string[] {
@@ -47,6 +70,9 @@ export function formatList({ snapshots, running, incomplete, damaged }: ListResu
   const lines: string[] = [];
   if (snapshots.length === 0 && damaged.length === 0) lines.push(`No snapshots in ${dir}.`);
   else lines.push(formatTable(listRows(snapshots), [4, 5, 6]));
+  for (const s of snapshots)
+    for (const u of s.uploads)
+      lines.push(`copy: ${s.id} in ${u.url} (${u.at.slice(0, 16).replace('T', ' ')})`);
   for (const d of damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
   for (const id of running) lines.push(`running: ${id} is being written by a backup in progress`);
   if (incomplete.length > 0)

@@ -1,10 +1,8 @@
 /** `acx-data backup` (no mode flag): one new snapshot of the chosen stores and the JSON data files. */
-import { repositoryAccess } from './repository-access.ts';
 import { AcxError } from '../../../errors.ts';
 import { databaseIdentity, readStateDir } from '../../../config/state.ts';
 import { BACKUP_TARGETS, backupStores, type BackupTarget } from '../../../operations/backup.ts';
 import { openStores } from '../../../operations/open-stores.ts';
-import { Repository } from '../../../repository/repository.ts';
 import type { BackupFlags, BackupRun } from '../../commands/backup-command.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { formatBackup } from '../../output/backup-text.ts';
@@ -13,6 +11,10 @@ import { createReporter } from '../../output/reporters.ts';
 import { checkFolderOption } from '../../path-checks.ts';
 import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
+import { openRunRepository, uploadTargets } from './open-repository.ts';
+import { uploadSnapshot } from '../../../operations/upload.ts';
+import { explainUpload } from './upload-handler.ts';
+import { formatUploads } from '../../output/backup-text.ts';
 
 /**
  * `--since DATE`: a date alone means the end of that day (UTC), so "at or before 2024-01-01" includes
@@ -39,13 +41,14 @@ export async function handleBackup(run: BackupRun): Promise<void> {
   const { flags, global } = run;
   const targets = chosenTargets(flags);
   // The backup directory first: a file or a bad path there is reported before any connection.
-  const repository = await Repository.open(run.backupDir, { create: true, access: repositoryAccess() });
+  const repository = await openRunRepository(run, { location: run.backupDir, create: true });
   if (targets.includes('json')) await checkFolderOption('--data-dir', flags.dataDir);
   const reporter = createReporter(global);
   const stores = await openRunStores(reporter, (options) =>
     openStores(process.env, storesFor(targets), options),
   );
   const interrupt = onInterrupt();
+  let uploadFailure: unknown;
   try {
     const summary = await backupStores({
       ...snapshotSettings(run),
@@ -63,13 +66,40 @@ export async function handleBackup(run: BackupRun): Promise<void> {
       signal: interrupt.signal,
       journal: { stateDir: readStateDir(process.env), databases: databaseIdentity(process.env) },
     });
+    await stores.close();
+    if (run.uploads.length === 0) {
+      reporter.close();
+      printResult(global, summary, formatBackup(summary));
+      return;
+    }
+    let uploads;
+    try {
+      uploads = await uploadSnapshot({
+        source: repository,
+        id: summary.id,
+        targets: uploadTargets(run),
+        reporter,
+        signal: interrupt.signal,
+      });
+    } catch (error) {
+      reporter.close();
+      // The backup itself is done and kept: say so, then fail with the upload's error.
+      if (!global.quiet && global.format === 'text') process.stderr.write(formatBackup(summary) + '\n');
+      uploadFailure = interrupt.explain(
+        explainUpload(run, summary.id, error),
+        `snapshot ${summary.id} is kept locally`,
+      );
+      throw uploadFailure;
+    }
     reporter.close();
-    printResult(global, summary, formatBackup(summary));
+    printResult(global, { ...summary, uploads }, `${formatBackup(summary)}\n${formatUploads(uploads)}`);
   } catch (error) {
+    if (error === uploadFailure) throw error;
     throw interrupt.explain(error, 'no snapshot was written');
   } finally {
     reporter.close();
     interrupt.dispose();
     await stores.close();
+    await repository.close();
   }
 }

@@ -2,16 +2,16 @@
  * `acx-data backup --cleanup`: deletes the snapshots the `--keep*` rules do not keep, then (format 2) the
  * blobs no remaining snapshot uses.
  */
-import { repositoryAccess } from './repository-access.ts';
+import { openRunRepository } from './open-repository.ts';
 import { cleanupSnapshots } from '../../../operations/cleanup.ts';
-import { Repository } from '../../../repository/repository.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
 import { formatCleanup } from '../../output/cleanup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
 
-export async function handleCleanup({ flags, global, backupDir, retention }: BackupRun): Promise<void> {
-  const repository = await Repository.open(backupDir, { create: false, access: repositoryAccess() });
+export async function handleCleanup(run: BackupRun): Promise<void> {
+  const { flags, global, retention } = run;
+  const repository = await openRunRepository(run);
   const reporter = createReporter(global);
   try {
     const summary = await cleanupSnapshots(repository, retention, flags.dryRun, reporter);

@@ -2,11 +2,10 @@
  * `acx-data backup --restore ID`: verifies the snapshot, then restores each target (after a safety
  * backup of the non-empty ones under --force). Prints the summary whatever the outcome, then exits by it.
  */
-import { repositoryAccess } from './repository-access.ts';
+import { openRunRepository } from './open-repository.ts';
 import { databaseIdentity, readStateDir } from '../../../config/state.ts';
 import { restoreSnapshot, targetsOf, type RestoreSummary } from '../../../operations/restore.ts';
 import { openStores } from '../../../operations/open-stores.ts';
-import { Repository } from '../../../repository/repository.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { formatRestore } from '../../output/backup-text.ts';
@@ -19,7 +18,7 @@ import { snapshotSettings, storesFor } from './backup-settings.ts';
 
 export async function handleRestore(run: BackupRun): Promise<void> {
   const { flags, global } = run;
-  const repository = await Repository.open(run.backupDir, { create: false, access: repositoryAccess() });
+  const repository = await openRunRepository(run);
   const snapshot = await repository.open(flags.restore!);
   const targets = flags.target ?? targetsOf(snapshot);
   // Where the restore writes, checked before any connection.

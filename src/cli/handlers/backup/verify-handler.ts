@@ -2,17 +2,17 @@
  * `acx-data backup --verify ID`: re-hashes and decodes every file of a snapshot and records the result.
  * `--verify --all`: every snapshot so, and the format-2 repository (packs, index files, blobs).
  */
-import { repositoryAccess } from './repository-access.ts';
+import { openRunRepository } from './open-repository.ts';
 import { AcxError } from '../../../errors.ts';
 import { verifyAll, verifyAndRecord } from '../../../operations/verify.ts';
-import { Repository } from '../../../repository/repository.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
 import { formatVerify, formatVerifyAll, problemsOfVerifyAll } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
 
-export async function handleVerify({ flags, global, backupDir }: BackupRun): Promise<void> {
-  const repository = await Repository.open(backupDir, { create: false, access: repositoryAccess() });
+export async function handleVerify(run: BackupRun): Promise<void> {
+  const { flags, global } = run;
+  const repository = await openRunRepository(run);
   const reporter = createReporter(global);
   try {
     if (flags.verify === true) {

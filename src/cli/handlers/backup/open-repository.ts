@@ -1,0 +1,51 @@
+/**
+ * Opening the repositories of a `backup` run: the one its mode reads or writes (`--backup-dir`,
+ * `--from`, `--list-cloud`'s bucket), with the run's cloud settings, and the targets of its uploads.
+ */
+import { Repository } from '../../../repository/repository.ts';
+import type { UploadTarget } from '../../../operations/upload.ts';
+import type { BackupRun, UploadDestination } from '../../commands/backup-command.ts';
+import { repositoryAccess } from './repository-access.ts';
+
+export function openRunRepository(
+  run: BackupRun,
+  options: { location?: string; create?: boolean } = {},
+): Promise<Repository> {
+  return Repository.open(options.location ?? run.repository, {
+    create: options.create ?? false,
+    access: repositoryAccess(),
+    cloud: run.cloud,
+  });
+}
+
+/** The repository of one `--upload-*`; Azure's container is created if missing, as the guide says. */
+function uploadTarget(run: BackupRun, destination: UploadDestination): UploadTarget {
+  return {
+    url: destination.url,
+    open: async () => {
+      const repository = await openRunRepository(run, { location: destination.url, create: true });
+      if (destination.provider === 'azure') {
+        try {
+          const { ensureAzureContainer } = await import('../../../storage/azure/azure-storage.ts');
+          await ensureAzureContainer(repository.storage);
+        } catch (error) {
+          await repository.close();
+          throw error;
+        }
+      }
+      return repository;
+    },
+  };
+}
+
+export function uploadTargets(run: BackupRun): UploadTarget[] {
+  return run.uploads.map((destination) => uploadTarget(run, destination));
+}
+
+/** The command that resumes a failed upload of `id` (it sends only what the bucket lacks). */
+export function resumeHint(run: BackupRun, id: string, url: string): string {
+  const destination = run.uploads.find((d) => d.url === url) ?? run.uploads[0];
+  const prefix = run.flags.s3Prefix === 'backups' ? '' : ` --s3-prefix ${run.flags.s3Prefix}`;
+  const dir = run.flags.backupDir === 'data/backups' ? '' : ` --backup-dir ${run.flags.backupDir}`;
+  return `resume (only what is missing is sent): acx-data backup ${destination?.flag ?? ''}${prefix}${dir} --snapshot ${id}`;
+}
