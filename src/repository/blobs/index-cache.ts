@@ -5,6 +5,7 @@
  * lookup never trusts an entry that no index file in the repository holds. Memory stays SQLite's page
  * cache whatever the number of blobs.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Storage } from '../../storage/storage.ts';
@@ -26,8 +27,8 @@ export class IndexCache {
   }
 
   /**
-   * The cache for repository `repositoryId`, reconciled with the storage's index files. `dir`: where
-   * caches live (the state directory's `cache/`); undefined keeps the cache in memory.
+   * The cache for repository `repositoryId` on `storage`, reconciled with the storage's index files.
+   * `dir`: where caches live (the state directory's `cache/`); undefined keeps the cache in memory.
    */
   static async open(
     storage: Storage,
@@ -36,7 +37,7 @@ export class IndexCache {
     dir: string | undefined,
   ): Promise<IndexCache> {
     let file = ':memory:';
-    if (dir) file = join(dir, `${repositoryId}.index.sqlite`);
+    if (dir) file = join(dir, cacheFileName(repositoryId, storage.location));
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 30000');
@@ -48,6 +49,7 @@ export class IndexCache {
         offset INTEGER NOT NULL, length INTEGER NOT NULL, rawLength INTEGER NOT NULL, compression TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS entries_id ON entries (id);
       CREATE INDEX IF NOT EXISTS entries_file ON entries (file);
+      CREATE INDEX IF NOT EXISTS entries_pack ON entries (pack);
     `);
     const cache = new IndexCache(db);
     try {
@@ -104,6 +106,20 @@ export class IndexCache {
     return this.lookupStatement.get(id);
   }
 
+  /** Whether an index file lists `pack`. */
+  listsPack(pack: string): boolean {
+    return this.db.prepare('SELECT 1 FROM entries WHERE pack = ? LIMIT 1').get(pack) !== undefined;
+  }
+
+  /** The entries the index lists for `pack`, in the pack's order (each once, however many files list it). */
+  entriesOf(pack: string): BlobEntry[] {
+    return this.db
+      .prepare(
+        'SELECT DISTINCT id, type, offset, length, rawLength, compression FROM entries WHERE pack = ? ORDER BY offset, id',
+      )
+      .all(pack) as BlobEntry[];
+  }
+
   /** Every pack the index lists, with its blobs, one pack at a time (prune, verify --all). */
   *packs(): Generator<{ pack: string; blobs: BlobEntry[] }> {
     let current: { pack: string; blobs: BlobEntry[] } | undefined;
@@ -139,4 +155,14 @@ export class IndexCache {
   close(): void {
     this.db.close();
   }
+}
+
+/**
+ * The cache's file name (design §12.3): the repository's id and a digest of its location, since a
+ * replica (copySnapshot) has the same id and must not share its host's cache with the original. Files
+ * of the earlier `<id>.index.sqlite` name are no longer opened: a first open reads the index again.
+ */
+export function cacheFileName(repositoryId: string, location: string): string {
+  const where = createHash('sha256').update(location).digest('hex').slice(0, 16);
+  return `${repositoryId}-${where}.index.sqlite`;
 }
