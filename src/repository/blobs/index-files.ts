@@ -34,12 +34,20 @@ export async function writeIndexFile(
   packs: readonly PackIndex[],
   key: MasterKey | undefined,
 ): Promise<string> {
+  const { id, bytes } = encodeIndexFile(packs, key);
+  await storage.put(indexKey(id), bytes);
+  return id;
+}
+
+/** The stored bytes of an index file listing `packs`, and its id (an archive writes them itself). */
+export function encodeIndexFile(
+  packs: readonly PackIndex[],
+  key: MasterKey | undefined,
+): { id: string; bytes: Buffer } {
   const text = packs.map((p) => JSON.stringify({ pack: p.pack, blobs: p.blobs })).join('\n') + '\n';
   const compressed = zstdCompress(Buffer.from(text), { compressionLevel: 3 });
-  const stored = key ? seal(key, compressed, INDEX_AAD) : compressed;
-  const id = createHash('sha256').update(stored).digest('hex');
-  await storage.put(indexKey(id), stored);
-  return id;
+  const bytes = key ? seal(key, compressed, INDEX_AAD) : compressed;
+  return { id: createHash('sha256').update(bytes).digest('hex'), bytes };
 }
 
 /** The packs an index file lists (INTEGRITY when it is damaged or tampered with). */
