@@ -85,12 +85,16 @@ export async function writeSnapshotArchive(options: SnapshotArchiveOptions): Pro
       durationMs: 0,
     },
   };
+  // A failure reaches the pipeline through the tar's iterator; the event itself needs a listener.
+  run.tar.on('error', () => undefined);
   const piping = pipeline(Readable.from(run.tar), createGzip(), output);
   // The output failing (a full disk, a closed pipe) or an abort ends the entries being added.
+  let onAbort = (): void => undefined;
   const stopped = new Promise<never>((_resolve, reject) => {
     piping.catch(reject);
-    if (signal?.aborted) reject(signal.reason);
-    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    onAbort = () => reject(signal?.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   stopped.catch(() => undefined);
   try {
@@ -103,6 +107,8 @@ export async function writeSnapshotArchive(options: SnapshotArchiveOptions): Pro
     output.destroy();
     await piping.catch(() => undefined);
     throw reason;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   run.summary.durationMs = performance.now() - started;
   return run.summary;
@@ -182,6 +188,8 @@ async function addStream(run: ArchiveRun, key: string, size: number, source: Rea
       error ? reject(tarError(name, error)) : resolve(),
     );
   });
+  // Its failure is reported through the entry's callback and the tar: not an unhandled 'error' event.
+  sink!.on('error', () => undefined);
   written.catch(() => undefined);
   try {
     for await (const chunk of source) {

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -202,5 +202,48 @@ describe('writeSnapshotArchive', () => {
     expect(error.code).toBe('INTEGRITY');
     expect(error.message).toContain(damaged!.slice(damaged!.lastIndexOf('/') + 1, -52));
     expect(output.destroyed).toBe(true);
+  });
+
+  it('stops when aborted: rejects with the reason and destroys the output', async () => {
+    const source = await smallRepository('archive-abort');
+    await writeNodesSnapshot(source, FIRST, rowsOf('a', 3000));
+    const dir = await tempDir();
+    const output = createWriteStream(join(dir, 'x.tar.gz'));
+    const controller = new AbortController();
+    const reason = new Error('stopped by the test');
+    const done: number[] = [];
+
+    const stopped = writeSnapshotArchive({
+      source,
+      id: FIRST,
+      output,
+      signal: controller.signal,
+      onProgress: (p) => {
+        done.push(p.packsDone);
+        controller.abort(reason);
+      },
+    });
+
+    await expect(stopped).rejects.toBe(reason);
+    expect(done).toEqual([1]);
+    expect(output.destroyed).toBe(true);
+  });
+
+  it('refuses a tampered format-1 file while it streams (INTEGRITY naming it)', async () => {
+    const sourceDir = await tempDir();
+    await writeHandMadeSnapshot(sourceDir, FIRST, rowsOf('n', 2000));
+    const file = join(sourceDir, FIRST, 'neo4j', 'nodes.jsonl.gz');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0x01;
+    await writeFile(file, bytes);
+    const source = await Repository.open(sourceDir, { create: false });
+    const output = createWriteStream(join(await tempDir(), 'x.tar.gz'));
+
+    const error = await acxErrorOf(writeSnapshotArchive({ source, id: FIRST, output }));
+
+    expect(error.code).toBe('INTEGRITY');
+    expect(error.message).toContain('neo4j/nodes.jsonl.gz');
+    expect(output.destroyed).toBe(true);
+    await source.close();
   });
 });
