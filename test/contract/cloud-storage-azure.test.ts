@@ -5,6 +5,7 @@
  * own tests (emulator only): paging and order, a large upload in bounded memory, errors and secrets.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -276,6 +277,35 @@ else describe.skip('azure (real service): ACX_TEST_AZURE_CONTAINER and credentia
     }
     const refused = await openAzureStorage(`azure://${CONTAINER}/p`, { env: at(port) });
     await expectStorageError(refused.get('k'), 'transient');
+  });
+
+  it('fails a read whose body stalls while the reader waits, as transient', async () => {
+    const stalled = createHttpServer((_request, response) => {
+      response.writeHead(200, {
+        'content-length': '1000',
+        etag: '"0x1"',
+        'last-modified': new Date().toUTCString(),
+        'x-ms-blob-type': 'BlockBlob',
+      });
+      response.write(Buffer.alloc(10, 1)); // then nothing more
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const port = (stalled.address() as AddressInfo).port;
+    const env = {
+      AZURE_STORAGE_CONNECTION_STRING: connection.replace(
+        /BlobEndpoint=[^;]+/,
+        `BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1`,
+      ),
+    };
+    try {
+      const storage = await openAzureStorage(`azure://${CONTAINER}/p`, { env }, { idleReadTimeoutMs: 600 });
+      const stream = await storage.get('k', { offset: 5 });
+      const error = await expectStorageError(bytesOf(stream), 'transient');
+      expect(error.message).toContain('no answer within 0.6 s');
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise((resolve) => stalled.close(resolve));
+    }
   });
 
   it('refuses a whole-blob read whose bytes do not match the stored MD5', async () => {

@@ -10,7 +10,9 @@
  * an abort or a failed request leaves no object and the previous one unchanged. The service discards
  * uncommitted blocks after 7 days; they are never listed or billed as objects, which is why the driver
  * needs no deleteAbandoned. Memory: at most `concurrency` blocks in flight plus the one being filled.
- * Block ids are random per put and all the same length (the service requires that per blob).
+ * Block ids are random per put and all the same length (the service requires that per blob). Two
+ * multi-block puts of one key at once: the first commit discards the other's uncommitted blocks, whose
+ * commit then fails InvalidBlockList, reported 'transient' (the object is whole either way).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobRequestConditions, BlockBlobClient } from '@azure/storage-blob';

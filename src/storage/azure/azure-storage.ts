@@ -5,7 +5,7 @@
  * Credentials come from the environment only (settings.env ?? process.env), never from a flag or the
  * location: AZURE_STORAGE_CONNECTION_STRING (the guide's variable; Azurite's too), else
  * AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY (shared key, https://<account>.blob.core.windows.net).
- * Neither is never printed: errors are rebuilt from status and service code (azure-storage-errors.ts).
+ * Neither is ever printed: errors are rebuilt from status and service code (azure-storage-errors.ts).
  *
  * - put: one Put Blob up to 8 MiB, else blocks of 8 MiB, 4 in flight, published by one Put Block List
  *   (azure-storage-upload.ts): visible only once complete, each request checked by Content-MD5.
@@ -19,8 +19,8 @@
  * - Encryption: Azure always encrypts at rest (Microsoft-managed keys by default); settings.azure
  *   .encryptionScope (`--azure-encryption-scope`) names the account's encryption scope for every write.
  *   Azurite accepts the header without checking the scope exists (test/contract/cloud-storage-azure).
- * - Retries: the SDK's own retry policy is off (maxTries 1); RetryingStorage retries 'transient' once,
- *   outside. Only the SDK's resume of a dropped download body (same ETag) stays. Each request has a
+ * - Retries: the SDK's own retry policy is off (maxTries 1); RetryingStorage retries 'transient'
+ *   errors, outside. Only the SDK's resume of a dropped download body (same ETag) stays. Each request has a
  *   deadline (30 s, 120 s for a block or blob write; a connect or an idle socket counts in it), and a
  *   read stream that receives nothing for 60 s while its reader waits fails 'transient'.
  * - No deleteAbandoned: uncommitted blocks are never visible and the service discards them after 7 days.
