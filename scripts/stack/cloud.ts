@@ -280,6 +280,8 @@ export const azureService = processService({
         '--silent',
         '--skipApiVersionCheck',
         '--loose',
+        // Without it Azurite tries to reach applicationinsights.azure.com.
+        '--disableTelemetry',
       ],
     };
   },
