@@ -49,7 +49,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Bucket, File, Storage as GcsClient, StorageOptions } from '@google-cloud/storage';
+import type { Bucket, File, Storage as GcsClient } from '@google-cloud/storage';
 import type { CloudSettings } from '../cloud-settings.ts';
 import { parseCloudLocation } from '../cloud-settings.ts';
 import type {
@@ -72,14 +72,14 @@ import {
   statusOf,
 } from './gcs-storage-errors.ts';
 import { startWatchdog, type Watchdog } from './gcs-storage-watchdog.ts';
+import { createGcsClient, REQUEST_TIMEOUT_MS } from './gcs-storage-client.ts';
+import { raceAbort, responseStarted } from './gcs-storage-streams.ts';
 
 /** Buffers and strings up to this size go in one request. */
 export const SIMPLE_UPLOAD_BYTES = 8 * 1024 * 1024;
 /** Resumable upload chunk (a multiple of 256 KiB): the memory one stream put holds. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 const PAGE_SIZE = 1000;
-/** Until a response starts (the SDK's request timeout), and between chunks of a transfer (the watchdog). */
-const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface GcsStorageOptions {
   /** `settings.gcs.kmsKeyName`: customer-managed encryption of every object written. */
@@ -97,50 +97,6 @@ export async function openGcsStorage(location: string, settings: CloudSettings =
   });
   await storage.checkBucket('open');
   return storage;
-}
-
-/**
- * A client for the endpoint and credentials `env` names: STORAGE_EMULATOR_HOST (no credentials), else
- * GOOGLE_APPLICATION_CREDENTIALS, else the application default credentials. GOOGLE_CLOUD_PROJECT, when
- * set, is the project (only needed by calls this driver does not make).
- */
-export async function createGcsClient(env: NodeJS.ProcessEnv): Promise<GcsClient> {
-  const { Storage: Client, IdempotencyStrategy } = await import('@google-cloud/storage');
-  const emulator = env.STORAGE_EMULATOR_HOST;
-  const options: StorageOptions = {
-    projectId: env.GOOGLE_CLOUD_PROJECT ?? (emulator ? 'acx-emulator' : undefined),
-    timeout: REQUEST_TIMEOUT_MS,
-    retryOptions: {
-      autoRetry: true,
-      maxRetries: 3,
-      idempotencyStrategy: IdempotencyStrategy.RetryConditional,
-    },
-  };
-  if (emulator) options.apiEndpoint = /^https?:\/\//.test(emulator) ? emulator : `http://${emulator}`;
-  else if (env.GOOGLE_APPLICATION_CREDENTIALS) options.keyFilename = env.GOOGLE_APPLICATION_CREDENTIALS;
-  return withoutEmulatorVariable(() => new Client(options));
-}
-
-/** The client constructor alone reads process.env.STORAGE_EMULATOR_HOST (synchronously). */
-function withoutEmulatorVariable<T>(make: () => T): T {
-  const saved = process.env.STORAGE_EMULATOR_HOST;
-  delete process.env.STORAGE_EMULATOR_HOST;
-  try {
-    return make();
-  } finally {
-    if (saved !== undefined) process.env.STORAGE_EMULATOR_HOST = saved;
-  }
-}
-
-/** Rejects with `signal.reason` as soon as it aborts; the work itself goes on and is ignored. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 export class GcsStorage implements Storage {
@@ -223,7 +179,7 @@ export class GcsStorage implements Storage {
     }
     try {
       // A source error or an abort destroys the upload before its final request: nothing is stored.
-      await pipeline(Readable.from(tracked(), { objectMode: false }), sink);
+      await pipeline(Readable.from(tracked(), { objectMode: false }), sink, { signal: options.signal });
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (sourceFailed) throw error;
@@ -488,21 +444,4 @@ export class GcsStorage implements Storage {
   ): StorageError {
     return new StorageError(detail, { reason, operation, key, location: this.location });
   }
-}
-
-/** Starts a download and resolves once its response is 2xx; rejects with the SDK's error otherwise. */
-function responseStarted(download: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: unknown) => reject(error);
-    download.once('error', onError);
-    download.once('response', (response: { statusCode?: number; status?: number }) => {
-      const status = response.statusCode ?? response.status ?? 200;
-      // onError stays: a later error rejects nothing (settled) but is not unhandled before get() listens.
-      if (status < 300) resolve();
-      // Otherwise the SDK reads the error body and destroys the stream: onError rejects.
-    });
-    // The SDK sends the request on the first read.
-    download.pause();
-    download.read(0);
-  });
 }
