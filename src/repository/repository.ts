@@ -8,7 +8,7 @@ import { isAbsolute, posix, resolve, basename, dirname } from 'node:path';
 import { AcxError } from '../errors.ts';
 import type { FileCompression } from '../model/snapshot.ts';
 import { RetryingStorage } from '../storage/decorators/retrying-storage.ts';
-import { openStorage } from '../storage/registry.ts';
+import { openStorage, printableLocation } from '../storage/registry.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { CloudSettings } from '../storage/cloud-settings.ts';
 import { isStorageError, type StorageError } from '../storage/storage-error.ts';
@@ -142,19 +142,20 @@ export class Repository {
     options: { create: boolean; access?: RepositoryAccess; cloud?: CloudSettings },
   ): Promise<Repository> {
     let storage: Storage;
+    const shown = printableLocation(location);
     try {
       storage = await openRetrying(location, options.cloud);
     } catch (cause) {
       if (!isStorageError(cause) || !isChoiceOfLocation(cause)) throw cause;
       // A file where the directory belongs is a usage mistake, for reading as for writing.
       throw options.create || !isStorageError(cause, 'not-found')
-        ? new AcxError('USAGE', `cannot use the backup directory ${location}: ${cause.message}`, {
-            subject: location,
+        ? new AcxError('USAGE', `cannot use the backup directory ${shown}: ${cause.message}`, {
+            subject: shown,
             cause,
             hint: cause.hint ?? 'choose a writable folder with --backup-dir',
           })
-        : new AcxError('NOT_FOUND', `backup directory ${location} does not exist`, {
-            subject: location,
+        : new AcxError('NOT_FOUND', `backup directory ${shown} does not exist`, {
+            subject: shown,
             cause,
             hint: 'set it with --backup-dir',
           });

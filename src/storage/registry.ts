@@ -85,6 +85,15 @@ export function isCloudLocation(location: string): boolean {
   return STORAGE_DRIVERS.some((driver) => driver.scheme === scheme && driver.cloud === true);
 }
 
+/**
+ * The location as it may be printed: a URL without its user information, query or fragment (where a
+ * credential could ride: `s3://key:secret@…`, `?X-Amz-Signature=…`); a local path as it is.
+ */
+export function printableLocation(location: string): string {
+  if (!isUrlLocation(location)) return location;
+  return location.replace(/[?#].*$/s, '').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+}
+
 /** Whether the location has a scheme at all (a URL rather than a local path). */
 export function isUrlLocation(location: string): boolean {
   return schemeOf(location) !== undefined;
