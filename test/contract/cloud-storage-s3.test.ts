@@ -336,6 +336,29 @@ if (emulatorSettings) {
         }
       });
 
+      it('forwards through the fault proxy unchanged, after its delay when one is set', async () => {
+        const proxy = await startS3FaultProxy({ upstream: endpoint!, delayMs: 300 });
+        const prefix = `proxy-${randomUUID()}`;
+        const slow = await openS3Storage(`s3://${BUCKET}/${prefix}`, {
+          ...settings,
+          s3: { endpoint: proxy.url },
+        });
+        try {
+          const started = Date.now();
+          await slow.put('streamed', Readable.from(generatedChunks(9 * MiB, 5)));
+          expect(await hashStream(await slow.get('streamed'))).toEqual({
+            sha256: sha256(generatedChunks(9 * MiB, 5)),
+            bytes: 9 * MiB,
+          });
+          expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 300); // create, 2 parts, complete, get
+          expect(proxy.stats()).toEqual({ forwarded: 5, slowDown: 0, dropped: 0 });
+        } finally {
+          await slow.close();
+          await proxy.close();
+          await removePrefix(BUCKET, prefix, settings);
+        }
+      });
+
       it('survives SlowDown answers and dropped connections through RetryingStorage', async () => {
         const seed = faultSeed(7);
         const proxy = await startS3FaultProxy({

@@ -19,6 +19,8 @@ export interface S3FaultProxyOptions {
   slowDownRate?: number;
   /** Probability that a request's connection is dropped, mid-request or mid-response (default 0). */
   dropRate?: number;
+  /** Every request waits this long before it is answered or forwarded: a slow server (default 0). */
+  delayMs?: number;
   /** The PRNG seed (default 1). */
   seed?: number;
 }
@@ -76,6 +78,7 @@ export async function startS3FaultProxy(options: S3FaultProxyOptions): Promise<S
     }
     request.once('data', () => request.socket.destroy());
     request.once('end', () => request.socket.destroy());
+    request.resume(); // paused during a delay: a 'data' listener alone does not restart it
   };
 
   /** Forwards; with `dropAnswer`, the server handles the request and the client loses the answer. */
@@ -109,11 +112,19 @@ export async function startS3FaultProxy(options: S3FaultProxyOptions): Promise<S
     request.pipe(toServer);
   };
 
-  const server = createServer((request, response) => {
-    const [fault, kind] = [random(), random()];
+  const handle = (request: IncomingMessage, response: ServerResponse, fault: number, kind: number) => {
     if (fault < slowDownRate) slowDown(request, response);
     else if (fault < slowDownRate + dropRate && kind < 0.5) dropMidRequest(request);
     else forward(request, response, fault < slowDownRate + dropRate);
+  };
+  const server = createServer((request, response) => {
+    // Drawn at arrival, so the seed fixes each request's fate whatever the delay.
+    const [fault, kind] = [random(), random()];
+    if (!options.delayMs) handle(request, response, fault, kind);
+    else {
+      request.pause();
+      setTimeout(() => handle(request, response, fault, kind), options.delayMs);
+    }
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

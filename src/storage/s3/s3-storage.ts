@@ -38,7 +38,6 @@ import {
   DeleteObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { CloudSettings } from '../cloud-settings.ts';
 import type {
   GetOptions,
@@ -51,10 +50,11 @@ import type {
 } from '../storage.ts';
 import { StorageError, type StorageOperation } from '../storage-error.ts';
 import { assertKey, assertPrefix, compareKeys, keyProblem } from '../storage-keys.ts';
-import { chunksOf, isReplayable, rangeProblem, readableOfBuffer, toBuffer } from '../storage-data.ts';
+import { isReplayable, rangeProblem, readableOfBuffer, toBuffer } from '../storage-data.ts';
 import { createS3Client, resolveS3Config, type S3Config } from './s3-config.ts';
 import { isMissingObject, s3CodeOf, s3StatusOf, translateS3Error } from './s3-errors.ts';
 import { s3BodyStream } from './s3-streams.ts';
+import { collectUpTo, uploadInParts } from './s3-storage-upload.ts';
 
 const MiB = 1024 * 1024;
 
@@ -109,8 +109,17 @@ export class S3Storage implements Storage {
           return await this.putOnce(key, bytes, options);
         return await this.putInParts(key, objectKey, bytes, signal);
       }
-      if (options.ifNotExists)
-        return await this.putOnce(key, await this.collectSmall(key, data, signal), options);
+      if (options.ifNotExists) {
+        const limit = MAX_CONDITIONAL_STREAM_BYTES;
+        const tooLarge = () =>
+          this.error(
+            'put',
+            key,
+            'invalid-request',
+            `a stream put with ifNotExists holds at most ${limit / MiB} MiB`,
+          );
+        return await this.putOnce(key, await collectUpTo(data, limit, signal, tooLarge), options);
+      }
       return await this.putInParts(key, objectKey, data, signal);
     } catch (error) {
       throw signal?.aborted ? signal.reason : error;
@@ -273,69 +282,17 @@ export class S3Storage implements Storage {
     return { key, size: bytes.length, modified: new Date() };
   }
 
-  /**
-   * A multipart upload of a stream (one PutObject when it fits in one part). The source is read
-   * through chunksOf, so an abort fails the next read with `signal.reason`; Upload then waits for the
-   * parts in flight, aborts the multipart upload and rejects: nothing is left once this rejects.
-   */
-  private async putInParts(
-    key: string,
-    objectKey: string,
-    data: PutData,
-    signal: AbortSignal | undefined,
-  ): Promise<ObjectInfo> {
-    let size = 0;
-    let sourceFailed = false;
-    let sourceError: unknown;
-    async function* counted(): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of chunksOf(data, signal)) {
-          size += chunk.length;
-          yield chunk;
-        }
-      } catch (error) {
-        sourceFailed = true;
-        sourceError = error;
-        throw error;
-      }
-    }
-    // One chunk read ahead: Upload's part buffers are the only memory a put holds.
-    const body = Readable.from(counted(), { objectMode: true, highWaterMark: 1 });
-    const upload = new Upload({
+  private async putInParts(key: string, objectKey: string, data: PutData, signal: AbortSignal | undefined) {
+    const target = {
       client: this.client,
-      params: { Bucket: this.config.bucket, Key: objectKey, Body: body, ...this.encryption() },
+      bucket: this.config.bucket,
+      objectKey,
       partSize: this.partSize,
       queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
-    try {
-      this.checkOpen('put', key);
-      await upload.done();
-    } catch (error) {
-      body.destroy();
-      if (sourceFailed) throw sourceError;
-      throw this.translate(error, 'put', key);
-    }
+      encryption: this.encryption(),
+    };
+    const size = await uploadInParts(target, data, signal, (error) => this.translate(error, 'put', key));
     return { key, size, modified: new Date() };
-  }
-
-  /** A stream for a conditional put, in memory: refused past MAX_CONDITIONAL_STREAM_BYTES. */
-  private async collectSmall(key: string, data: PutData, signal: AbortSignal | undefined): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of chunksOf(data, signal)) {
-      size += chunk.length;
-      if (size > MAX_CONDITIONAL_STREAM_BYTES) {
-        throw this.error(
-          'put',
-          key,
-          'invalid-request',
-          `a stream put with ifNotExists may hold at most ${MAX_CONDITIONAL_STREAM_BYTES / MiB} MiB`,
-        );
-      }
-      chunks.push(Buffer.from(chunk)); // a copy: the source may reuse its buffers
-    }
-    return Buffer.concat(chunks);
   }
 
   private encryption() {
