@@ -3,7 +3,7 @@
  * at `s3://bucket/prefix`: key `k` is the object `prefix/k` (no prefix: `k`).
  *
  * - put: a Buffer or string up to one part size is one PutObject; a stream (and a larger Buffer) goes
- *   through lib-storage's Upload: parts of 8 MiB, 4 in flight, so memory stays at a few part sizes
+ *   through lib-storage's Upload: parts of 8 MiB, 4 in flight, so a put holds about 5 parts (40 MiB)
  *   whatever the object's size. S3 makes an object visible only when its PutObject or
  *   CompleteMultipartUpload succeeds, whole. A source that fails or an abort (which reaches the upload
  *   at its next read of the source: in-flight parts finish first) aborts the multipart upload before
@@ -12,8 +12,8 @@
  *   2024), MinIO and versitygw; a stream with it is collected first, up to 16 MiB. `sync` is ignored:
  *   an acknowledged write is durable.
  * - Integrity: every upload carries a CRC32 the service checks (the SDK's flexible checksums); whole
- *   reads ask for the stored checksum and the SDK fails the stream on a mismatch (not for multipart
- *   objects, whose checksum is per part, nor ranged reads).
+ *   reads ask for the stored checksum (ChecksumMode) so the SDK can fail the stream on a mismatch (it
+ *   skips multipart objects' per-part checksums; ranged reads have none to check).
  * - get: ranged reads are Range requests; a range starting at or past the end (416) is an empty stream.
  * - list: ListObjectsV2 pages of 1 000. S3 documents its listings in UTF-8 binary order, which is
  *   `compareKeys`; versitygw (the test server) lists in that order too. Nothing is buffered to sort: the
@@ -21,10 +21,11 @@
  *   yielding a wrong order. Objects whose names are not valid keys (a console's `folder/` marker) are
  *   skipped, as the local driver skips such files.
  * - A missing bucket is never a missing object: every operation rejects 'invalid-request' naming the
- *   bucket (HEAD's bodiless 404 is told apart by one HeadBucket, remembered once it succeeds). Buckets
- *   are never created.
+ *   bucket (HEAD's bodiless 404 is told apart by a one-key listing, whose error has a body; remembered
+ *   once it succeeds). Buckets are never created.
  * - Server-side encryption (settings.s3): `sse` is sent as ServerSideEncryption on PutObject and
  *   CreateMultipartUpload, `kmsKeyId` as SSEKMSKeyId (only with sse 'aws:kms', checked at open).
+ *   versitygw v1.8 accepts the header but does not report ServerSideEncryption in HeadObject.
  * - deleteAbandoned: aborts the multipart uploads under a prefix that a killed process left behind.
  */
 import { Readable } from 'node:stream';
