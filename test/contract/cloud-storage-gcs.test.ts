@@ -315,7 +315,7 @@ describe('GCS storage against a failing service', () => {
   it('treats throttling and server errors as transient, with the Retry-After', async () => {
     for (const status of [429, 503]) {
       mode = { status, retryAfter: '7' };
-      // Listings succeed (the bucket check); a put without a precondition is not retried by the SDK.
+      // Listings succeed (the bucket check); the put fails after the SDK's own retries.
       const storage = new GcsStorage(await createGcsClient({ STORAGE_EMULATOR_HOST: endpoint }), 'acx', '');
       const error = await expectStorageError(storage.put('k', 'x'), 'transient', 'k');
       expect(error.retryAfterMs).toBe(7000);

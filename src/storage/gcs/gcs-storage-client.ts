@@ -21,7 +21,11 @@ export async function createGcsClient(env: NodeJS.ProcessEnv): Promise<GcsClient
     retryOptions: {
       autoRetry: true,
       maxRetries: 3,
-      idempotencyStrategy: IdempotencyStrategy.RetryConditional,
+      // Every request this driver sends may be sent again: reads, deletes (a 404 is success), and puts,
+      // which replace the object with the same bytes (the SDK resends a resumable chunk from its copy).
+      // A create with ifNotExists carries ifGenerationMatch: 0, so a repeat cannot overwrite.
+      // RetryConditional would resend no unconditional upload, failing a long backup on one dropped chunk.
+      idempotencyStrategy: IdempotencyStrategy.RetryAlways,
     },
   };
   if (emulator) options.apiEndpoint = /^https?:\/\//.test(emulator) ? emulator : `http://${emulator}`;

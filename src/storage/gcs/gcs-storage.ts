@@ -34,8 +34,9 @@
  * come, 1 000 names a page, so memory stays one page. A page out of order would be a service defect:
  * the listing fails ('other') rather than yield a wrong order. listPrefixes uses delimiter '/'.
  *
- * Retries: the SDK retries idempotent requests itself (maxRetries 3, its conditional strategy:
- * uploads only with a precondition); everything else is RetryingStorage's, on 'transient' errors.
+ * Retries: the SDK retries each request itself (maxRetries 3, on 408/429/5xx and dropped connections;
+ * RetryAlways, since every request this driver sends is idempotent for its contract: see
+ * ./gcs-storage-client.ts); what still fails is 'transient' for RetryingStorage.
  * Timeouts: every request but a resumable upload's has the SDK's 60 s timeout until its response
  * starts; on top, a put or read stream that moves no byte for 60 s (not counting time spent waiting on
  * the caller's source or reader) is ended 'transient' (./gcs-storage-watchdog.ts), so a hung connection
