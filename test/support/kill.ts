@@ -22,6 +22,8 @@ export interface KillMoment {
   nth?: number;
   /** …or after this many milliseconds (after the event, when both are given). */
   delayMs?: number;
+  /** …or once this resolves true, polled every 50 ms (after the event, when both are given). */
+  when?: () => Promise<boolean>;
 }
 
 export interface KilledRun {
@@ -61,7 +63,14 @@ export function runAndKill(
     const arm = () => {
       if (armed) return;
       armed = true;
-      if (moment.delayMs) setTimeout(kill, moment.delayMs);
+      if (moment.when) {
+        const poll = async (): Promise<void> => {
+          if (killed || child.exitCode !== null || child.signalCode !== null) return;
+          if (await moment.when!().catch(() => false)) kill();
+          else setTimeout(() => void poll(), 50);
+        };
+        void poll();
+      } else if (moment.delayMs) setTimeout(kill, moment.delayMs);
       else kill();
     };
     if (!moment.match) arm();
