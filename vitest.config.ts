@@ -2,6 +2,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /** The Storage contract suites need no database: they run in their own project, without the stack. */
 const STORAGE_CONTRACTS = 'test/contract/storage-*.test.ts';
+/** The cloud drivers' suites need the stack's storage servers, not its databases: a project of their own. */
+const CLOUD_CONTRACTS = 'test/contract/cloud-storage-*.test.ts';
 
 export default defineConfig({
   test: {
@@ -23,9 +25,21 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'contract-cloud',
+          include: [CLOUD_CONTRACTS],
+          globalSetup: ['test/setup/require-cloud.ts'],
+          setupFiles: ['test/setup/stack-env.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // One server per provider, and 2 cores: one file at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, STORAGE_CONTRACTS],
+          exclude: [...configDefaults.exclude, STORAGE_CONTRACTS, CLOUD_CONTRACTS],
           globalSetup: ['test/setup/require-stack.ts'],
           setupFiles: ['test/setup/stack-env.ts'],
           testTimeout: 300_000,

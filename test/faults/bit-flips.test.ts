@@ -19,7 +19,7 @@ import { runCli, type CliResult } from '../support/cli.ts';
 import { fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
 import { seededRandom as random } from '../support/random.ts';
 
-const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? 20);
+const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? (process.env.ACX_SOAK ? 60 : 10));
 const RESTORES = Number(process.env.ACX_FAULT_RESTORES ?? 4);
 const SEED = Number(process.env.ACX_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 

@@ -10,7 +10,7 @@
  * - import: the next run of the same import succeeds and the stores equal what one uninterrupted import
  *   gives.
  *
- * `ACX_FAULT_TRIALS` (default 6, the sample `npm test` runs) sets the number of kills, `ACX_FAULT_SEED`
+ * `ACX_FAULT_TRIALS` (default 3, the sample `npm test` runs; 30 with ACX_SOAK=1) sets the number of kills, `ACX_FAULT_SEED`
  * the seed: `ACX_FAULT_TRIALS=60 npm run test:faults` is the full campaign, and a failing trial is
  * replayed by its seed and number. Each trial prints one JSON line; the last line sums them up.
  */
@@ -32,7 +32,7 @@ import {
 } from '../support/stores.ts';
 import { seededRandom as prng } from '../support/random.ts';
 
-const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? 6);
+const TRIALS = Number(process.env.ACX_FAULT_TRIALS ?? (process.env.ACX_SOAK ? 30 : 3));
 /** `ACX_FAULT_LOG`: a file the trial lines are appended to as they end (the console shows them too). */
 const report = (line: string) => {
   console.log(line);
