@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,6 +166,13 @@ describe('cloud backup and recovery (S3, GCS, Azure)', () => {
       expect(await readdir(recovery)).toEqual([`${id}.tar.gz`]);
       execFileSync('tar', ['-xzf', archive], { cwd: recovery });
       const extracted = join(recovery, id);
+      // No credential in any byte of what came back from the cloud (manifests, index, packs).
+      for (const entry of await readdir(extracted, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile()) continue;
+        const bytes = await readFile(join(entry.parentPath, entry.name));
+        for (const secret of secrets())
+          expect(bytes.includes(secret), `${entry.name} holds a secret`).toBe(false);
+      }
       const verified = (await ok(['backup', '--backup-dir', extracted, '--verify', id])) as { ok: boolean };
       expect(verified.ok).toBe(true);
 

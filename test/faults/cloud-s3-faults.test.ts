@@ -132,6 +132,34 @@ describe('S3 under faults', () => {
     expect(stats.slowDown + stats.dropped, JSON.stringify(stats)).toBeGreaterThan(0);
     await verifyAll(url);
     expect((await cloudListing(url)).snapshots.map((s) => s.id)).toEqual([summary.id]);
+
+    // The repository in the bucket works like a local one: an incremental on it, then retention.
+    const incremental = await ok([
+      'backup',
+      '--all',
+      '--incremental',
+      '--backup-dir',
+      url,
+      '--data-dir',
+      join(work, 'empty-data'),
+      '--s3-endpoint',
+      proxy.url,
+    ]);
+    expect(incremental.id).toMatch(/^incremental_/);
+    // Verified, so the cleanup may drop the full (the newest verified snapshot is always kept).
+    const verified = await ok([
+      'backup',
+      '--verify',
+      incremental.id as string,
+      '--backup-dir',
+      url,
+      '--s3-endpoint',
+      proxy.url,
+    ]);
+    expect(verified.ok).toBe(true);
+    await ok(['backup', '--cleanup', '--keep', '1', '--backup-dir', url, '--s3-endpoint', proxy.url]);
+    expect((await cloudListing(url)).snapshots.map((s) => s.id)).toEqual([incremental.id]);
+    await verifyAll(url);
   });
 
   it('an upload of a local snapshot completes through the same faults', async () => {
@@ -149,6 +177,9 @@ describe('S3 under faults', () => {
       snapshotId,
       '--s3-endpoint',
       proxy.url,
+      // Server-side encryption requested on every object (versitygw accepts it; AWS applies it).
+      '--s3-sse',
+      'AES256',
     ]);
     expect((summary.copies as Array<{ packsSent: number }>)[0]!.packsSent).toBeGreaterThanOrEqual(3);
     const after = proxy.stats();
