@@ -356,7 +356,8 @@ function parentFor(parent: Manifest | undefined, store: StoreName): ParentSnapsh
 function throttledProgress(
   reporter: ProgressReporter,
 ): (p: { newBytes: number; reusedBytes: number }) => void {
-  let last = 0;
+  // The first report after two seconds: at the start every count is still 0, which reads as a result.
+  let last = performance.now();
   return (p) => {
     const now = performance.now();
     if (now - last < 2000) return;
