@@ -2,7 +2,8 @@
  * The cloud storage servers of the local stack (design §12.6), each a detached process with its state
  * under `.stack/<name>/`:
  *
- * - `s3`: versitygw (github.com/versity/versitygw, Go module proxy), posix backend, 127.0.0.1:7070.
+ * - `s3`: versitygw (github.com/versity/versitygw, Go module proxy), posix backend, 127.0.0.1:7070,
+ *   internal IAM (accounts under `.stack/s3/iam/`; the root account is acxtest).
  * - `gcs`: fake-gcs-server (github.com/fsouza/fake-gcs-server, Go module proxy), 127.0.0.1:4443.
  * - `azure`: Azurite (npm `azurite`, a devDependency), blob service on 127.0.0.1:10000.
  *
@@ -12,10 +13,10 @@
  * `acx-backups` on S3 and GCS, so the README's cloud commands run as written.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { StackContext, StackService } from './service.ts';
+import { readPidFile, type StackContext, type StackService } from './service.ts';
 
 const S3_ACCESS_KEY = 'acxtest';
 const S3_SECRET_KEY = 'acxtest-secret-key';
@@ -80,6 +81,12 @@ function ensureGoTool(ctx: StackContext, tool: GoTool): string {
   return binary;
 }
 
+/**
+ * The versitygw binary of the stack, for its admin CLI (`versitygw admin … create-user`, with the
+ * root credentials in ADMIN_ACCESS_KEY/ADMIN_SECRET_KEY); it exists once `stack:up` has run.
+ */
+export const versitygwBinary = (): string => join(toolsDir(), VERSITYGW.binary);
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ProcessSpec {
@@ -97,17 +104,7 @@ interface ProcessSpec {
 
 const pidFile = (ctx: StackContext): string => join(ctx.stateDir, 'server.pid');
 
-function readPid(ctx: StackContext): number | undefined {
-  if (!existsSync(pidFile(ctx))) return undefined;
-  const pid = Number(readFileSync(pidFile(ctx), 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
+const readPid = (ctx: StackContext): number | undefined => readPidFile(pidFile(ctx));
 
 async function answers(url: string, init?: RequestInit): Promise<boolean> {
   try {
@@ -202,10 +199,14 @@ export const s3Service = processService({
   probe: () => answers(`${s3Url()}/`),
   command: (ctx) => {
     const root = join(ctx.stateDir, 'data');
+    // Internal IAM: accounts besides root (`versitygw admin create-user`), so that bucket policies
+    // can be tested against a user who is not the bucket's owner (the README's least-privilege policy).
+    const iam = join(ctx.stateDir, 'iam');
     mkdirSync(root, { recursive: true });
+    mkdirSync(iam, { recursive: true });
     return {
       file: ensureGoTool(ctx, VERSITYGW),
-      args: ['--port', `127.0.0.1:${s3Port()}`, 'posix', root],
+      args: ['--port', `127.0.0.1:${s3Port()}`, '--iam-dir', iam, 'posix', root],
       env: { ROOT_ACCESS_KEY: S3_ACCESS_KEY, ROOT_SECRET_KEY: S3_SECRET_KEY },
     };
   },
