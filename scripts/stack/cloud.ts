@@ -13,10 +13,10 @@
  * `acx-backups` on S3 and GCS, so the README's cloud commands run as written.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { StackContext, StackService } from './service.ts';
+import { readPidFile, type StackContext, type StackService } from './service.ts';
 
 const S3_ACCESS_KEY = 'acxtest';
 const S3_SECRET_KEY = 'acxtest-secret-key';
@@ -104,17 +104,7 @@ interface ProcessSpec {
 
 const pidFile = (ctx: StackContext): string => join(ctx.stateDir, 'server.pid');
 
-function readPid(ctx: StackContext): number | undefined {
-  if (!existsSync(pidFile(ctx))) return undefined;
-  const pid = Number(readFileSync(pidFile(ctx), 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
+const readPid = (ctx: StackContext): number | undefined => readPidFile(pidFile(ctx));
 
 async function answers(url: string, init?: RequestInit): Promise<boolean> {
   try {

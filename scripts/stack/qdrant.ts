@@ -5,9 +5,9 @@
  * Qdrant is used instead: start/stop leave it alone and status only probes it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackContext, StackService } from './service.ts';
+import { readPidFile, type StackContext, type StackService } from './service.ts';
 
 const port = (): string => process.env.ACX_QDRANT_PORT ?? '6333';
 const localUrl = (): string => `http://127.0.0.1:${port()}`;
@@ -27,17 +27,7 @@ function externalUrl(): string | undefined {
 
 const pidFile = (ctx: StackContext): string => join(ctx.stateDir, 'qdrant.pid');
 
-function readPid(ctx: StackContext): number | undefined {
-  if (!existsSync(pidFile(ctx))) return undefined;
-  const pid = Number(readFileSync(pidFile(ctx), 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
+const readPid = (ctx: StackContext): number | undefined => readPidFile(pidFile(ctx));
 
 /** `GET /` of a Qdrant (or the double): its version, or undefined when it does not answer. */
 async function probe(url: string): Promise<string | undefined> {

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+
 /**
  * One service of the local stack (PostgreSQL, Neo4j, the Qdrant double). The orchestrator
  * (`stack.ts`) calls these in order; every method is idempotent.
@@ -26,4 +28,17 @@ export interface StackService {
   status(ctx: StackContext): Promise<StackStatus>;
   /** Environment variables (the guide's names) pointing at this service. */
   env(ctx: StackContext): Record<string, string>;
+}
+
+/** The id of the live process a pid file names; undefined when the file is missing, not a pid, or the process is gone. */
+export function readPidFile(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const pid = Number(readFileSync(path, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }
