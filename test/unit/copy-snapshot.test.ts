@@ -6,91 +6,34 @@
  * files are streamed and checked; a copy of what is there already is a no-op.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acxErrorOf } from '../support/acx-error.ts';
+import {
+  access,
+  contentOf,
+  rowsOf,
+  smallRepository,
+  tempDirs,
+  verifyProblems,
+} from '../support/small-repository.ts';
 import { writeHandMadeSnapshot, writeNodesSnapshot } from '../support/snapshot.ts';
 import { copySnapshot, type CopyProgress } from '../../src/repository/copy-snapshot.ts';
 import { Repository, type RepositoryAccess } from '../../src/repository/repository.ts';
-import { verifyAll } from '../../src/operations/verify.ts';
-import { silentReporter } from '../../src/progress.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
 import type { Storage } from '../../src/storage/storage.ts';
-import { listAll, putJson, readBytes } from '../../src/storage/storage-helpers.ts';
+import { listAll, readBytes } from '../../src/storage/storage-helpers.ts';
 
 const FIRST = 'full_20260101_000000';
 const SECOND = 'full_20260101_010000';
 const SECRET = 'Kipufogó titok 4242';
 
-/** Records that compress little (a digest each), so a few thousand fill several 64 KiB packs. */
-const rowsOf = (salt: string, n: number) =>
-  Array.from({ length: n }, (_, i) =>
-    JSON.stringify({
-      id: `${salt}${i}`,
-      code: `P${String(i).padStart(4, '0')}`,
-      digest: createHash('sha256').update(`${salt}${i}`).digest('base64'),
-    }),
-  );
-
-function access(password?: string, cacheDir?: string): RepositoryAccess {
-  return {
-    env: password === undefined ? {} : { ACX_REPOSITORY_PASSWORD: password },
-    readSecretFile: () => {
-      throw new Error('no files here');
-    },
-    ...(cacheDir ? { cacheDir } : {}),
-  };
-}
-
-/** An unencrypted repository with 256-byte chunks and 64 KiB packs: snapshots span several packs. */
-async function smallRepository(name: string): Promise<Repository> {
-  const storage = new MemoryStorage(name);
-  await putJson(storage, 'config.json', {
-    format: 'acx-data-repository',
-    formatVersion: 2,
-    id: createHash('sha256').update(name).digest('hex'),
-    createdAt: '2026-01-01T00:00:00.000Z',
-    chunker: {
-      algorithm: 'fastcdc-gear32',
-      minSize: 64,
-      avgSize: 256,
-      maxSize: 1024,
-      seed: createHash('sha256').update(`seed ${name}`).digest('hex'),
-    },
-    compression: 'zstd',
-    packSize: 64 * 1024,
-    encryption: null,
-  });
-  return Repository.onStorage(storage);
-}
-
-/** Every file of a snapshot, read through the repository (content, decompressed). */
-async function contentOf(repository: Repository, id: string): Promise<Map<string, Buffer>> {
-  const reader = await repository.open(id);
-  const files = new Map<string, Buffer>();
-  for (const path of Object.keys(reader.manifest.files).sort()) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of reader.stream(path)) chunks.push(chunk as Buffer);
-    files.set(path, Buffer.concat(chunks));
-  }
-  return files;
-}
-
-/** `--verify --all` of a repository: its problems, one line each (none when it passes). */
+/** `--verify --all` of a repository on `storage`: its problems, one line each (none when it passes). */
 async function problemsOf(storage: Storage, with_?: RepositoryAccess): Promise<string[]> {
   const repository = Repository.onStorage(storage, with_);
   try {
-    const summary = await verifyAll(repository, silentReporter);
-    const lines = [
-      ...summary.snapshots.flatMap((v) => v.problems.map((p) => `${v.id}/${p.file}: ${p.problem}`)),
-      ...(summary.repository?.problems.map((p) => `${p.object}: ${p.problem}`) ?? []),
-      ...(summary.repository?.leftoverPacks.map((p) => `leftover ${p.pack}`) ?? []),
-      ...summary.damaged.map((d) => `${d.id}: ${d.problem}`),
-    ];
-    if (!summary.ok && lines.length === 0) lines.push('not ok');
-    return lines;
+    return await verifyProblems(repository);
   } finally {
     (await repository.blobs().catch(() => undefined))?.close();
   }
@@ -113,15 +56,7 @@ const packsOf = async (storage: Storage) => (await listAll(storage, 'data/')).ma
 const bytesUnder = async (storage: Storage, prefix: string) =>
   (await listAll(storage, prefix)).reduce((sum, o) => sum + o.size, 0);
 
-const temps: string[] = [];
-afterEach(async () => {
-  for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'acx-copy-'));
-  temps.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('acx-copy-');
 
 describe('copySnapshot, format 2', () => {
   it('makes an empty target a replica that passes --verify --all and reads the same bytes', async () => {

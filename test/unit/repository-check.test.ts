@@ -4,6 +4,7 @@
  * index file and a blob no index lists are failures naming the object and the snapshots that need it.
  * The repository is made with small chunks and packs, so files have list blobs and span several packs.
  */
+import { smallRepositoryStorage } from '../support/small-repository.ts';
 import { writeNodesSnapshot } from '../support/snapshot.ts';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,7 @@ import { Repository } from '../../src/repository/repository.ts';
 import { verifyAll, type VerifyAllSummary } from '../../src/operations/verify.ts';
 import { silentReporter } from '../../src/progress.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
-import { listAll, putJson, readBytes } from '../../src/storage/storage-helpers.ts';
+import { listAll, readBytes } from '../../src/storage/storage-helpers.ts';
 
 const FIRST = 'full_20260101_000000';
 const SECOND = 'full_20260101_010000';
@@ -27,23 +28,7 @@ async function writeSnapshot(repository: Repository, id: string, rows: string[])
 
 /** Two snapshots sharing most blobs, in a repository with 256-byte chunks and 64 KiB packs. */
 async function twoSnapshots(name: string): Promise<MemoryStorage> {
-  const storage = new MemoryStorage(name);
-  await putJson(storage, 'config.json', {
-    format: 'acx-data-repository',
-    formatVersion: 2,
-    id: createHash('sha256').update(name).digest('hex'),
-    createdAt: new Date().toISOString(),
-    chunker: {
-      algorithm: 'fastcdc-gear32',
-      minSize: 64,
-      avgSize: 256,
-      maxSize: 1024,
-      seed: createHash('sha256').update(`seed ${name}`).digest('hex'),
-    },
-    compression: 'zstd',
-    packSize: 64 * 1024,
-    encryption: null,
-  });
+  const storage = await smallRepositoryStorage(name, new Date().toISOString());
   const repository = Repository.onStorage(storage);
   await writeSnapshot(repository, FIRST, rowsOf('a', 6000));
   await writeSnapshot(repository, SECOND, [...rowsOf('a', 6000), ...rowsOf('b', 3000)]);

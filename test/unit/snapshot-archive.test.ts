@@ -5,74 +5,32 @@
  * encrypted repository (no plaintext in any archived file). A damaged pack is never archived.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acxErrorOf } from '../support/acx-error.ts';
+import {
+  access,
+  contentOf,
+  rowsOf,
+  smallRepository,
+  tempDirs,
+  verifyProblems,
+} from '../support/small-repository.ts';
 import { writeHandMadeSnapshot, writeNodesSnapshot } from '../support/snapshot.ts';
 import { writeSnapshotArchive } from '../../src/repository/snapshot-archive.ts';
-import { Repository, type RepositoryAccess } from '../../src/repository/repository.ts';
-import { verifyAll } from '../../src/operations/verify.ts';
-import { silentReporter } from '../../src/progress.ts';
+import { Repository } from '../../src/repository/repository.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
-import { listAll, putJson, readBytes } from '../../src/storage/storage-helpers.ts';
+import { listAll, readBytes } from '../../src/storage/storage-helpers.ts';
 
 const run = promisify(execFile);
 const FIRST = 'full_20260101_000000';
 const SECOND = 'full_20260101_010000';
 const SECRET = 'Kipufogó titok 4242';
 
-const rowsOf = (salt: string, n: number) =>
-  Array.from({ length: n }, (_, i) =>
-    JSON.stringify({
-      id: `${salt}${i}`,
-      digest: createHash('sha256').update(`${salt}${i}`).digest('base64'),
-    }),
-  );
-
-function access(password?: string): RepositoryAccess {
-  return {
-    env: password === undefined ? {} : { ACX_REPOSITORY_PASSWORD: password },
-    readSecretFile: () => {
-      throw new Error('no files here');
-    },
-  };
-}
-
-async function smallRepository(name: string): Promise<Repository> {
-  const storage = new MemoryStorage(name);
-  await putJson(storage, 'config.json', {
-    format: 'acx-data-repository',
-    formatVersion: 2,
-    id: createHash('sha256').update(name).digest('hex'),
-    createdAt: '2026-01-01T00:00:00.000Z',
-    chunker: {
-      algorithm: 'fastcdc-gear32',
-      minSize: 64,
-      avgSize: 256,
-      maxSize: 1024,
-      seed: createHash('sha256').update(`seed ${name}`).digest('hex'),
-    },
-    compression: 'zstd',
-    packSize: 64 * 1024,
-    encryption: null,
-  });
-  return Repository.onStorage(storage);
-}
-
-const temps: string[] = [];
-afterEach(async () => {
-  for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'acx-archive-'));
-  temps.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('acx-archive-');
 
 /** Writes the archive of `id` to a file, unpacks it with the system's tar; returns the folder. */
 async function archiveAndExtract(source: Repository, id: string): Promise<string> {
@@ -93,29 +51,6 @@ async function filesUnder(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
-}
-
-async function contentOf(repository: Repository, id: string): Promise<Map<string, Buffer>> {
-  const reader = await repository.open(id);
-  const files = new Map<string, Buffer>();
-  for (const path of Object.keys(reader.manifest.files).sort()) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of reader.stream(path)) chunks.push(chunk as Buffer);
-    files.set(path, Buffer.concat(chunks));
-  }
-  return files;
-}
-
-/** Opens an unpacked archive, checks it as `--verify --all` does; returns the problems (none: []). */
-async function problemsOf(repository: Repository): Promise<string[]> {
-  const summary = await verifyAll(repository, silentReporter);
-  const lines = [
-    ...summary.snapshots.flatMap((v) => v.problems.map((p) => `${v.id}/${p.file}: ${p.problem}`)),
-    ...(summary.repository?.problems.map((p) => `${p.object}: ${p.problem}`) ?? []),
-    ...(summary.repository?.leftoverPacks.map((p) => `leftover ${p.pack}`) ?? []),
-  ];
-  if (!summary.ok && lines.length === 0) lines.push('not ok');
-  return lines;
 }
 
 describe('writeSnapshotArchive', () => {
@@ -139,7 +74,7 @@ describe('writeSnapshotArchive', () => {
     const extracted = await Repository.open(dir, { create: false });
     expect((await extracted.list()).snapshots.map((s) => s.id)).toEqual([FIRST]);
     expect(await contentOf(extracted, FIRST)).toEqual(await contentOf(source, FIRST));
-    expect(await problemsOf(extracted)).toEqual([]);
+    expect(await verifyProblems(extracted)).toEqual([]);
     await extracted.close();
   });
 
@@ -159,7 +94,7 @@ describe('writeSnapshotArchive', () => {
     const read: string[] = [];
     for await (const line of (await extracted.open(FIRST)).lines('neo4j/nodes.jsonl.gz')) read.push(line);
     expect(read).toEqual(lines);
-    expect(await problemsOf(extracted)).toEqual([]);
+    expect(await verifyProblems(extracted)).toEqual([]);
     await extracted.close();
     await source.close();
   });
@@ -183,7 +118,7 @@ describe('writeSnapshotArchive', () => {
     const content = await contentOf(extracted, FIRST);
     expect(content.get('neo4j/nodes.jsonl')!.toString()).toContain(SECRET);
     expect(content).toEqual(await contentOf(source, FIRST));
-    expect(await problemsOf(extracted)).toEqual([]);
+    expect(await verifyProblems(extracted)).toEqual([]);
     await extracted.close();
   });
 
