@@ -8,8 +8,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,12 +23,13 @@ import { describeStorageContract } from './storage-contract.ts';
 import {
   bytesOf,
   collect,
+  expectGeneratedObject,
   expectStorageError,
-  fingerprint,
   gatedSource,
   generatedChunks,
-  hashStream,
-  sha256,
+  printedForms,
+  randomPrefix,
+  withLiveMemoryPeak,
 } from './storage-contract-data.ts';
 
 const MiB = 1024 * 1024;
@@ -52,7 +51,6 @@ if (!(realContainer && hasRealCredentials))
   );
 
 const emulatorEnv = { AZURE_STORAGE_CONNECTION_STRING: connection };
-const randomPrefix = () => `t-${randomBytes(6).toString('hex')}`;
 
 async function emptyPrefix(location: string, env: NodeJS.ProcessEnv): Promise<void> {
   const storage = await openAzureStorage(location, { env });
@@ -131,31 +129,18 @@ else describe.skip('azure (real service): ACX_TEST_AZURE_CONTAINER and credentia
     const storage = await open({ blockBytes });
     const size = 40 * MiB + 777;
     // Live memory only: garbage (consumed chunks, sent blocks) would count until V8 collects it.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const live = () => (gc(), process.memoryUsage().arrayBuffers);
-    const base = live();
-    let peak = base;
-    const sampler = setInterval(() => (peak = Math.max(peak, live())), 25);
-    try {
-      const info = await storage.put('big/stream.bin', Readable.from(generatedChunks(size, 42)));
-      expect(info.size).toBe(size);
-    } finally {
-      clearInterval(sampler);
-    }
-    expect(peak - base).toBeLessThan(32 * MiB);
+    const { result: info, peak } = await withLiveMemoryPeak(25, () =>
+      storage.put('big/stream.bin', Readable.from(generatedChunks(size, 42))),
+    );
+    expect(info.size).toBe(size);
+    expect(peak).toBeLessThan(32 * MiB);
     const blob = service().getBlockBlobClient(`${storage.location.split('/').pop()}/big/stream.bin`);
     const blocks = await blob.getBlockList('committed');
     expect(blocks.committedBlocks?.length).toBe(Math.ceil(size / blockBytes));
-    expect(await hashStream(await storage.get('big/stream.bin'))).toEqual({
-      sha256: sha256(generatedChunks(size, 42)),
-      bytes: size,
+    await expectGeneratedObject(storage, 'big/stream.bin', size, 42, {
+      offset: 17 * MiB + 3,
+      length: 5 * MiB,
     });
-    const whole = Buffer.concat([...generatedChunks(size, 42)]);
-    const middle = await bytesOf(
-      await storage.get('big/stream.bin', { offset: 17 * MiB + 3, length: 5 * MiB }),
-    );
-    expect(fingerprint(middle)).toEqual(fingerprint(whole.subarray(17 * MiB + 3, 22 * MiB + 3)));
     await storage.close();
   });
 
@@ -198,14 +183,7 @@ else describe.skip('azure (real service): ACX_TEST_AZURE_CONTAINER and credentia
       const error = await expectStorageError(attempt(), 'permission');
       expect(error.message).toContain('access denied to azure://acx-contract/creds');
       expect(error.message).toContain('AZURE_STORAGE_CONNECTION_STRING');
-      const printed = [
-        error.message,
-        error.hint,
-        error.stack,
-        JSON.stringify(error),
-        String(error.cause),
-        JSON.stringify(error.cause),
-      ].join('\n');
+      const printed = printedForms(error);
       for (const secret of [wrongKey, rightKey, env.AZURE_STORAGE_CONNECTION_STRING])
         expect(printed).not.toContain(secret);
     }

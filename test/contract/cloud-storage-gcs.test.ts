@@ -4,7 +4,7 @@
  * ACX_TEST_GCS_BUCKET is set without an emulator (credentials: GOOGLE_APPLICATION_CREDENTIALS or ADC).
  * Each contract test gets a fresh random prefix in one bucket.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -12,8 +12,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsClient } from '../../src/storage/gcs/gcs-storage-client.ts';
 import { GcsStorage, openGcsStorage } from '../../src/storage/gcs/gcs-storage.ts';
@@ -22,21 +20,19 @@ import { deletePrefix, listAll } from '../../src/storage/storage-helpers.ts';
 import { compareKeys } from '../../src/storage/storage-keys.ts';
 import { describeStorageContract } from './storage-contract.ts';
 import {
+  bytesOf,
   collect,
+  expectGeneratedObject,
   expectStorageError,
-  fingerprint,
   gatedSource,
   generatedChunks,
-  hashStream,
-  bytesOf,
-  sha256,
+  printedForms,
+  randomPrefix,
+  withLiveMemoryPeak,
 } from './storage-contract-data.ts';
 
 const MiB = 1024 * 1024;
 
-/** V8's gc(), reachable without starting Node with --expose-gc. */
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 const emulator = process.env.STORAGE_EMULATOR_HOST;
 const realBucket = emulator ? undefined : process.env.ACX_TEST_GCS_BUCKET;
 const BUCKET = 'acx-contract';
@@ -64,12 +60,10 @@ async function ensureEmulatorBucket(bucket: string): Promise<void> {
   }
 }
 
-const uniquePrefix = () => `t-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
-
 /** A fresh empty storage under a random prefix, removed again by cleanup(). */
 function factoryFor(bucket: string, env: NodeJS.ProcessEnv) {
   return async () => {
-    const location = `gs://${bucket}/${uniquePrefix()}`;
+    const location = `gs://${bucket}/${randomPrefix()}`;
     const storage = await openGcsStorage(location, { env });
     return {
       storage,
@@ -129,33 +123,16 @@ describe.skipIf(!emulator)('GCS storage on fake-gcs-server', () => {
       const size = 40 * MiB + 333;
       // Live bytes only: a full GC before each sample, so the generator's garbage does not count and a
       // driver that held the object (40 MiB) would fail.
-      const live = () => {
-        collectGarbage();
-        return process.memoryUsage().arrayBuffers;
-      };
-      const baseline = live();
-      let peak = baseline;
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, live());
-      }, 100);
-      let info;
-      try {
-        info = await storage.put('large/stream.bin', Readable.from(generatedChunks(size, 42)));
-      } finally {
-        clearInterval(sampler);
-      }
+      const { result: info, peak } = await withLiveMemoryPeak(100, () =>
+        storage.put('large/stream.bin', Readable.from(generatedChunks(size, 42))),
+      );
       expect(info.size).toBe(size);
       // Measured ~24.5 MiB: the SDK holds up to three copies of one 8 MiB resumable chunk.
-      expect(peak - baseline).toBeLessThan(32 * MiB);
-      expect(await hashStream(await storage.get('large/stream.bin'))).toEqual({
-        sha256: sha256(generatedChunks(size, 42)),
-        bytes: size,
+      expect(peak).toBeLessThan(32 * MiB);
+      await expectGeneratedObject(storage, 'large/stream.bin', size, 42, {
+        offset: 17 * MiB + 5,
+        length: 3 * MiB,
       });
-      const whole = Buffer.concat([...generatedChunks(size, 42)]);
-      const middle = await bytesOf(
-        await storage.get('large/stream.bin', { offset: 17 * MiB + 5, length: 3 * MiB }),
-      );
-      expect(fingerprint(middle)).toEqual(fingerprint(whole.subarray(17 * MiB + 5, 20 * MiB + 5)));
       await storage.delete('large/stream.bin');
     });
 
@@ -186,7 +163,7 @@ describe.skipIf(!emulator)('GCS storage on fake-gcs-server', () => {
     });
 
     it('writes with a customer-managed key name set (the emulator ignores it)', async () => {
-      const location = `gs://${BUCKET}/${uniquePrefix()}`;
+      const location = `gs://${BUCKET}/${randomPrefix()}`;
       const kms = await openGcsStorage(location, {
         env,
         gcs: { kmsKeyName: 'projects/p/locations/global/keyRings/r/cryptoKeys/k' },
@@ -297,14 +274,7 @@ describe('GCS storage against a failing service', () => {
         'access denied to gs://acx-contract/p: check GOOGLE_APPLICATION_CREDENTIALS',
       );
       expect(error.hint).toContain('roles/storage.objectAdmin');
-      const everything = [
-        error.message,
-        error.hint,
-        error.stack,
-        JSON.stringify(error),
-        String((error.cause as Error | undefined)?.message),
-        JSON.stringify(error.cause),
-      ].join('\n');
+      const everything = printedForms(error);
       expect(everything).not.toContain(secretLine);
       expect(everything).not.toContain('PRIVATE KEY');
       const storage = new GcsStorage(await createGcsClient(env), 'acx-contract', 'p');

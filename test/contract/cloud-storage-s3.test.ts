@@ -7,11 +7,9 @@
  * With ACX_TEST_S3_BUCKET set and ACX_S3_ENDPOINT unset, the contract runs against real AWS S3 (the
  * default credential chain) under a random prefix deleted afterwards.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -35,10 +33,13 @@ import { describeStorageContract } from './storage-contract.ts';
 import {
   bytesOf,
   collect,
+  collectGarbage,
+  expectGeneratedObject,
   expectStorageError,
   gatedSource,
   generatedChunks,
   hashStream,
+  randomPrefix,
   sha256,
 } from './storage-contract-data.ts';
 
@@ -85,7 +86,7 @@ async function removePrefix(bucket: string, prefix: string, settings: CloudSetti
 /** A factory of fresh storages under random prefixes of `bucket`, each emptied by its cleanup. */
 function prefixFactory(bucket: string, settings: CloudSettings) {
   return async () => {
-    const prefix = `contract-${randomUUID()}`;
+    const prefix = randomPrefix('contract');
     const storage = await openS3Storage(`s3://${bucket}/${prefix}`, settings);
     return { storage, cleanup: () => removePrefix(bucket, prefix, settings) };
   };
@@ -163,10 +164,8 @@ if (emulatorSettings) {
       it('streams 128 MiB in parts with bounded memory, reads it back identical, and reads a middle range', async () => {
         const s3 = await fresh();
         try {
-          setFlagsFromString('--expose-gc');
-          const gc = runInNewContext('gc') as () => void;
           const size = 128 * MiB + 4_321;
-          gc();
+          collectGarbage();
           const baseline = process.memoryUsage().arrayBuffers;
           let peak = 0;
           let sinceSample = 0;
@@ -176,7 +175,7 @@ if (emulatorSettings) {
               if (sinceSample >= 2 * MiB) {
                 sinceSample = 0;
                 // Only live buffers count: collect garbage and let the freed backing stores be swept.
-                gc();
+                collectGarbage();
                 await new Promise((resolve) => setImmediate(resolve));
                 peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
               }
@@ -188,16 +187,9 @@ if (emulatorSettings) {
           // the object's size; the bound leaves room for the copy Upload makes when it cuts a part.
           expect(peak).toBeGreaterThan(8 * MiB);
           expect(peak).toBeLessThan(56 * MiB);
-          expect(await hashStream(await s3.get('big/stream.bin'))).toEqual({
-            sha256: sha256(generatedChunks(size, 42)),
-            bytes: size,
-          });
-          const offset = 20 * MiB - 123;
-          const length = 9 * MiB + 7;
-          const whole = Buffer.concat([...generatedChunks(offset + length, 42)]);
-          expect(await hashStream(await s3.get('big/stream.bin', { offset, length }))).toEqual({
-            sha256: sha256(whole.subarray(offset)),
-            bytes: length,
+          await expectGeneratedObject(s3, 'big/stream.bin', size, 42, {
+            offset: 20 * MiB - 123,
+            length: 9 * MiB + 7,
           });
         } finally {
           await finish();
@@ -338,7 +330,7 @@ if (emulatorSettings) {
       });
 
       it('writes with server-side encryption AES256', async () => {
-        const prefix = `sse-${randomUUID()}`;
+        const prefix = randomPrefix('sse');
         const encrypted = await openS3Storage(`s3://${BUCKET}/${prefix}`, {
           ...settings,
           s3: { endpoint, sse: 'AES256' },
@@ -359,7 +351,7 @@ if (emulatorSettings) {
 
       it('forwards through the fault proxy unchanged, after its delay when one is set', async () => {
         const proxy = await startS3FaultProxy({ upstream: endpoint!, delayMs: 300 });
-        const prefix = `proxy-${randomUUID()}`;
+        const prefix = randomPrefix('proxy');
         const slow = await openS3Storage(`s3://${BUCKET}/${prefix}`, {
           ...settings,
           s3: { endpoint: proxy.url },
@@ -388,7 +380,7 @@ if (emulatorSettings) {
           dropRate: 0.05,
           seed,
         });
-        const prefix = `faults-${randomUUID()}`;
+        const prefix = randomPrefix('faults');
         const faulty = new RetryingStorage(
           await openS3Storage(`s3://${BUCKET}/${prefix}`, { ...settings, s3: { endpoint: proxy.url } }),
           { baseMs: 20, maxMs: 500 },
