@@ -38,13 +38,33 @@ describe('openStorage', () => {
   });
 
   it('refuses unknown schemes with a usage error listing the supported forms, without echoing secrets', async () => {
-    const error = await usageError('s3://AKIAKEY:sup3rsecret@bucket/prefix');
+    const error = await usageError('ftp://AKIAKEY:sup3rsecret@host/prefix');
     expect(error.exitCode).toBe(EXIT_CODES.usage);
-    expect(error.message).toContain('s3://');
+    expect(error.message).toContain('ftp://');
     expect(`${error.message} ${error.hint}`).not.toContain('sup3rsecret');
     for (const form of describeStorageLocations()) expect(error.hint).toContain(form);
     await usageError('');
     await usageError('file://remote-host/share');
+  });
+
+  it('refuses a cloud location carrying credentials, a query or a bad bucket, before any SDK call, without echoing them', async () => {
+    for (const location of [
+      's3://AKIAKEY:sup3rsecret@bucket/prefix',
+      'gs://bucket/prefix?token=sup3rsecret',
+      'azure://container/p#sup3rsecret',
+      's3://Not_A_Bucket/x',
+      's3://bucket/a/../b',
+    ]) {
+      const error: unknown = await openStorage(location).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error, location).toBeInstanceOf(StorageError);
+      expect((error as StorageError).reason).toBe('invalid-request');
+      const printed = `${(error as StorageError).message} ${(error as StorageError).hint}`;
+      expect(printed).not.toContain('sup3rsecret');
+      expect(printed).not.toContain('AKIAKEY');
+    }
   });
 });
 
