@@ -5,10 +5,12 @@
  * - `s3`: versitygw (github.com/versity/versitygw, Go module proxy), posix backend, 127.0.0.1:7070,
  *   internal IAM (accounts under `.stack/s3/iam/`; the root account is acxtest).
  * - `gcs`: fake-gcs-server (github.com/fsouza/fake-gcs-server, Go module proxy), 127.0.0.1:4443.
- * - `azure`: Azurite (npm `azurite`, a devDependency), blob service on 127.0.0.1:10000.
+ * - `azure`: Azurite (npm `azurite`), blob service on 127.0.0.1:10000.
  *
  * The Go servers are built once with `go install` at pinned versions into `~/.cache/acx-data/bin`
- * (`ACX_TOOLS_DIR`), about five minutes on a new machine, and reused afterwards. Each server's
+ * (`ACX_TOOLS_DIR`), about five minutes on a new machine, and reused afterwards; Azurite is installed
+ * once with npm beside them (`~/.cache/acx-data/azurite-<version>`), not as a devDependency: its 200-odd
+ * packages would otherwise be unpacked by every `npm ci`. Each server's
  * credentials are local test values, never real ones. `stack:up` also creates the bucket
  * `acx-backups` on S3 and GCS, so the README's cloud commands run as written.
  */
@@ -86,6 +88,27 @@ function ensureGoTool(ctx: StackContext, tool: GoTool): string {
  * root credentials in ADMIN_ACCESS_KEY/ADMIN_SECRET_KEY); it exists once `stack:up` has run.
  */
 export const versitygwBinary = (): string => join(toolsDir(), VERSITYGW.binary);
+
+const AZURITE_VERSION = '3.35.0';
+
+/** Azurite's blob server script at its pinned version, installed with npm when missing. */
+function ensureAzurite(ctx: StackContext): string {
+  const dir = join(toolsDir(), '..', `azurite-${AZURITE_VERSION}`);
+  const main = join(dir, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js');
+  if (existsSync(main)) return main;
+  mkdirSync(dir, { recursive: true });
+  ctx.log(`installing azurite@${AZURITE_VERSION} from the npm registry (once)`);
+  try {
+    execFileSync(
+      'npm',
+      ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', `azurite@${AZURITE_VERSION}`],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  } catch (error) {
+    throw new Error(`could not install azurite@${AZURITE_VERSION} with npm: ${(error as Error).message}`);
+  }
+  return main;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -262,7 +285,7 @@ export const gcsService = processService({
 
 export const azureService = processService({
   name: 'azure',
-  describe: 'Azurite (Azure Blob)',
+  describe: `Azurite ${AZURITE_VERSION} (Azure Blob)`,
   url: azuriteUrl,
   probe: () => answers(`${azuriteUrl()}?comp=list`),
   command: (ctx) => {
@@ -271,7 +294,7 @@ export const azureService = processService({
     return {
       file: process.execPath,
       args: [
-        join(ctx.root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'),
+        ensureAzurite(ctx),
         '--blobHost',
         '127.0.0.1',
         '--blobPort',
