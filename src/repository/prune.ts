@@ -17,7 +17,6 @@
  * is stored. Running prune again after a kill finishes the work; on a pruned repository it changes
  * nothing.
  */
-import Database from 'better-sqlite3';
 import { AcxError } from '../errors.ts';
 import type { FileEntry } from '../model/snapshot.ts';
 import type { ProgressReporter } from '../progress.ts';
@@ -34,6 +33,7 @@ import {
 import { DATA_PREFIX, PackBuilder, packKey } from './blobs/pack.ts';
 import { dataBlobIds } from './blob-snapshot-reader.ts';
 import type { Manifest } from './manifest.ts';
+import { columnValues, openDatabase, transaction, type Database } from '../sqlite.ts';
 
 /** A partly used pack is rewritten when more than this share of its blob bytes is unused. */
 export const REPACK_UNUSED_SHARE = 0.2;
@@ -75,8 +75,8 @@ interface PackUse {
 }
 
 /** The temporary tables: SQLite's private temporary database, deleted on close, spilled to disk. */
-function createTables(): Database.Database {
-  const db = new Database('');
+function createTables(): Database {
+  const db = openDatabase('');
   db.exec(`
     CREATE TABLE entries (pack TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, offset INTEGER NOT NULL,
       length INTEGER NOT NULL, rawLength INTEGER NOT NULL, compression TEXT NOT NULL,
@@ -92,16 +92,17 @@ function createTables(): Database.Database {
 }
 
 /** Copies the index (from the host's cache, reconciled with index/ when the store was opened). */
-function loadIndex(blobs: BlobStore, db: Database.Database): void {
+function loadIndex(blobs: BlobStore, db: Database): void {
   const insert = db.prepare(
     'INSERT OR IGNORE INTO entries (pack, id, type, offset, length, rawLength, compression) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   let batch: Array<{ pack: string; blobs: BlobEntry[] }> = [];
-  const write = db.transaction((packs: Array<{ pack: string; blobs: BlobEntry[] }>) => {
-    for (const p of packs)
-      for (const b of p.blobs)
-        insert.run(p.pack, b.id, b.type, b.offset, b.length, b.rawLength, b.compression);
-  });
+  const write = (packs: Array<{ pack: string; blobs: BlobEntry[] }>) =>
+    transaction(db, () => {
+      for (const p of packs)
+        for (const b of p.blobs)
+          insert.run(p.pack, b.id, b.type, b.offset, b.length, b.rawLength, b.compression);
+    });
   for (const pack of blobs.index.packs()) {
     batch.push(pack);
     if (batch.length >= 64) {
@@ -112,7 +113,7 @@ function loadIndex(blobs: BlobStore, db: Database.Database): void {
   write(batch);
 }
 
-async function loadPresentPacks(blobs: BlobStore, db: Database.Database): Promise<void> {
+async function loadPresentPacks(blobs: BlobStore, db: Database): Promise<void> {
   const insert = db.prepare('INSERT OR IGNORE INTO present (pack, size) VALUES (?, ?)');
   for await (const info of blobs.storage.list(DATA_PREFIX)) {
     const id = info.key.slice(info.key.lastIndexOf('/') + 1);
@@ -122,13 +123,13 @@ async function loadPresentPacks(blobs: BlobStore, db: Database.Database): Promis
 }
 
 /** Marks every blob the manifests use; a list blob that cannot be read stops the prune (INTEGRITY). */
-async function markUsed(blobs: BlobStore, db: Database.Database, manifests: Manifest[]): Promise<void> {
+async function markUsed(blobs: BlobStore, db: Database, manifests: Manifest[]): Promise<void> {
   const insert = db.prepare('INSERT OR IGNORE INTO used (id, snapshot) VALUES (?, ?)');
   const batch: string[] = [];
   const write = (snapshot: string): void => {
-    db.transaction(() => {
+    transaction(db, () => {
       for (const id of batch) insert.run(id, snapshot);
-    })();
+    });
     batch.length = 0;
   };
   for (const manifest of manifests) {
@@ -144,7 +145,7 @@ async function markUsed(blobs: BlobStore, db: Database.Database, manifests: Mani
 }
 
 /** INTEGRITY when a used blob is in no existing indexed pack: deleting anything could lose it for good. */
-function refuseMissing(db: Database.Database): void {
+function refuseMissing(db: Database): void {
   const missing = db
     .prepare(
       `SELECT u.id, u.snapshot FROM used u WHERE NOT EXISTS (
@@ -167,14 +168,14 @@ function refuseMissing(db: Database.Database): void {
  * Packs most used first: after a crashed prune a blob may be in an old partly used pack and in a new
  * fully used one, and the new one should keep it.
  */
-function planPacks(db: Database.Database): void {
+function planPacks(db: Database): void {
   const uses = db
     .prepare(
       `SELECT e.pack, sum(e.length) total,
          sum(CASE WHEN EXISTS (SELECT 1 FROM used u WHERE u.id = e.id) THEN e.length ELSE 0 END) used
        FROM entries e JOIN present USING (pack) GROUP BY e.pack`,
     )
-    .all() as PackUse[];
+    .all() as unknown as PackUse[];
   const share = (p: PackUse): number => (p.total === 0 ? 1 : p.used / p.total);
   uses.sort((a, b) => share(b) - share(a) || a.pack.localeCompare(b.pack));
   const blobsOf = db.prepare(
@@ -184,7 +185,7 @@ function planPacks(db: Database.Database): void {
   );
   const cover = db.prepare('INSERT OR IGNORE INTO covered (id, pack) VALUES (?, ?)');
   const decide = db.prepare('INSERT INTO plan (pack, action) VALUES (?, ?)');
-  db.transaction(() => {
+  transaction(db, () => {
     for (const { pack, total } of uses) {
       const rows = blobsOf.all(pack) as Array<{
         id: string;
@@ -201,10 +202,10 @@ function planPacks(db: Database.Database): void {
       if (action !== 'obsolete') for (const r of needed) cover.run(r.id, pack);
       decide.run(pack, action);
     }
-  })();
+  });
 }
 
-function count(db: Database.Database, sql: string): number {
+function count(db: Database, sql: string): number {
   return ((db.prepare(sql).get() as { n: number | null }).n ?? 0) as number;
 }
 
@@ -261,7 +262,7 @@ export async function pruneRepository(
 }
 
 /** What the plan does, before it is applied. */
-function summarizePlan(db: Database.Database, dryRun: boolean): PruneSummary {
+function summarizePlan(db: Database, dryRun: boolean): PruneSummary {
   const planned = (action: PackAction): number =>
     count(db, `SELECT count(*) n FROM plan WHERE action = '${action}'`);
   return {
@@ -296,7 +297,7 @@ function summarizePlan(db: Database.Database, dryRun: boolean): PruneSummary {
  */
 async function replaceIndex(
   blobs: BlobStore,
-  db: Database.Database,
+  db: Database,
   reporter: ProgressReporter,
   summary: PruneSummary,
 ): Promise<number> {
@@ -322,19 +323,13 @@ async function replaceIndex(
 }
 
 /** Step 4: every pack the new index does not list (obsolete, repacked, a killed writer's). */
-async function deleteUnlisted(
-  blobs: BlobStore,
-  db: Database.Database,
-  reporter: ProgressReporter,
-): Promise<void> {
+async function deleteUnlisted(blobs: BlobStore, db: Database, reporter: ProgressReporter): Promise<void> {
   reporter.emit({ type: 'phase', store: 'repository', message: 'deleting unused packs' });
-  const doomed = db
-    .prepare(
-      `SELECT pack FROM present p WHERE NOT EXISTS (
-         SELECT 1 FROM plan WHERE pack = p.pack AND action IN ('keep', 'new'))`,
-    )
-    .pluck()
-    .all() as string[];
+  const doomed = columnValues<string>(
+    db,
+    `SELECT pack FROM present p WHERE NOT EXISTS (
+       SELECT 1 FROM plan WHERE pack = p.pack AND action IN ('keep', 'new'))`,
+  );
   let done = 0;
   for (const pack of doomed) {
     await blobs.storage.delete(packKey(pack));
@@ -355,13 +350,10 @@ async function deleteUnlisted(
  */
 async function repack(
   blobs: BlobStore,
-  db: Database.Database,
+  db: Database,
   reporter: ProgressReporter,
 ): Promise<{ packs: number; bytes: number }> {
-  const sources = db
-    .prepare("SELECT pack FROM plan WHERE action = 'repack' ORDER BY pack")
-    .pluck()
-    .all() as string[];
+  const sources = columnValues<string>(db, "SELECT pack FROM plan WHERE action = 'repack' ORDER BY pack");
   const kept = db.prepare(
     `SELECT e.id, e.type, e.offset, e.length, e.rawLength, e.compression FROM covered c
      JOIN entries e ON e.pack = c.pack AND e.id = c.id WHERE c.pack = ? ORDER BY e.offset`,
@@ -377,17 +369,17 @@ async function repack(
     const built = builder.finish(blobs.key);
     builder = new PackBuilder();
     await blobs.storage.put(packKey(built.id), built.bytes);
-    db.transaction(() => {
+    transaction(db, () => {
       for (const b of built.blobs)
         insert.run(built.id, b.id, b.type, b.offset, b.length, b.rawLength, b.compression);
       decide.run(built.id);
-    })();
+    });
     result.packs++;
     result.bytes += built.bytes.length;
   };
   let done = 0;
   for (const source of sources) {
-    const entries = kept.all(source) as BlobEntry[];
+    const entries = kept.all(source) as unknown as BlobEntry[];
     const bytes = await readBytes(blobs.storage, packKey(source));
     for (const entry of entries) {
       const stored = bytes.subarray(entry.offset, entry.offset + entry.length);
@@ -412,11 +404,11 @@ async function repack(
 }
 
 /** Writes index files listing every kept and new pack, at most INDEX_FILE_BLOBS blobs each. */
-async function writeIndex(blobs: BlobStore, db: Database.Database): Promise<string[]> {
-  const packs = db
-    .prepare("SELECT pack FROM plan WHERE action IN ('keep', 'new') ORDER BY pack")
-    .pluck()
-    .all() as string[];
+async function writeIndex(blobs: BlobStore, db: Database): Promise<string[]> {
+  const packs = columnValues<string>(
+    db,
+    "SELECT pack FROM plan WHERE action IN ('keep', 'new') ORDER BY pack",
+  );
   const entriesOf = db.prepare(
     'SELECT id, type, offset, length, rawLength, compression FROM entries WHERE pack = ? ORDER BY offset, id',
   );
@@ -432,7 +424,7 @@ async function writeIndex(blobs: BlobStore, db: Database.Database): Promise<stri
     groupBlobs = 0;
   };
   for (const pack of packs) {
-    const entries = entriesOf.all(pack) as BlobEntry[];
+    const entries = entriesOf.all(pack) as unknown as BlobEntry[];
     if (groupBlobs > 0 && groupBlobs + entries.length > INDEX_FILE_BLOBS) await flush();
     group.push({ pack, blobs: entries });
     groupBlobs += entries.length;

@@ -11,7 +11,6 @@
  * one index file and one pack are in memory at a time.
  */
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { AcxError } from '../errors.ts';
 import type { FileEntry } from '../model/snapshot.ts';
 import type { ProgressReporter } from '../progress.ts';
@@ -23,6 +22,7 @@ import { listIndexFiles, readIndexFile } from './blobs/index-files.ts';
 import { DATA_PREFIX, packKey, readPackHeader } from './blobs/pack.ts';
 import { dataBlobIds } from './blob-snapshot-reader.ts';
 import type { Manifest } from './manifest.ts';
+import { columnValues, openDatabase, transaction, type Database } from '../sqlite.ts';
 
 /** One thing wrong with the repository, naming the object (a pack, an index file, a blob). */
 export interface RepositoryProblem {
@@ -57,11 +57,13 @@ const MAX_PROBLEMS = 200;
 const MAX_NAMED = 5;
 
 /** The snapshot ids a blob is needed by, as a phrase. */
-function neededBy(db: Database.Database, id: string): string {
-  const rows = db
-    .prepare('SELECT snapshot FROM needs WHERE id = ? ORDER BY snapshot LIMIT ?')
-    .pluck()
-    .all(id, MAX_NAMED + 1) as string[];
+function neededBy(db: Database, id: string): string {
+  const rows = columnValues<string>(
+    db,
+    'SELECT snapshot FROM needs WHERE id = ? ORDER BY snapshot LIMIT ?',
+    id,
+    MAX_NAMED + 1,
+  );
   if (rows.length === 0) return 'no snapshot uses it';
   const more = rows.length > MAX_NAMED ? ' and others' : '';
   return `needed by ${rows.slice(0, MAX_NAMED).join(', ')}${more}`;
@@ -81,9 +83,9 @@ class Findings {
   }
 }
 
-function createTables(): Database.Database {
+function createTables(): Database {
   // '' : SQLite's private temporary database, deleted on close, spilled to disk when large.
-  const db = new Database('');
+  const db = openDatabase('');
   db.exec(`
     CREATE TABLE entries (id TEXT NOT NULL, file TEXT NOT NULL, pack TEXT NOT NULL, type TEXT NOT NULL,
       offset INTEGER NOT NULL, length INTEGER NOT NULL, rawLength INTEGER NOT NULL, compression TEXT NOT NULL);
@@ -97,7 +99,7 @@ function createTables(): Database.Database {
 }
 
 /** Reads every index file again from the repository into `entries`; a damaged one is a problem. */
-async function loadIndex(blobs: BlobStore, db: Database.Database, findings: Findings): Promise<number> {
+async function loadIndex(blobs: BlobStore, db: Database, findings: Findings): Promise<number> {
   const insert = db.prepare(
     'INSERT INTO entries (id, file, pack, type, offset, length, rawLength, compression) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -105,11 +107,11 @@ async function loadIndex(blobs: BlobStore, db: Database.Database, findings: Find
   for (const file of files) {
     try {
       const packs = await readIndexFile(blobs.storage, file, blobs.key);
-      db.transaction(() => {
+      transaction(db, () => {
         for (const p of packs)
           for (const b of p.blobs)
             insert.run(b.id, file, p.pack, b.type, b.offset, b.length, b.rawLength, b.compression);
-      })();
+      });
     } catch (error) {
       if (!(error instanceof AcxError)) throw error;
       findings.add(`index/${file}`, error.message);
@@ -119,7 +121,7 @@ async function loadIndex(blobs: BlobStore, db: Database.Database, findings: Find
 }
 
 /** Lists data/ into `packs`; returns the objects there that are not named as packs. */
-async function loadPacks(blobs: BlobStore, db: Database.Database): Promise<string[]> {
+async function loadPacks(blobs: BlobStore, db: Database): Promise<string[]> {
   const strays: string[] = [];
   const insert = db.prepare('INSERT OR IGNORE INTO packs (pack, size) VALUES (?, ?)');
   for await (const info of blobs.storage.list(DATA_PREFIX)) {
@@ -134,13 +136,13 @@ async function loadPacks(blobs: BlobStore, db: Database.Database): Promise<strin
 }
 
 /** Records every blob the format-2 manifests name, list blobs expanded (read through the index). */
-async function loadNeeds(blobs: BlobStore, db: Database.Database, manifests: Manifest[]): Promise<void> {
+async function loadNeeds(blobs: BlobStore, db: Database, manifests: Manifest[]): Promise<void> {
   const insert = db.prepare('INSERT OR IGNORE INTO needs (id, snapshot, type) VALUES (?, ?, ?)');
   const batch: string[] = [];
   const write = (snapshot: string) => {
-    db.transaction(() => {
+    transaction(db, () => {
       for (const id of batch) insert.run(id, snapshot, 'data');
-    })();
+    });
     batch.length = 0;
   };
   for (const manifest of manifests) {
@@ -172,7 +174,7 @@ function headerMismatch(header: Map<string, BlobEntry>, e: BlobEntry): string | 
 /** One pack: header against the index, bytes against the pack's name, every blob decoded. */
 async function checkPack(
   blobs: BlobStore,
-  db: Database.Database,
+  db: Database,
   pack: string,
   size: number,
   findings: Findings,
@@ -187,7 +189,7 @@ async function checkPack(
     return;
   }
   const byPlace = new Map(header.map((h) => [`${h.id}@${h.offset}`, h]));
-  const indexed = db.prepare('SELECT DISTINCT * FROM entries WHERE pack = ?').all(pack) as Array<
+  const indexed = db.prepare('SELECT DISTINCT * FROM entries WHERE pack = ?').all(pack) as unknown as Array<
     BlobEntry & { file: string }
   >;
   for (const e of indexed) {
@@ -211,16 +213,16 @@ async function checkPack(
 }
 
 /** Which snapshots need blobs of a pack that no other existing pack holds. */
-function neededByPack(db: Database.Database, pack: string): string {
-  const rows = db
-    .prepare(
-      `SELECT DISTINCT n.snapshot FROM entries e JOIN needs n ON n.id = e.id
+function neededByPack(db: Database, pack: string): string {
+  const rows = columnValues<string>(
+    db,
+    `SELECT DISTINCT n.snapshot FROM entries e JOIN needs n ON n.id = e.id
        WHERE e.pack = ? AND NOT EXISTS (
          SELECT 1 FROM entries o JOIN packs p ON p.pack = o.pack WHERE o.id = e.id AND o.pack <> e.pack)
        ORDER BY n.snapshot LIMIT ?`,
-    )
-    .pluck()
-    .all(pack, MAX_NAMED + 1) as string[];
+    pack,
+    MAX_NAMED + 1,
+  );
   if (rows.length === 0) return 'no snapshot needs its blobs';
   return `needed by ${rows.slice(0, MAX_NAMED).join(', ')}${rows.length > MAX_NAMED ? ' and others' : ''}`;
 }
@@ -273,7 +275,7 @@ export async function checkRepository(
 }
 
 /** Blobs a manifest names that no index file lists. */
-function reportUnindexed(db: Database.Database, findings: Findings): void {
+function reportUnindexed(db: Database, findings: Findings): void {
   const rows = db
     .prepare(
       `SELECT n.id, n.type FROM needs n WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = n.id)
@@ -284,11 +286,7 @@ function reportUnindexed(db: Database.Database, findings: Findings): void {
     findings.add(`blob ${r.id.slice(0, 12)}`, `${r.type} blob in no index file (${neededBy(db, r.id)})`);
 }
 
-function summarize(
-  db: Database.Database,
-  indexFiles: number,
-  findings: Findings,
-): Omit<RepositoryCheck, 'strays'> {
+function summarize(db: Database, indexFiles: number, findings: Findings): Omit<RepositoryCheck, 'strays'> {
   const one = <T>(sql: string): T => db.prepare(sql).get() as T;
   const packs = one<{ n: number; bytes: number | null }>('SELECT count(*) n, sum(size) bytes FROM packs');
   const leftoverPacks = (

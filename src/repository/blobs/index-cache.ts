@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, transaction, type Database, type Statement } from '../../sqlite.ts';
 import type { Storage } from '../../storage/storage.ts';
 import type { MasterKey } from './blob-crypto.ts';
 import type { BlobEntry } from './blob-codec.ts';
@@ -18,9 +18,9 @@ export interface LocatedBlob extends BlobEntry {
 }
 
 export class IndexCache {
-  private readonly lookupStatement: Database.Statement<[string], LocatedBlob>;
+  private readonly lookupStatement: Statement;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(private readonly db: Database) {
     this.lookupStatement = db.prepare(
       'SELECT id, type, pack, offset, length, rawLength, compression FROM entries WHERE id = ? LIMIT 1',
     );
@@ -38,11 +38,10 @@ export class IndexCache {
   ): Promise<IndexCache> {
     let file = ':memory:';
     if (dir) file = join(dir, cacheFileName(repositoryId, storage.location));
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 30000');
-    db.pragma('synchronous = NORMAL');
+    const db = openDatabase(file, { timeout: 30_000 });
     db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
       CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS entries (
         id TEXT NOT NULL, file TEXT NOT NULL, pack TEXT NOT NULL, type TEXT NOT NULL,
@@ -67,13 +66,8 @@ export class IndexCache {
     const known = new Set(
       (this.db.prepare('SELECT name FROM files').all() as Array<{ name: string }>).map((r) => r.name),
     );
-    const forget = this.db.transaction((names: string[]) => {
-      for (const name of names) {
-        this.db.prepare('DELETE FROM entries WHERE file = ?').run(name);
-        this.db.prepare('DELETE FROM files WHERE name = ?').run(name);
-      }
-    });
-    forget([...known].filter((name) => !present.has(name)));
+    const gone = [...known].filter((name) => !present.has(name));
+    if (gone.length > 0) transaction(this.db, () => gone.forEach((name) => this.forget(name)));
     for (const name of present) {
       if (known.has(name)) continue;
       this.add(name, await readIndexFile(storage, name, key));
@@ -85,25 +79,25 @@ export class IndexCache {
     const insert = this.db.prepare(
       'INSERT INTO entries (id, file, pack, type, offset, length, rawLength, compression) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.db.transaction(() => {
+    transaction(this.db, () => {
       if (this.db.prepare('SELECT 1 FROM files WHERE name = ?').get(name)) return;
       for (const p of packs)
         for (const b of p.blobs)
           insert.run(b.id, name, p.pack, b.type, b.offset, b.length, b.rawLength, b.compression);
       this.db.prepare('INSERT INTO files (name) VALUES (?)').run(name);
-    })();
+    });
   }
 
   /** Drops the entries of an index file that was deleted (a failed run's). */
   forget(name: string): void {
-    this.db.transaction(() => {
+    transaction(this.db, () => {
       this.db.prepare('DELETE FROM entries WHERE file = ?').run(name);
       this.db.prepare('DELETE FROM files WHERE name = ?').run(name);
-    })();
+    });
   }
 
   lookup(id: string): LocatedBlob | undefined {
-    return this.lookupStatement.get(id);
+    return this.lookupStatement.get(id) as LocatedBlob | undefined;
   }
 
   /** Whether an index file lists `pack`. */
@@ -117,7 +111,7 @@ export class IndexCache {
       .prepare(
         'SELECT DISTINCT id, type, offset, length, rawLength, compression FROM entries WHERE pack = ? ORDER BY offset, id',
       )
-      .all(pack) as BlobEntry[];
+      .all(pack) as unknown as BlobEntry[];
   }
 
   /** Every pack the index lists, with its blobs, one pack at a time (prune, verify --all). */
@@ -127,7 +121,7 @@ export class IndexCache {
       .prepare(
         'SELECT DISTINCT pack, id, type, offset, length, rawLength, compression FROM entries ORDER BY pack, offset',
       )
-      .iterate() as IterableIterator<LocatedBlob>;
+      .iterate() as unknown as IterableIterator<LocatedBlob>;
     for (const row of rows) {
       if (current && current.pack !== row.pack) {
         yield current;
@@ -148,7 +142,7 @@ export class IndexCache {
   }
 
   /** The SQLite handle, for set operations over blob ids (prune's mark phase). */
-  get database(): Database.Database {
+  get database(): Database {
     return this.db;
   }
 
