@@ -10,24 +10,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { ImportLedger, NodeRef } from '../model/import.ts';
+import { openDatabase, transaction, type Database, type Statement } from '../sqlite.ts';
 
 export class SqliteImportLedger implements ImportLedger {
   private readonly dir: string;
-  private readonly db: Database.Database;
-  private readonly seenInsert: Database.Statement;
-  private readonly seenGet: Database.Statement;
-  private readonly nodeInsert: Database.Statement;
-  private readonly nodeGet: Database.Statement;
+  private readonly db: Database;
+  private readonly seenInsert: Statement;
+  private readonly seenGet: Statement;
+  private readonly nodeInsert: Statement;
+  private readonly nodeGet: Statement;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'acx-import-'));
-    this.db = new Database(join(this.dir, 'ledger.db'));
-    // better-sqlite3's defensive mode refuses journal_mode=OFF; an in-memory journal is as cheap here.
-    this.db.pragma('journal_mode = MEMORY');
-    this.db.pragma('synchronous = OFF');
-    this.db.pragma('cache_size = -16000');
+    this.db = openDatabase(join(this.dir, 'ledger.db'));
+    // SQLite's defensive mode refuses journal_mode=OFF; an in-memory journal is as cheap here.
+    this.db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -16000');
     this.db
       .exec(`CREATE TABLE seen (scope TEXT NOT NULL, key TEXT NOT NULL, line INTEGER NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
                   CREATE TABLE nodes (source TEXT NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, property TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (source, id)) WITHOUT ROWID;`);
@@ -61,7 +59,7 @@ export class SqliteImportLedger implements ImportLedger {
 
   /** Groups many writes into one SQLite transaction: call it around each batch of records. */
   batch<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return transaction(this.db, work);
   }
 
   close(): void {

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, type Database, type Statement } from '../../sqlite.ts';
 
 /** The report's issue lists, in report order (the original's keys first). */
 export const ISSUE_KINDS = [
@@ -37,13 +37,12 @@ const CODE_LISTS: ReadonlySet<IssueKind> = new Set([
 
 export class IssueLog {
   private readonly dir = mkdtempSync(join(tmpdir(), 'acx-verify-'));
-  private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
+  private readonly db: Database;
+  private readonly insert: Statement;
 
   constructor() {
-    this.db = new Database(join(this.dir, 'issues.db'));
-    this.db.pragma('journal_mode = MEMORY');
-    this.db.pragma('synchronous = OFF');
+    this.db = openDatabase(join(this.dir, 'issues.db'));
+    this.db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF');
     this.db.exec(
       'CREATE TABLE issues (kind TEXT NOT NULL, code TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (kind, code, entry)) WITHOUT ROWID',
     );
@@ -69,14 +68,14 @@ export class IssueLog {
   /** The entries of one kind as JSON texts, sorted by code, at most `limit` (all when undefined). */
   *entries(kind: IssueKind, limit?: number): Generator<string> {
     const sql = `SELECT entry FROM issues WHERE kind = ? ORDER BY code, entry${limit === undefined ? '' : ' LIMIT ?'}`;
-    const statement = this.db.prepare(sql).pluck();
-    yield* (
-      limit === undefined ? statement.iterate(kind) : statement.iterate(kind, limit)
-    ) as Iterable<string>;
+    const statement = this.db.prepare(sql);
+    statement.setReturnArrays(true);
+    const rows = limit === undefined ? statement.iterate(kind) : statement.iterate(kind, limit);
+    for (const row of rows as unknown as Iterable<[string]>) yield row[0];
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.db.isOpen) this.db.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
