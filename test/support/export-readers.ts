@@ -1,12 +1,12 @@
 /**
- * Independent readers of exported files, for tests: csv-parse, exceljs, better-sqlite3, saxes and
+ * Independent readers of exported files, for tests: csv-parse, exceljs, node:sqlite, saxes and
  * zlib + JSON — none of them shares code with the writers.
  */
 import { readFile } from 'node:fs/promises';
+import { DatabaseSync } from 'node:sqlite';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
-import Database from 'better-sqlite3';
 import { SaxesParser } from 'saxes';
 import { parseExactJson } from '../../src/model/exact-json.ts';
 
@@ -25,20 +25,25 @@ export async function readJson(path: string): Promise<unknown> {
   return parseExactJson((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8'));
 }
 
+/** A table's rows as plain objects: INTEGERs as bigint, BLOBs as Buffers. */
 export function readSqlite(path: string, table: string): Row[] {
-  const db = new Database(path, { readonly: true });
+  const db = new DatabaseSync(path, { readOnly: true, readBigInts: true });
   try {
     return db
       .prepare(`SELECT * FROM "${table.replace(/"/g, '""')}"`)
-      .safeIntegers(true)
-      .all() as Row[];
+      .all()
+      .map((row) =>
+        Object.fromEntries(
+          Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v) : v]),
+        ),
+      );
   } finally {
     db.close();
   }
 }
 
 export function sqliteTables(path: string): string[] {
-  const db = new Database(path, { readonly: true });
+  const db = new DatabaseSync(path, { readOnly: true });
   try {
     return (
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{

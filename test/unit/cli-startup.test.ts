@@ -2,7 +2,8 @@
  * Declaring the commands loads no database driver, format library or compressor: `--help`,
  * `--version` and every subcommand's `--help` start without them, while real runs do load them (so
  * the check can fail). The CLI runs as a child process with test/support/record-modules.mjs preloaded,
- * which writes every module the process loaded to a file.
+ * which writes every module the process loaded to a file. Built-in modules count too: `node:sqlite`
+ * (which Node 22 greets with an ExperimentalWarning) is loaded only by the runs that use SQLite.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ const HEAVY = [
   'pg',
   'neo4j-driver',
   'exceljs',
-  'better-sqlite3',
+  'node:sqlite',
   'zstd-napi',
   'saxes',
   'csv-parse',
@@ -33,7 +34,10 @@ const NO_STORES = {
 let work: string;
 let runs = 0;
 
-/** The packages (by name, from their node_modules folder) a CLI run loaded, and its exit code. */
+/**
+ * The packages (by name, from their node_modules folder) and the built-in modules imported as ES
+ * modules (`node:…`, as the loader resolves them) a CLI run loaded, and its exit code.
+ */
 async function packagesLoadedBy(args: string[]): Promise<{ code: number | null; packages: Set<string> }> {
   const file = join(work, `modules-${++runs}.txt`);
   await writeFile(file, '');
@@ -50,6 +54,7 @@ async function packagesLoadedBy(args: string[]): Promise<{ code: number | null; 
     // The innermost node_modules folder names the package (@scope/name or name).
     const inner = [...line.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].pop();
     if (inner?.[1]) packages.add(inner[1]);
+    else if (line.startsWith('node:')) packages.add(line);
   }
   expect(packages.has('commander'), `the recorder saw ${args.join(' ')} load commander`).toBe(true);
   return { code, packages };

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import { quoteIdentifier, SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
@@ -23,14 +23,24 @@ const dataset = (
   extra: Partial<TabularDataset> = {},
 ) => awkwardDataset(records, name, { indexed: ['label', 'at'], ...extra });
 
+/** A statement reading 64-bit integers as bigint. */
+function bigInts(statement: StatementSync): StatementSync {
+  statement.setReadBigInts(true);
+  return statement;
+}
+
+/** The first column of a row, or undefined. */
+function firstColumn(row: Record<string, unknown> | undefined): unknown {
+  return row === undefined ? undefined : Object.values(row)[0];
+}
+
 /** Reads a table with a separate, read-only connection, 64-bit integers as bigint, back into typed records. */
 function readTable(path: string, table: string, fields: readonly FieldSpec[]): ExportRecord[] {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const db = new DatabaseSync(path, { readOnly: true });
   try {
-    const rows = db
-      .prepare(`SELECT * FROM ${quoteIdentifier(table)} ORDER BY rowid`)
-      .safeIntegers(true)
-      .all() as Array<Record<string, null | bigint | number | string | Buffer>>;
+    const rows = bigInts(db.prepare(`SELECT * FROM ${quoteIdentifier(table)} ORDER BY rowid`)).all() as Array<
+      Record<string, null | bigint | number | string | Uint8Array>
+    >;
     return rows.map((row) => {
       const out: ExportRecord = {};
       for (const field of fields) {
@@ -41,6 +51,7 @@ function readTable(path: string, table: string, fields: readonly FieldSpec[]): E
           out[field.name] = v === 1n ? true : v === 0n ? false : `bad ${String(v)}`;
         else if (field.type === 'json' || field.type === 'array')
           out[field.name] = parseExactJson(v as string) as ExportValue;
+        else if (v instanceof Uint8Array) out[field.name] = Buffer.from(v);
         else out[field.name] = v;
       }
       return out;
@@ -77,16 +88,15 @@ describe('SQLite format', () => {
 
     expect(readTable(path, 'awkward', FIELDS)).toEqual(RECORDS.map(expected));
 
-    const db = new Database(path, { readonly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
     try {
       // storage classes, exactly: NULL vs '', bigint, 0/1 booleans, JSON text, blobs, text numerics
-      const raw = db
-        .prepare(
+      const raw = bigInts(
+        db.prepare(
           'SELECT typeof(label) tl, label, typeof(big) tb, big, typeof(x) tx, typeof(ok) tok, ok, typeof(doc) td, doc, ' +
             'typeof(tags) tt, tags, typeof(blob) tbl, blob, typeof(price) tp, price FROM awkward ORDER BY rowid',
-        )
-        .safeIntegers(true)
-        .all() as Array<Record<string, unknown>>;
+        ),
+      ).all() as Array<Record<string, unknown>>;
       expect(raw[0]).toMatchObject({
         tb: 'integer',
         big: 9036396042225763098n,
@@ -118,11 +128,15 @@ describe('SQLite format', () => {
       expect(raw[3]).toMatchObject({ doc: '"a JSON string, \\"quoted\\" ő"', big: 9223372036854775807n });
 
       // the file is an ordinary rollback-journal database
-      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(firstColumn(db.prepare('PRAGMA journal_mode').get())).toBe('delete');
+      expect(firstColumn(db.prepare('PRAGMA integrity_check').get())).toBe('ok');
 
       // primary key and indexes
-      const columns = db.pragma('table_info(awkward)') as Array<{ name: string; type: string; pk: number }>;
+      const columns = db.prepare('PRAGMA table_info(awkward)').all() as Array<{
+        name: string;
+        type: string;
+        pk: number;
+      }>;
       expect(columns.map((c) => [c.name, c.type, c.pk])).toEqual([
         ['id', 'TEXT', 1],
         ['label', 'TEXT', 0],
@@ -154,10 +168,9 @@ describe('SQLite format', () => {
       ]);
       // JSON text works with SQLite's own JSON functions
       expect(
-        db
-          .prepare("SELECT json_extract(doc, '$.nested.list[1]') v FROM awkward ORDER BY rowid")
-          .pluck()
-          .get(),
+        firstColumn(
+          db.prepare("SELECT json_extract(doc, '$.nested.list[1]') v FROM awkward ORDER BY rowid").get(),
+        ),
       ).toBe('két');
     } finally {
       db.close();
@@ -189,19 +202,24 @@ describe('SQLite format', () => {
       { tableName: 'rel "x"' },
     );
     await writer.close();
-    const db = new Database(path, { readonly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
     try {
-      expect(db.prepare('SELECT * FROM "rel ""x""" ORDER BY rowid').raw().all()).toEqual([
+      const rows = db.prepare('SELECT * FROM "rel ""x""" ORDER BY rowid');
+      rows.setReturnArrays(true);
+      expect(rows.all()).toEqual([
         [1, 2, 'NaN'],
         [1, 3, Infinity],
         [2, 2, -1.5],
       ]);
-      const pk = (db.pragma('table_info("rel ""x""")') as Array<{ name: string; pk: number }>).filter(
-        (c) => c.pk > 0,
-      );
+      const pk = (
+        db.prepare('PRAGMA table_info("rel ""x""")').all() as Array<{ name: string; pk: number }>
+      ).filter((c) => c.pk > 0);
       expect(pk.map((c) => c.name)).toEqual(['from"id', 'to id']);
       expect(
-        db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").pluck().all(),
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+          .all()
+          .map((row) => row.name),
       ).toEqual(['idx_rel "x"_to id', 'sqlite_autoindex_rel "x"_1']);
     } finally {
       db.close();
@@ -282,15 +300,10 @@ describe('SQLite format', () => {
         `file ${((await stat(path)).size / 2 ** 20).toFixed(0)} MiB`,
     );
     expect(result).toEqual({ records: rows });
-    const db = new Database(path, { readonly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
     try {
-      expect(db.prepare('SELECT count(*) FROM large').pluck().get()).toBe(rows);
-      expect(
-        db
-          .prepare('SELECT code FROM large WHERE id = ?')
-          .pluck()
-          .get(rows - 1),
-      ).toBe('P999999');
+      expect(firstColumn(db.prepare('SELECT count(*) FROM large').get())).toBe(rows);
+      expect(firstColumn(db.prepare('SELECT code FROM large WHERE id = ?').get(rows - 1))).toBe('P999999');
     } finally {
       db.close();
     }

@@ -10,8 +10,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { gzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcxError } from '../../src/errors.ts';
 import { openCsvInput } from '../../src/formats/csv/csv-reader.ts';
@@ -149,7 +149,7 @@ const CSV_MANIFEST = JSON.stringify({
 
 async function sqliteBytes(): Promise<Buffer> {
   const path = join(dir, 'seed.db');
-  const db = new Database(path);
+  const db = new DatabaseSync(path);
   try {
     db.exec(
       'CREATE TABLE vehicle_models (id TEXT, name TEXT, year_start INTEGER, body_types TEXT, meta TEXT)',

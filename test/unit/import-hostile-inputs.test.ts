@@ -6,8 +6,8 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { gzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCsvInput } from '../../src/formats/csv/csv-reader.ts';
 import { openGraphmlInput } from '../../src/formats/graphml/graphml-reader.ts';
@@ -51,7 +51,7 @@ function jsonExport(record: string): string {
 
 function sqliteInput(type: string, value: string): string {
   const path = join(dir, `${++files}-input.db`);
-  const db = new Database(path);
+  const db = new DatabaseSync(path);
   try {
     db.exec('CREATE TABLE t (id TEXT, v TEXT)');
     db.exec(

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, ExportValue, FieldSpec, TabularDataset } from '../../src/model/dataset.ts';
 import { SqliteExportWriter } from '../../src/formats/sqlite/sqlite-format.ts';
@@ -123,10 +123,10 @@ async function writeExport(): Promise<string> {
   return path;
 }
 
-/** A database made with better-sqlite3 directly: `build` runs on it. */
-function database(build: (db: Database.Database) => void, name?: string): string {
+/** A database made with node:sqlite directly: `build` runs on it. */
+function database(build: (db: DatabaseSync) => void, name?: string): string {
   const path = fresh(name);
-  const db = new Database(path);
+  const db = new DatabaseSync(path);
   try {
     build(db);
   } finally {
@@ -138,7 +138,7 @@ function database(build: (db: Database.Database) => void, name?: string): string
 describe('SQLite reader', () => {
   it('records every dataset’s fields in _export_fields', async () => {
     const path = await writeExport();
-    const db = new Database(path, { readonly: true });
+    const db = new DatabaseSync(path, { readOnly: true });
     try {
       const rows = db
         .prepare(
@@ -285,7 +285,7 @@ describe('SQLite reader', () => {
 
   it('keeps a value that does not match its declared type, with a problem', async () => {
     const path = await writeExport();
-    const db = new Database(path);
+    const db = new DatabaseSync(path);
     db.prepare(
       'UPDATE awkward SET ok = 2, n = 1.5, doc = ?, tags = ?, blob = ?, big = ? WHERE rowid = 1',
     ).run('{"broken":', '{"not":"an array"}', 'text, not bytes', 'twelve');
@@ -414,7 +414,7 @@ describe('SQLite reader', () => {
     });
 
     it('an SQLite file with no tables', async () => {
-      const path = database((db) => db.pragma('user_version = 1'));
+      const path = database((db) => db.exec('PRAGMA user_version = 1'));
       const error = await failure(() => openSqliteInput(path));
       expect(error).toMatchObject({
         code: 'INVALID_INPUT',

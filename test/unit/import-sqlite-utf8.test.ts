@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteInput } from '../../src/formats/sqlite/sqlite-reader.ts';
 import { expectInvalidInput, failure, readAll } from '../support/input-readers.ts';
@@ -23,7 +23,7 @@ afterAll(async () => {
 let files = 0;
 function database(sql: string): string {
   const file = join(root, `${++files}.db`);
-  const db = new Database(file);
+  const db = new DatabaseSync(file);
   db.exec(sql);
   db.close();
   return file;
@@ -80,9 +80,8 @@ describe('SQLite text that is not UTF-8', () => {
   it('refuses a table or column name that is not UTF-8, naming the file', async () => {
     const table = database(`CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('x');`);
     // SQLite's own SQL cannot spell a name that is not UTF-8: write one through the schema table.
-    const bad = new Database(table);
-    bad.unsafeMode(true); // lets writable_schema write
-    bad.pragma('writable_schema = ON');
+    const bad = new DatabaseSync(table, { defensive: false }); // lets writable_schema write
+    bad.exec('PRAGMA writable_schema = ON');
     bad.exec(
       `UPDATE sqlite_schema SET name = CAST(X'74FF' AS TEXT), tbl_name = CAST(X'74FF' AS TEXT),
          sql = 'CREATE TABLE "' || CAST(X'74FF' AS TEXT) || '" (a TEXT)' WHERE name = 't'`,
@@ -91,9 +90,8 @@ describe('SQLite text that is not UTF-8', () => {
     expectInvalidInput(await failure(() => openSqliteInput(table)), table, /not UTF-8/);
 
     const column = database(`CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('x');`);
-    const badColumn = new Database(column);
-    badColumn.unsafeMode(true);
-    badColumn.pragma('writable_schema = ON');
+    const badColumn = new DatabaseSync(column, { defensive: false });
+    badColumn.exec('PRAGMA writable_schema = ON');
     badColumn.exec(
       `UPDATE sqlite_schema SET sql = 'CREATE TABLE t ("' || CAST(X'61FF' AS TEXT) || '" TEXT)' WHERE name = 't'`,
     );

@@ -1,5 +1,5 @@
 /**
- * SQLite export database (better-sqlite3): one table per dataset with typed columns, the dataset's
+ * SQLite export database (node:sqlite): one table per dataset with typed columns, the dataset's
  * primary key and indexes, plus the original exporter's `_export_metadata(key, value)` table and
  * `_export_fields(table_name, position, name, type, source)`: every dataset's fields with their export
  * type (a column's SQLite type alone does not tell a boolean from an integer, or JSON from text), so an
@@ -19,10 +19,10 @@
  * The database is built as `<path>.partial` with the journal and syncs off (it is discarded on any
  * failure, so it needs neither), and renamed to `path` by `close()`.
  */
-import Database from 'better-sqlite3';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ExportValue, FieldSpec, FieldType, TabularDataset } from '../../model/dataset.ts';
+import { openDatabase, transaction, type Database } from '../../sqlite.ts';
 import { jsonText } from '../text-values.ts';
 
 /** How often (in records) a running write looks at its abort signal. */
@@ -83,7 +83,7 @@ export interface SqliteDatasetOptions {
  * and rethrows; `discard()` removes it without trying.
  */
 export class SqliteExportWriter {
-  private db: Database.Database | undefined;
+  private db: Database | undefined;
   private path: string | undefined;
   private failure: unknown;
 
@@ -92,7 +92,7 @@ export class SqliteExportWriter {
     return `${this.path}.partial`;
   }
 
-  private database(): Database.Database {
+  private database(): Database {
     if (!this.db) throw new Error('SQLite export is not open');
     if (this.failure !== undefined) throw new Error('SQLite export failed earlier', { cause: this.failure });
     return this.db;
@@ -105,12 +105,15 @@ export class SqliteExportWriter {
     await mkdir(dirname(path), { recursive: true });
     // A stale partial file from an interrupted run must not be appended to.
     await removeDatabaseFiles(this.partial);
-    const db = new Database(this.partial);
-    db.pragma('journal_mode = OFF');
-    db.pragma('synchronous = OFF');
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('temp_store = MEMORY');
-    db.pragma('cache_size = -32768'); // 32 MiB
+    const db = openDatabase(this.partial);
+    // journal_mode = OFF is refused (kept DELETE) under SQLite's defensive flag, on in Node 24.
+    db.exec(`
+      PRAGMA journal_mode = OFF;
+      PRAGMA synchronous = OFF;
+      PRAGMA locking_mode = EXCLUSIVE;
+      PRAGMA temp_store = MEMORY;
+      PRAGMA cache_size = -32768; -- 32 MiB
+    `);
     this.db = db;
   }
 
@@ -144,9 +147,10 @@ export class SqliteExportWriter {
         `INSERT INTO ${quoteIdentifier(table)} (${fields.map((f) => quoteIdentifier(f.name)).join(', ')}) ` +
           `VALUES (${fields.map(() => '?').join(', ')})`,
       );
-      const insertBatch = db.transaction((rows: SqliteValue[][]) => {
-        for (const row of rows) insert.run(row);
-      });
+      const insertBatch = (rows: SqliteValue[][]) =>
+        transaction(db, () => {
+          for (const row of rows) insert.run(...row);
+        });
       let batch: SqliteValue[][] = [];
       for await (const record of dataset.records()) {
         if (records % SIGNAL_EVERY === 0) signal?.throwIfAborted();
@@ -185,7 +189,7 @@ export class SqliteExportWriter {
    * Records the table's fields in `_export_fields`, creating it with the first dataset (`WITHOUT ROWID`:
    * the primary key is the table, no second index).
    */
-  private writeFields(db: Database.Database, table: string, fields: readonly FieldSpec[]): void {
+  private writeFields(db: Database, table: string, fields: readonly FieldSpec[]): void {
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(FIELDS_TABLE)} (table_name TEXT, position INTEGER, ` +
         `name TEXT, type TEXT, source TEXT, PRIMARY KEY (table_name, position)) WITHOUT ROWID`,
@@ -193,11 +197,11 @@ export class SqliteExportWriter {
     const insert = db.prepare(
       `INSERT INTO ${quoteIdentifier(FIELDS_TABLE)} (table_name, position, name, type, source) VALUES (?, ?, ?, ?, ?)`,
     );
-    db.transaction(() => {
+    transaction(db, () => {
       fields.forEach((field, position) =>
         insert.run(table, position, field.name, field.type, field.source ?? null),
       );
-    })();
+    });
   }
 
   /** Stores `key → value` pairs in `_export_metadata(key TEXT PRIMARY KEY, value TEXT)`. */
@@ -209,9 +213,9 @@ export class SqliteExportWriter {
     const upsert = db.prepare(
       `INSERT OR REPLACE INTO ${quoteIdentifier(METADATA_TABLE)} (key, value) VALUES (?, ?)`,
     );
-    db.transaction(() => {
+    transaction(db, () => {
       for (const [key, value] of Object.entries(entries)) upsert.run(key, value);
-    })();
+    });
   }
 
   /** Finishes the file as an ordinary rollback-journal database and renames it into place. */
@@ -225,8 +229,7 @@ export class SqliteExportWriter {
     }
     const partial = this.partial;
     try {
-      db.pragma('locking_mode = NORMAL');
-      db.pragma('journal_mode = DELETE');
+      db.exec('PRAGMA locking_mode = NORMAL; PRAGMA journal_mode = DELETE');
       db.close();
       this.db = undefined;
       const handle = await open(partial, 'r+');
@@ -244,7 +247,7 @@ export class SqliteExportWriter {
 
   /** Closes and deletes the partial database (after a failure or an abort). */
   async discard(): Promise<void> {
-    if (this.db?.open) this.db.close();
+    if (this.db?.isOpen) this.db.close();
     this.db = undefined;
     if (this.path !== undefined) await removeDatabaseFiles(this.partial);
   }

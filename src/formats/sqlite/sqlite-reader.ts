@@ -7,10 +7,10 @@
  * other table PostgreSQL rows of that table. Datasets come tables first, then nodes, then relationships.
  *
  * Types come from `_export_fields` when the export wrote it: INTEGER 1/0 back to booleans, JSON text to
- * the exact JSON value, `'NaN'` to NaN, 64-bit integers exact (read with `safeIntegers`). Without it,
+ * the exact JSON value, `'NaN'` to NaN, 64-bit integers exact (read with `readBigInts`). Without it,
  * values are SQLite's own: text, numbers (integers beyond 2^53 as bigint), Buffers for BLOBs.
  *
- * SQLite keeps TEXT as the bytes it was given, UTF-8 or not, and better-sqlite3 hands bytes that are not
+ * SQLite keeps TEXT as the bytes it was given, UTF-8 or not, and node:sqlite hands bytes that are not
  * UTF-8 over as U+FFFD. A string holding U+FFFD is therefore checked against its stored bytes (read again
  * with `CAST(… AS BLOB)`, in the same read transaction; rare, so text costs nothing more): a cell that is not
  * UTF-8 is a record problem naming the column, a table or column name an `INVALID_INPUT` error.
@@ -19,9 +19,16 @@
  * database, is truncated or corrupt throws `AcxError('INVALID_INPUT')` naming the file (and table).
  */
 import { isUtf8 } from 'node:buffer';
-import Database from 'better-sqlite3';
 import { open, stat } from 'node:fs/promises';
 import { AcxError } from '../../errors.ts';
+import {
+  asBuffer,
+  firstValue,
+  openDatabase,
+  prepareValue,
+  type Database,
+  type Statement,
+} from '../../sqlite.ts';
 import { FIELD_TYPES, type FieldType } from '../../model/dataset.ts';
 import type { InputDataset, InputField, InputRecord, InputSource } from '../../model/input.ts';
 import { parseExactJson } from '../../model/exact-json.ts';
@@ -35,6 +42,7 @@ const DERIVED_TABLES: Record<string, string> = {
   translations: 'a view of dtc_codes (code, descriptions, translated), which is imported instead',
 };
 
+/** A value as read: BLOBs as Buffers (node:sqlite gives Uint8Array; `asBuffer` wraps it). */
 type SqliteValue = null | number | bigint | string | Buffer;
 
 /** Where a table's rows go, from its name. */
@@ -48,9 +56,9 @@ function invalid(file: string, message: string, hint?: string, cause?: unknown):
 
 /**
  * Why stored TEXT bytes are refused (they are not UTF-8), or undefined when they are UTF-8. Only a string
- * that holds U+FFFD can hide such bytes: better-sqlite3 decodes every invalid sequence as U+FFFD.
+ * that holds U+FFFD can hide such bytes: node:sqlite decodes every invalid sequence as U+FFFD.
  */
-export function notUtf8Reason(bytes: Buffer): string | undefined {
+export function notUtf8Reason(bytes: Uint8Array): string | undefined {
   if (isUtf8(bytes)) return undefined;
   const bad = firstInvalidUtf8(bytes);
   const byte = bytes[bad]!.toString(16).padStart(2, '0');
@@ -58,10 +66,10 @@ export function notUtf8Reason(bytes: Buffer): string | undefined {
 }
 
 /**
- * `notUtf8Reason` for a value better-sqlite3 decoded, when it can hide bytes that are not UTF-8 (a
+ * `notUtf8Reason` for a value node:sqlite decoded, when it can hide bytes that are not UTF-8 (a
  * string holding U+FFFD); `bytes` (the stored bytes, read only then) is called for such a string alone.
  */
-function hiddenNotUtf8(text: unknown, bytes: () => Buffer): string | undefined {
+function hiddenNotUtf8(text: unknown, bytes: () => Uint8Array): string | undefined {
   return typeof text === 'string' && text.includes('\ufffd') ? notUtf8Reason(bytes()) : undefined;
 }
 
@@ -102,14 +110,20 @@ async function checkHeader(file: string, size: number): Promise<void> {
     );
 }
 
+/** SQLite's primary result codes (sqlite3.h) that mean a damaged or foreign file. */
+const SQLITE_IOERR = 10;
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
+
 /** An SQLite error while reading, as INVALID_INPUT (a damaged or foreign file). */
 function sqliteFailure(file: string, where: string, error: unknown): AcxError {
   if (error instanceof AcxError) return error;
-  const code = (error as { code?: string }).code ?? '';
+  // node:sqlite's errors carry SQLite's (extended) result code as `errcode`; its low byte is the primary code.
+  const code = ((error as { errcode?: number }).errcode ?? 0) & 0xff;
   const message = (error as Error).message;
-  if (code.startsWith('SQLITE_NOTADB'))
+  if (code === SQLITE_NOTADB)
     return invalid(file, `not an SQLite database (or an encrypted one): ${message}`, NOT_SQLITE_HINT, error);
-  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_IOERR'))
+  if (code === SQLITE_CORRUPT || code === SQLITE_IOERR)
     return invalid(
       file,
       `${where}: the database is damaged (${message})`,
@@ -129,14 +143,10 @@ interface TableInfo {
 }
 
 /** A table's columns in order and its primary key, every name checked to be UTF-8. */
-function readColumns(
-  file: string,
-  db: Database.Database,
-  table: string,
-): { columns: string[]; key: string[] } {
+function readColumns(file: string, db: Database, table: string): { columns: string[]; key: string[] } {
   const rows = db
     .prepare('SELECT name, CAST(name AS BLOB) AS bytes, pk FROM pragma_table_info(?) ORDER BY cid')
-    .all(table) as Array<{ name: string; bytes: Buffer; pk: number | bigint }>;
+    .all(table) as Array<{ name: string; bytes: Uint8Array; pk: number | bigint }>;
   for (const { name, bytes } of rows) {
     const reason = hiddenNotUtf8(name, () => bytes);
     if (reason)
@@ -160,11 +170,11 @@ interface DeclaredField {
 }
 
 /** `_export_fields`: table → fields in position order. */
-function readDeclaredFields(file: string, db: Database.Database): Map<string, DeclaredField[]> {
+function readDeclaredFields(file: string, db: Database): Map<string, DeclaredField[]> {
   const fields = new Map<string, DeclaredField[]>();
-  const columns = (db.pragma(`table_info(${quoteIdentifier(FIELDS_TABLE)})`) as Array<{ name: string }>).map(
-    (c) => c.name,
-  );
+  const columns = (
+    db.prepare(`PRAGMA table_info(${quoteIdentifier(FIELDS_TABLE)})`).all() as Array<{ name: string }>
+  ).map((c) => c.name);
   for (const needed of ['table_name', 'position', 'name', 'type', 'source'])
     if (!columns.includes(needed))
       throw invalid(file, `${FIELDS_TABLE} has no column ${needed}`, 'the export’s field table is damaged');
@@ -174,11 +184,11 @@ function readDeclaredFields(file: string, db: Database.Database): Map<string, De
       `SELECT table_name, position, name, type, source, ${texts.map((c) => `CAST(${c} AS BLOB) AS ${c}_bytes`).join(', ')} ` +
         `FROM ${quoteIdentifier(FIELDS_TABLE)} ORDER BY table_name, position`,
     )
-    .all() as Array<Record<string, SqliteValue>>;
+    .all() as Array<Record<string, SqliteValue | Uint8Array>>;
   for (const row of rows) {
     for (const column of texts) {
       const text = row[column];
-      const reason = hiddenNotUtf8(text, () => row[`${column}_bytes`] as Buffer);
+      const reason = hiddenNotUtf8(text, () => row[`${column}_bytes`] as Uint8Array);
       if (reason)
         throw invalid(
           file,
@@ -223,21 +233,20 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
     throw new AcxError('USAGE', `${file}: not a file`, { subject: file, hint: NOT_SQLITE_HINT });
   await checkHeader(file, info.size);
 
-  let db: Database.Database;
+  let db: Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openDatabase(file, { readOnly: true, readBigInts: true });
   } catch (error) {
     throw sqliteFailure(file, 'cannot open', error);
   }
   const notices: string[] = [];
   const tables: Array<{ table: TableInfo; route: Route; declared: DeclaredField[] | undefined }> = [];
   try {
-    db.defaultSafeIntegers(true);
     const listed = db
       .prepare(
         "SELECT name, sql, CAST(name AS BLOB) AS bytes FROM sqlite_schema WHERE type = 'table' ORDER BY name",
       )
-      .all() as Array<{ name: string; sql: string | null; bytes: Buffer }>;
+      .all() as Array<{ name: string; sql: string | null; bytes: Uint8Array }>;
     const all = listed.filter((t) => !t.name.startsWith('sqlite_'));
     for (const { name, bytes } of all) {
       const reason = hiddenNotUtf8(name, () => bytes);
@@ -248,7 +257,7 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
       throw invalid(file, 'the database holds no tables', 'an export’s database has one table per dataset');
     const declared = all.some((t) => t.name === FIELDS_TABLE) ? readDeclaredFields(file, db) : undefined;
     const withoutRowid = new Set(
-      (db.pragma('table_list') as Array<{ name: string; schema: string; wr: number | bigint }>)
+      (db.prepare('PRAGMA table_list').all() as Array<{ name: string; schema: string; wr: number | bigint }>)
         .filter((t) => t.schema === 'main' && Number(t.wr) === 1)
         .map((t) => t.name),
     );
@@ -287,12 +296,12 @@ export async function openSqliteInput(file: string): Promise<InputSource> {
     throw sqliteFailure(file, 'reading the schema', error);
   }
 
-  /** Open row iterators, ended before the database closes (better-sqlite3 refuses to close while one runs). */
+  /** Open row iterators, ended before the database closes (so a reader still looping sees the end, not an error). */
   const running = new Set<IterableIterator<unknown>>();
   const close = () => {
     for (const iterator of running) iterator.return?.();
     running.clear();
-    if (db.open) db.close();
+    if (db.isOpen) db.close();
   };
 
   return checkedInput({
@@ -396,29 +405,29 @@ function readProperties(value: SqliteValue): Record<string, unknown> | null {
  */
 function storedTextReader(
   file: string,
-  db: Database.Database,
+  db: Database,
   table: TableInfo,
   order: string,
-): (column: string, key: bigint | number) => Buffer {
+): (column: string, key: bigint | number) => Uint8Array {
   const where = table.rowid
     ? `WHERE ${table.rowid} = ?`
     : `${order ? `ORDER BY ${order} ` : ''}LIMIT 1 OFFSET ?`;
-  const statements = new Map<string, Database.Statement>();
+  const statements = new Map<string, Statement>();
   return (column, key) => {
     let bytes: unknown;
     try {
       let statement = statements.get(column);
       if (!statement) {
         const sql = `SELECT CAST(${quoteIdentifier(column)} AS BLOB) FROM ${quoteIdentifier(table.name)} ${where}`;
-        statement = db.prepare(sql).pluck().safeIntegers(true);
+        statement = prepareValue(db, sql);
         statements.set(column, statement);
       }
-      bytes = statement.get(key);
+      bytes = firstValue(statement, key);
     } catch (error) {
       throw sqliteFailure(file, `table ${table.name}, column ${column}`, error);
     }
     // The same read transaction as the rows being iterated: the row is there.
-    if (!Buffer.isBuffer(bytes))
+    if (!(bytes instanceof Uint8Array))
       throw new AcxError(
         'INTERNAL',
         `${file}: table ${table.name}: row ${String(key)} not found when read again`,
@@ -429,7 +438,7 @@ function storedTextReader(
 
 function tableDataset(
   file: string,
-  db: Database.Database,
+  db: Database,
   table: TableInfo,
   route: Route,
   declared: readonly DeclaredField[] | undefined,
@@ -482,12 +491,12 @@ function tableDataset(
     target: route.target,
     fields,
     async *records(): AsyncGenerator<InputRecord> {
-      if (!db.open) throw new Error(`${file}: the SQLite input is closed`);
-      let iterator: IterableIterator<SqliteValue[]>;
+      if (!db.isOpen) throw new Error(`${file}: the SQLite input is closed`);
+      let iterator: IterableIterator<Array<SqliteValue | Uint8Array>>;
       try {
-        iterator = db.prepare(select).raw(true).safeIntegers(true).iterate() as IterableIterator<
-          SqliteValue[]
-        >;
+        const statement = db.prepare(select);
+        statement.setReturnArrays(true);
+        iterator = statement.iterate() as unknown as IterableIterator<Array<SqliteValue | Uint8Array>>;
       } catch (error) {
         throw sqliteFailure(file, `table ${table.name}`, error);
       }
@@ -495,7 +504,7 @@ function tableDataset(
       let count = 0;
       try {
         for (;;) {
-          let next: IteratorResult<SqliteValue[]>;
+          let next: IteratorResult<Array<SqliteValue | Uint8Array>>;
           try {
             next = iterator.next();
           } catch (error) {
@@ -509,7 +518,8 @@ function tableDataset(
           let problems: InputRecord['problems'];
           for (let i = 0; i < columns.length; i++) {
             const column = columns[i]!;
-            const stored = row[i + offset]!;
+            const cell = row[i + offset]!;
+            const stored = cell instanceof Uint8Array ? asBuffer(cell) : cell;
             const reason = hiddenNotUtf8(stored, () =>
               storedBytes(table.columns[i]!, table.rowid ? (row[0] as bigint) : count - 1),
             );
