@@ -1,7 +1,7 @@
 /**
  * The folder of one export, `<output-dir>/<YYYYMMDD_HHMMSS>/`, on a Storage (docs/design.md §8).
  *
- * The format writers produce real files: better-sqlite3 and exceljs need a path, and the streaming
+ * The format writers produce real files: SQLite and exceljs need a path, and the streaming
  * writers (CSV, JSON, GraphML, vectors) take one today. On a storage with local files
  * (`capabilities.localPath`) they write in place, as they always did (`<file>.partial`, renamed when
  * complete), and nothing is copied. On any other storage they write into a local staging folder, and

@@ -39,7 +39,7 @@ export interface StorageCapabilities {
   readonly rangedGet: boolean;
   /** put({ ifNotExists }) is an atomic create (safe for lock files). */
   readonly conditionalPut: boolean;
-  /** `localPath(key)` exists: objects are real files (e.g. for better-sqlite3). */
+  /** `localPath(key)` exists: objects are real files (e.g. for SQLite). */
   readonly localPath: boolean;
 }
 
@@ -129,7 +129,7 @@ export interface Storage {
 
   /**
    * Escape hatch for local storages only (present exactly when `capabilities.localPath`): the absolute
-   * file path of `key`, for libraries that need a real file (better-sqlite3). Reading it is safe. Writing
+   * file path of `key`, for libraries that need a real file (SQLite). Reading it is safe. Writing
    * it bypasses put's atomicity and fsync: only for objects nothing reads before a later put publishes
    * them (a snapshot's data files before its manifest). Storages without it: requireLocalPath() refuses,
    * so callers fall back to a local temp file and put() it.
