@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { Float32Values } from './float32-json.ts';
 import { normaliseUuid } from './storage.ts';
 
 export const DEFAULT_OPENAPI_PATH = '/work/shared/qdrant/openapi.json';
@@ -66,9 +67,52 @@ function toJsonSchema(node: unknown): unknown {
   return out;
 }
 
-/** Ajv's `integer` knows no bigint: a copy with bigints as (possibly rounded) numbers is validated instead. */
+/**
+ * What Ajv checks for a float32 vector of a response: its first value, or `null` at its first value that is
+ * not finite (the writer prints those as `null`, as serde_json does). The schemas at the places where the
+ * double puts `Float32Values` are plain `{type: array, items: {type: number}}` (`checkFloat32Schemas`
+ * holds the document to that), so the array is valid exactly when every value is a finite number, and
+ * Ajv's verdict on this one-value stand-in is its verdict on the whole array — without walking 768 values.
+ */
+function float32StandIn(vector: Float32Values): number[] | null[] {
+  const values = vector.values;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return [null];
+  return values.length === 0 ? [] : [values[0]!];
+}
+
+/** Schemas of the response places that hold `Float32Values`: Record.vector (dense, named, sparse values). */
+const FLOAT32_PLACES: [string, (schema: SchemaObject) => unknown][] = [
+  ['VectorStructOutput', (s) => (s.anyOf as unknown[] | undefined)?.[0]],
+  ['VectorOutput', (s) => (s.anyOf as unknown[] | undefined)?.[0]],
+  ['SparseVector', (s) => (s.properties as Record<string, unknown> | undefined)?.values],
+];
+
+/**
+ * Refuses a document whose float32 arrays say more than `array of number` (a length, a range, unique
+ * items…): the stand-in of `float32StandIn` would then no longer be exactly as strict as the full array.
+ */
+function checkFloat32Schemas(schemas: Record<string, unknown>): void {
+  for (const [name, pick] of FLOAT32_PLACES) {
+    const schema = schemas[name] as SchemaObject | undefined;
+    const place = schema ? pick(schema) : undefined;
+    const plain =
+      JSON.stringify(place) === JSON.stringify({ type: 'array', items: { type: 'number', format: 'float' } });
+    if (!plain) {
+      throw new Error(
+        `Qdrant double: the OpenAPI schema ${name} no longer describes float32 values as a plain array of numbers ` +
+          `(${JSON.stringify(place)}); the fast check of vectors in openapi-validator.ts must be revised`,
+      );
+    }
+  }
+}
+
+/**
+ * Ajv's `integer` knows no bigint: a copy with bigints as (possibly rounded) numbers is validated instead;
+ * float32 vectors are checked by `float32StandIn`.
+ */
 function forValidation(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Float32Values) return float32StandIn(value);
   if (Array.isArray(value)) {
     // Dense vectors are long arrays of plain numbers: skip the copy when nothing inside needs it.
     if (
@@ -164,6 +208,7 @@ export class OpenApiValidator {
     // braced and urn forms; RFC-style validators only know the hyphenated one.
     this.ajv.addFormat('uuid', (value: string) => normaliseUuid(value) !== null);
     this.schemas = toJsonSchema(doc.components.schemas) as Record<string, unknown>;
+    checkFloat32Schemas(this.schemas);
     this.ajv.addSchema({ $id: DOC_ID, components: { schemas: this.schemas } });
 
     for (const [path, item] of Object.entries(doc.paths)) {

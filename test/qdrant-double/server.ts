@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { parseQdrantJson, stringifyQdrantJson } from '../../src/stores/qdrant/qdrant-json.ts';
+import { parseQdrantJson } from '../../src/stores/qdrant/qdrant-json.ts';
+import { writeJson } from './float32-json.ts';
 import { OpenApiValidator, type MatchedOperation } from './openapi-validator.ts';
 import {
   readCollectionFile,
@@ -393,7 +394,7 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
   };
 
   const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = stringifyQdrantJson(body);
+    const text = writeJson(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };

@@ -166,7 +166,10 @@ export interface SnapshotDescription {
 
 /** Snapshot files per collection under `<dataDir>/snapshots/<collection>/`, like Qdrant's snapshots dir. */
 export class SnapshotStore {
-  constructor(private readonly dataDir: string) {}
+  private readonly dataDir: string;
+  constructor(dataDir: string) {
+    this.dataDir = dataDir;
+  }
 
   private dir(collection: string): string {
     return join(this.dataDir, 'snapshots', encodeURIComponent(collection));

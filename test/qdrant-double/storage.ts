@@ -4,14 +4,14 @@
  * plus a small per-point overhead, outside the JS heap. Points are ordered like Qdrant's scroll: unsigned
  * integer ids ascending, then UUIDs.
  */
+import { Float32Values } from './float32-json.ts';
 
 /** A failure Qdrant would answer with this HTTP status and `status.error` text. */
 export class QdrantError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
+  readonly status: number;
+  constructor(status: number, message: string) {
     super(message);
+    this.status = status;
   }
 }
 
@@ -507,7 +507,7 @@ export class Collection {
     return slot === undefined ? null : (this.sparse.get(vectorName)?.[slot] ?? null);
   }
 
-  /** A `Record` of the API. */
+  /** A `Record` of the API; vector values are `Float32Values`, copies the response writer prints as Qdrant does. */
   record(key: string, withPayload: WithPayload, withVector: WithVector): Record<string, unknown> {
     const out: Record<string, unknown> = { id: idFromKey(key) };
     if (withPayload !== false && withPayload !== null && withPayload !== undefined) {
@@ -517,16 +517,20 @@ export class Collection {
       const wanted = (name: string): boolean => withVector === true || withVector.includes(name);
       if (this.unnamed && this.sparse.size === 0) {
         const v = wanted('') ? this.denseVector(key, '') : null;
-        if (v) out.vector = Array.from(v);
+        if (v) out.vector = new Float32Values(v.slice());
       } else {
         const vectors: Record<string, unknown> = {};
         for (const vectorName of this.dense.keys()) {
           const v = wanted(vectorName) ? this.denseVector(key, vectorName) : null;
-          if (v) vectors[vectorName] = Array.from(v);
+          if (v) vectors[vectorName] = new Float32Values(v.slice());
         }
         for (const vectorName of this.sparse.keys()) {
           const v = wanted(vectorName) ? this.sparseVector(key, vectorName) : null;
-          if (v) vectors[vectorName] = { indices: [...v.indices], values: [...v.values] };
+          if (v)
+            vectors[vectorName] = {
+              indices: [...v.indices],
+              values: new Float32Values(Float32Array.from(v.values)),
+            };
         }
         out.vector = vectors;
       }
