@@ -5,7 +5,7 @@
  * 1 MiB (`lying`), and prints one JSON line: the outcome, the bytes the reader received before the
  * refusal, and the peak growth of live ArrayBuffer memory (where stream buffers live) over the read,
  * sampled after a full GC every 64 chunks (so only what is held counts, not garbage awaiting GC).
- * Run: node --expose-gc --import tsx test/support/decompress-probe.ts <zstd|gzip> <mib> <exact|lying>
+ * Run: node --expose-gc test/support/decompress-probe.ts <zstd|gzip> <mib> <exact|lying> (Node ≥ 22.18)
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -21,7 +21,7 @@ interface Probe {
 function probe(kind: 'zstd' | 'gzip', mib: number, mode: 'exact' | 'lying'): Probe {
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', 'test/support/decompress-probe.ts', kind, String(mib), mode],
+    ['--expose-gc', 'test/support/decompress-probe.ts', kind, String(mib), mode],
     { encoding: 'utf8', timeout: 120_000 },
   );
   if (child.status !== 0) throw new Error(`probe failed: ${child.stderr}`);
