@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseQdrantJson } from '../../src/stores/qdrant/qdrant-json.ts';
 import { writeJson } from './float32-json.ts';
+import { parseRequestJson } from './request-json.ts';
 import { OpenApiValidator, type MatchedOperation } from './openapi-validator.ts';
 import {
   readCollectionFile,
@@ -394,9 +395,9 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
   };
 
   const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = writeJson(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    const bytes = writeJson(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length });
+    res.end(bytes);
   };
 
   const errorBody = (message: string, started: number): unknown => ({
@@ -462,7 +463,7 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
       hasBody = raw.length > 0;
       if (hasBody && (contentType ?? 'application/json').includes('json')) {
         try {
-          body = parseQdrantJson(raw.toString('utf8'));
+          body = parseRequestJson(raw);
         } catch (error) {
           sendJson(res, 400, errorBody(`Format error in JSON body: ${(error as Error).message}`, started));
           return;

@@ -161,11 +161,11 @@ describe('writeJson', () => {
       status: 'ok',
       time: 0.25,
     };
-    expect(writeJson(body)).toBe(
+    expect(writeJson(body).toString('utf8')).toBe(
       '{"result":{"points":[{"id":9036396042225763098,"payload":{"name":"a \\"quoted\\" text","score":0.6,' +
         '"list":[1,null,true]},"vector":[0.6,0.8,0.0,-0.1]}],"next_page_offset":null},"status":"ok","time":0.25}',
     );
     const plain = { a: [1, 'x', { b: null }], c: 'é\u2028' };
-    expect(writeJson(plain)).toBe(JSON.stringify(plain));
+    expect(writeJson(plain).toString('utf8')).toBe(JSON.stringify(plain));
   });
 });
