@@ -100,6 +100,11 @@ describe('single values and BLOBs', () => {
     expect(buffer.buffer).toBe(blob.buffer);
   });
 
+  it('opens with a 16 MB page cache, as better-sqlite3 had it', () => {
+    const db = openDatabase(':memory:');
+    expect(db.prepare('PRAGMA cache_size').get()).toEqual({ cache_size: -16000 });
+  });
+
   it('reads integers as bigint when asked', () => {
     const db = openDatabase(':memory:', { readBigInts: true });
     expect(db.prepare('SELECT 9007199254740993 AS n').get()!.n).toBe(9007199254740993n);
