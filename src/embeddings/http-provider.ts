@@ -39,12 +39,15 @@ export interface HttpProviderOptions {
 
 /** A failed attempt, before retrying decides: `retryable` failures are tried again, the rest end the call. */
 class AttemptFailure extends Error {
-  constructor(
-    readonly error: AcxError,
-    readonly retryable: boolean,
-    readonly retryAfterMs?: number,
-  ) {
+  readonly error: AcxError;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+
+  constructor(error: AcxError, retryable: boolean, retryAfterMs?: number) {
     super(error.message);
+    this.error = error;
+    this.retryable = retryable;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -62,7 +65,11 @@ export class HttpEmbeddingProvider implements EmbeddingProvider {
   private readonly timeoutMs: number;
   private closed = false;
 
-  constructor(private readonly options: HttpProviderOptions) {
+  private readonly options: HttpProviderOptions;
+
+  constructor(options: HttpProviderOptions) {
+    this.options = options;
+
     this.url = new URL(options.url);
     this.shown = displayUrl(this.url);
     this.model = `http:${options.modelName ?? this.url.host}`;

@@ -52,8 +52,12 @@ export class LocalEmbeddingProvider implements EmbeddingProvider {
   private loading: Promise<Loaded> | undefined;
   private closed = false;
 
+  private readonly options: LocalProviderOptions;
+
   /** Cheap: checks nothing and loads nothing; the first `embed` loads the model. */
-  constructor(private readonly options: LocalProviderOptions) {
+  constructor(options: LocalProviderOptions) {
+    this.options = options;
+
     this.model = `local:${options.name}`;
     this.dimension = options.dimension;
     this.batchSize = options.batchSize ?? 16;

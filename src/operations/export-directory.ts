@@ -54,12 +54,16 @@ export class ExportDirectory {
   /** Printable: the folder's local path on local storage. */
   readonly dir: string;
 
-  private constructor(
-    readonly storage: Storage,
-    readonly id: string,
-    /** The local folder formats write into when the storage has no local files; else undefined. */
-    private readonly staging: string | undefined,
-  ) {
+  readonly storage: Storage;
+  readonly id: string;
+  /** The local folder formats write into when the storage has no local files; else undefined. */
+  private readonly staging: string | undefined;
+
+  private constructor(storage: Storage, id: string, staging: string | undefined) {
+    this.storage = storage;
+    this.id = id;
+    this.staging = staging;
+
     this.prefix = `${id}/`;
     this.dir =
       storage.capabilities.localPath && storage.localPath

@@ -47,10 +47,13 @@ const JOURNAL = 'journal.json';
 
 /** One writing import's journal folder: created before its first session opens, removed when it ends. */
 export class ImportJournalWriter {
-  private constructor(
-    readonly folder: string,
-    private readonly journal: ImportJournal,
-  ) {}
+  readonly folder: string;
+  private readonly journal: ImportJournal;
+
+  private constructor(folder: string, journal: ImportJournal) {
+    this.folder = folder;
+    this.journal = journal;
+  }
 
   static async start(place: JournalPlace, inputs: string[]): Promise<ImportJournalWriter> {
     const journal: ImportJournal = {

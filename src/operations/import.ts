@@ -118,12 +118,22 @@ function importContext(options: ImportOptions) {
 class StoreSessions {
   private readonly sessions = new Map<StoreName, StoreImport>();
 
+  private readonly options: ImportOptions;
+  private readonly ctx: ImportContext;
+  private readonly ledger: SqliteImportLedger;
+  private readonly journal: ImportJournalWriter | undefined;
+
   constructor(
-    private readonly options: ImportOptions,
-    private readonly ctx: ImportContext,
-    private readonly ledger: SqliteImportLedger,
-    private readonly journal: ImportJournalWriter | undefined,
-  ) {}
+    options: ImportOptions,
+    ctx: ImportContext,
+    ledger: SqliteImportLedger,
+    journal: ImportJournalWriter | undefined,
+  ) {
+    this.options = options;
+    this.ctx = ctx;
+    this.ledger = ledger;
+    this.journal = journal;
+  }
 
   async for(name: StoreName): Promise<StoreImport> {
     let session = this.sessions.get(name);

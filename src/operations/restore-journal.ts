@@ -192,10 +192,13 @@ function restoreInTheWay(
 
 /** The journal of one running restore: started before the first change, ended when the run ends in order. */
 export class RestoreJournalWriter {
-  private constructor(
-    private readonly path: string | undefined,
-    private readonly journal: RestoreJournal,
-  ) {}
+  private readonly path: string | undefined;
+  private readonly journal: RestoreJournal;
+
+  private constructor(path: string | undefined, journal: RestoreJournal) {
+    this.path = path;
+    this.journal = journal;
+  }
 
   static async start(
     place: JournalPlace | undefined,

@@ -24,11 +24,10 @@ export interface UploadSummary {
 
 /** Thrown when a copy fails; carries the copies that succeeded before it. */
 export class UploadError extends AcxError {
-  constructor(
-    readonly url: string,
-    readonly done: CopySummary[],
-    cause: unknown,
-  ) {
+  readonly url: string;
+  readonly done: CopySummary[];
+
+  constructor(url: string, done: CopySummary[], cause: unknown) {
     const inner = cause instanceof AcxError ? cause : undefined;
     super(inner?.code ?? 'INTERNAL', `upload to ${url} failed: ${(cause as Error).message}`, {
       subject: url,
@@ -36,6 +35,8 @@ export class UploadError extends AcxError {
       cause,
     });
     this.name = 'UploadError';
+    this.url = url;
+    this.done = done;
   }
 }
 

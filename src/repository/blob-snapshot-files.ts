@@ -33,11 +33,15 @@ class BlobFileWriter implements DataFileWriter {
   private failed: unknown;
   private closed = false;
 
-  constructor(
-    private readonly files: BlobSnapshotFiles,
-    readonly path: string,
-    private readonly countsRecords: boolean,
-  ) {
+  private readonly files: BlobSnapshotFiles;
+  readonly path: string;
+  private readonly countsRecords: boolean;
+
+  constructor(files: BlobSnapshotFiles, path: string, countsRecords: boolean) {
+    this.files = files;
+    this.path = path;
+    this.countsRecords = countsRecords;
+
     const c = files.store.config.chunker;
     this.chunker = new Chunker(
       { minSize: c.minSize, avgSize: c.avgSize, maxSize: c.maxSize },
@@ -124,11 +128,15 @@ export class BlobSnapshotFiles implements SnapshotSink {
   /** Called after each stored chunk (the backup throttles it into progress events). */
   onProgress?: (progress: BlobProgress) => void;
 
-  constructor(
-    readonly store: BlobStore,
-    readonly id: string,
-    readonly signal?: AbortSignal,
-  ) {}
+  readonly store: BlobStore;
+  readonly id: string;
+  readonly signal?: AbortSignal;
+
+  constructor(store: BlobStore, id: string, signal?: AbortSignal) {
+    this.store = store;
+    this.id = id;
+    this.signal = signal;
+  }
 
   /** Opens `name` (format 2 paths carry no compression extension: blobs are compressed one by one). */
   async createFile(

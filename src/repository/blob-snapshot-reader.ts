@@ -13,12 +13,11 @@ import { SnapshotReader } from './snapshot-reader.ts';
 import { discard, Meter } from './snapshot-files.ts';
 
 export class BlobSnapshotReader extends SnapshotReader {
-  constructor(
-    readonly blobs: BlobStore,
-    manifest: Manifest,
-    prefix = `${manifest.id}/`,
-  ) {
+  readonly blobs: BlobStore;
+
+  constructor(blobs: BlobStore, manifest: Manifest, prefix = `${manifest.id}/`) {
     super(blobs.storage, manifest, prefix);
+    this.blobs = blobs;
   }
 
   override withManifest(manifest: Manifest): BlobSnapshotReader {

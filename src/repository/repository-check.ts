@@ -72,7 +72,11 @@ function neededBy(db: Database, id: string): string {
 class Findings {
   readonly problems: RepositoryProblem[] = [];
   more = 0;
-  constructor(private readonly reporter: ProgressReporter) {}
+  private readonly reporter: ProgressReporter;
+
+  constructor(reporter: ProgressReporter) {
+    this.reporter = reporter;
+  }
   add(object: string, problem: string): void {
     if (this.problems.length >= MAX_PROBLEMS) {
       this.more++;

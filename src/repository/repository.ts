@@ -127,10 +127,13 @@ export class Repository {
   /** A killed run's snapshot, learnt when its stale lock was taken over; removeIncomplete removes it. */
   private abandoned: string | undefined;
 
-  private constructor(
-    readonly storage: Storage,
-    private readonly access?: RepositoryAccess,
-  ) {}
+  readonly storage: Storage;
+  private readonly access?: RepositoryAccess;
+
+  private constructor(storage: Storage, access?: RepositoryAccess) {
+    this.storage = storage;
+    this.access = access;
+  }
 
   /**
    * Opens the repository at `location` (a local directory, or a storage location such as

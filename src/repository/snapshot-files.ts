@@ -29,8 +29,11 @@ export class Meter extends Transform {
   bytes = 0;
   lines = 0;
   private readonly hash = createHash('sha256');
-  constructor(private readonly options: { hash: boolean; lines: boolean }) {
+  private readonly options: { hash: boolean; lines: boolean };
+
+  constructor(options: { hash: boolean; lines: boolean }) {
     super();
+    this.options = options;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
@@ -56,14 +59,24 @@ export class SnapshotFileWriter implements DataFileWriter {
   readonly done: Promise<void>;
   private failed: unknown;
 
+  readonly key: string;
+  private readonly compression: FileCompression;
+  private readonly countsRecords: boolean;
+  private readonly signal?: AbortSignal;
+
   constructor(
     storage: Storage,
-    readonly key: string,
+    key: string,
     relativePath: string,
-    private readonly compression: FileCompression,
-    private readonly countsRecords: boolean,
-    private readonly signal?: AbortSignal,
+    compression: FileCompression,
+    countsRecords: boolean,
+    signal?: AbortSignal,
   ) {
+    this.key = key;
+    this.compression = compression;
+    this.countsRecords = countsRecords;
+    this.signal = signal;
+
     this.path = relativePath;
     // Either side failing ends the other: a storage error stops reading `stored` (which destroys it and
     // so the pipeline), a compressor error destroys `stored` (which fails the put).
@@ -149,13 +162,18 @@ export class SnapshotFiles implements SnapshotSink {
   readonly prefix: string;
   private readonly writers = new Set<SnapshotFileWriter>();
 
-  constructor(
-    readonly storage: Storage,
-    readonly id: string,
-    readonly compression: FileCompression,
-    /** Aborting it makes every later write fail with INTERRUPTED, and ends the puts in flight. */
-    readonly signal?: AbortSignal,
-  ) {
+  readonly storage: Storage;
+  readonly id: string;
+  readonly compression: FileCompression;
+  /** Aborting it makes every later write fail with INTERRUPTED, and ends the puts in flight. */
+  readonly signal?: AbortSignal;
+
+  constructor(storage: Storage, id: string, compression: FileCompression, signal?: AbortSignal) {
+    this.storage = storage;
+    this.id = id;
+    this.compression = compression;
+    this.signal = signal;
+
     this.prefix = `${id}/`;
   }
 
@@ -226,11 +244,13 @@ export function storedStream(storage: Storage, key: string): Readable {
 /** Passes bytes through until more than `limit` have passed, then fails with INTEGRITY. */
 class SizeLimit extends Transform {
   private passed = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly key: string,
-  ) {
+  private readonly limit: number;
+  private readonly key: string;
+
+  constructor(limit: number, key: string) {
     super();
+    this.limit = limit;
+    this.key = key;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.passed += chunk.length;

@@ -9,15 +9,19 @@ import type { Manifest } from './manifest.ts';
 import { openDecompressed, storedStream, type FileEntry } from './snapshot-files.ts';
 
 export class SnapshotReader implements SnapshotSource {
+  readonly storage: Storage;
+  readonly manifest: Manifest;
+  readonly prefix: string;
+
   /**
    * @param prefix where the snapshot's files are: `<directory name>/`, the id (readManifest refuses a
    * manifest whose id is not its directory's name), possibly in a folder outside the repository.
    */
-  constructor(
-    readonly storage: Storage,
-    readonly manifest: Manifest,
-    readonly prefix = `${manifest.id}/`,
-  ) {}
+  constructor(storage: Storage, manifest: Manifest, prefix = `${manifest.id}/`) {
+    this.storage = storage;
+    this.manifest = manifest;
+    this.prefix = prefix;
+  }
 
   get id(): string {
     return this.manifest.id;

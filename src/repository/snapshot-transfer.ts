@@ -160,12 +160,15 @@ export class CheckedFile extends Transform {
   private passed = 0;
   private readonly hash = createHash('sha256');
 
-  constructor(
-    private readonly entry: FileEntry,
-    private readonly file: string,
-    private readonly from: string,
-  ) {
+  private readonly entry: FileEntry;
+  private readonly file: string;
+  private readonly from: string;
+
+  constructor(entry: FileEntry, file: string, from: string) {
     super();
+    this.entry = entry;
+    this.file = file;
+    this.from = from;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {

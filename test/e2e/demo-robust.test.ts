@@ -59,7 +59,7 @@ afterAll(async () => {
 
 it('the demo passes with both CPUs busy and idle Qdrant connections closed after 100 ms', async () => {
   const started = performance.now();
-  const child = spawn('npx', ['tsx', 'scripts/demo.ts'], {
+  const child = spawn(process.execPath, ['scripts/demo.ts'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ACX_DEMO_SCALE: '0.05', ACX_DEMO_QDRANT_URL: proxy.url },
   });

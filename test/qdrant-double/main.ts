@@ -1,6 +1,6 @@
 /**
  * Standalone Qdrant double for the local stack:
- *   tsx test/qdrant-double/main.ts --port 6333 --data-dir DIR [--host 127.0.0.1] [--api-key KEY] [--no-persist]
+ *   node test/qdrant-double/main.ts --port 6333 --data-dir DIR [--host 127.0.0.1] [--api-key KEY] [--no-persist]
  * With a data dir the collections are saved there on SIGTERM/SIGINT and loaded on the next start.
  */
 import { resolve } from 'node:path';

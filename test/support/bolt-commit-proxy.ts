@@ -125,7 +125,11 @@ class BoltClientReader {
   private message: Buffer[] = [];
   private messageStart = 0;
 
-  constructor(private readonly serverFirstBytes: () => Buffer) {}
+  private readonly serverFirstBytes: () => Buffer;
+
+  constructor(serverFirstBytes: () => Buffer) {
+    this.serverFirstBytes = serverFirstBytes;
+  }
 
   *push(chunk: Buffer): Generator<{ bytes: Buffer; message?: Buffer }> {
     this.pending = Buffer.concat([this.pending, chunk]);

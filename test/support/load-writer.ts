@@ -55,13 +55,18 @@ export class LoadWriter {
   private loops: Array<Promise<void>> = [];
   private version = 0;
 
-  constructor(
-    private readonly targets: LoadTargets,
-    private readonly tag: string,
-    /** The codes already in `dtc_codes` (the writer also updates them). */
-    private readonly seededCodes: string[],
-    private readonly seed = 1,
-  ) {
+  private readonly targets: LoadTargets;
+  private readonly tag: string;
+  /** The codes already in `dtc_codes` (the writer also updates them). */
+  private readonly seededCodes: string[];
+  private readonly seed: number;
+
+  constructor(targets: LoadTargets, tag: string, seededCodes: string[], seed = 1) {
+    this.targets = targets;
+    this.tag = tag;
+    this.seededCodes = seededCodes;
+    this.seed = seed;
+
     this.collection = `acx_load_${tag}`;
   }
 

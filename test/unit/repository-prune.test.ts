@@ -312,10 +312,13 @@ class FailingStorage implements Storage {
   readonly capabilities: Storage['capabilities'];
   mutations = 0;
 
-  constructor(
-    readonly inner: Storage,
-    private readonly failAt: number,
-  ) {
+  readonly inner: Storage;
+  private readonly failAt: number;
+
+  constructor(inner: Storage, failAt: number) {
+    this.inner = inner;
+    this.failAt = failAt;
+
     this.kind = inner.kind;
     this.location = inner.location;
     this.capabilities = inner.capabilities;

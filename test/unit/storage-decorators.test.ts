@@ -33,7 +33,11 @@ class FaultyStorage implements Storage {
   active = 0;
   maxActive = 0;
 
-  constructor(readonly inner: Storage = new MemoryStorage()) {
+  readonly inner: Storage;
+
+  constructor(inner: Storage = new MemoryStorage()) {
+    this.inner = inner;
+
     this.capabilities = inner.capabilities;
   }
 

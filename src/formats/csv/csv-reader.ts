@@ -604,7 +604,11 @@ class Utf8Chunks {
   private line = 1;
   private lastWasCr = false;
 
-  constructor(private readonly file: string) {}
+  private readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+  }
 
   /** The file's bytes, checked, in chunks that end on a whole character (csv-parse decodes them). */
   async *chunks(): AsyncGenerator<Buffer> {

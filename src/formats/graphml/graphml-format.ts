@@ -191,7 +191,11 @@ class ChunkedFile {
   private buffer = '';
   private error: Error | undefined;
 
-  constructor(private readonly stream: WriteStream) {
+  private readonly stream: WriteStream;
+
+  constructor(stream: WriteStream) {
+    this.stream = stream;
+
     stream.on('error', (error) => {
       this.error = error;
     });

@@ -160,10 +160,13 @@ class GraphmlPass {
   private special: { labels?: KeyInfo; type?: KeyInfo } | undefined;
   private hyperedges = 0;
 
-  constructor(
-    private readonly file: string,
-    private readonly want: 'node' | 'edge',
-  ) {
+  private readonly file: string;
+  private readonly want: 'node' | 'edge';
+
+  constructor(file: string, want: 'node' | 'edge') {
+    this.file = file;
+    this.want = want;
+
     this.chunks = readInputText(file);
     this.parser.on('opentagstart', () => {
       this.tagLine = this.parser.line;

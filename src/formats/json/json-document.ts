@@ -39,7 +39,11 @@ class TextSink {
   private size = 0;
   private error: Error | undefined;
 
-  constructor(private readonly stream: Writable) {
+  private readonly stream: Writable;
+
+  constructor(stream: Writable) {
+    this.stream = stream;
+
     stream.on('error', (error: Error) => {
       this.error ??= error;
     });
@@ -88,10 +92,11 @@ export class JsonDocumentWriter {
   private rootWritten = false;
   private readonly indent: string;
 
-  constructor(
-    private readonly sink: { write(text: string): void; drain(): Promise<void> },
-    options: { indent?: 0 | 2 } = {},
-  ) {
+  private readonly sink: { write(text: string): void; drain(): Promise<void> };
+
+  constructor(sink: { write(text: string): void; drain(): Promise<void> }, options: { indent?: 0 | 2 } = {}) {
+    this.sink = sink;
+
     this.indent = options.indent ? ' '.repeat(options.indent) : '';
   }
 

@@ -138,12 +138,16 @@ class RecordCursor {
   private skipped = false;
   private typed: Map<string, FieldType> | undefined;
 
-  constructor(
-    private readonly scanner: JsonScanner,
-    private readonly shape: DatasetShape,
-    /** True for a dataset without a `data` array. */
-    private finished = false,
-  ) {}
+  private readonly scanner: JsonScanner;
+  private readonly shape: DatasetShape;
+  /** True for a dataset without a `data` array. */
+  private finished: boolean;
+
+  constructor(scanner: JsonScanner, shape: DatasetShape, finished = false) {
+    this.scanner = scanner;
+    this.shape = shape;
+    this.finished = finished;
+  }
 
   /** Reads the first record ahead (to learn the field names when none were declared). */
   async first(): Promise<unknown> {

@@ -53,10 +53,13 @@ export class JsonScanner {
   /** Open containers (objects and arrays), each with whether its first member is still to come. */
   private readonly open: boolean[] = [];
 
-  constructor(
-    private readonly chunks: AsyncIterator<string>,
-    readonly file: string,
-  ) {}
+  private readonly chunks: AsyncIterator<string>;
+  readonly file: string;
+
+  constructor(chunks: AsyncIterator<string>, file: string) {
+    this.chunks = chunks;
+    this.file = file;
+  }
 
   /** Throws `INVALID_INPUT` naming the file and the line. */
   fail(message: string, line: number = this.line, hint?: string): never {

@@ -111,7 +111,11 @@ class GzipWriter {
   private buffer = '';
   private failure: Error | undefined;
 
-  constructor(private readonly gzip: Gzip) {
+  private readonly gzip: Gzip;
+
+  constructor(gzip: Gzip) {
+    this.gzip = gzip;
+
     gzip.on('error', (error) => {
       this.failure = error;
     });

@@ -52,11 +52,13 @@ class PointCursor {
   private claimed = false;
   private passed = false;
 
-  constructor(
-    private readonly scanner: JsonScanner,
-    private readonly name: string,
-    empty = false,
-  ) {
+  private readonly scanner: JsonScanner;
+  private readonly name: string;
+
+  constructor(scanner: JsonScanner, name: string, empty = false) {
+    this.scanner = scanner;
+    this.name = name;
+
     this.done = empty;
   }
 

@@ -13,7 +13,11 @@ import type { VerifyResult } from './sync-verify.ts';
 class ReportWriter {
   private buffered: string[] = [];
   private size = 0;
-  constructor(private readonly file: FileHandle) {}
+  private readonly file: FileHandle;
+
+  constructor(file: FileHandle) {
+    this.file = file;
+  }
   async put(text: string): Promise<void> {
     this.buffered.push(text);
     this.size += text.length;

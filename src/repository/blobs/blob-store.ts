@@ -61,13 +61,25 @@ export class BlobStore {
   /** The config and key this store created (a failed first run leaves no repository behind). */
   private created: { config: boolean; keyId?: string } = { config: false };
 
+  readonly storage: Storage;
+  readonly config: RepositoryConfig;
+  readonly key: MasterKey | undefined;
+  readonly keyId: string | undefined;
+  private readonly cache: IndexCache;
+
   private constructor(
-    readonly storage: Storage,
-    readonly config: RepositoryConfig,
-    readonly key: MasterKey | undefined,
-    readonly keyId: string | undefined,
-    private readonly cache: IndexCache,
-  ) {}
+    storage: Storage,
+    config: RepositoryConfig,
+    key: MasterKey | undefined,
+    keyId: string | undefined,
+    cache: IndexCache,
+  ) {
+    this.storage = storage;
+    this.config = config;
+    this.key = key;
+    this.keyId = keyId;
+    this.cache = cache;
+  }
 
   /**
    * The repository's blobs, or undefined when it has no format-2 content and `create` is not given.

@@ -20,7 +20,11 @@ export interface LocatedBlob extends BlobEntry {
 export class IndexCache {
   private readonly lookupStatement: Statement;
 
-  private constructor(private readonly db: Database) {
+  private readonly db: Database;
+
+  private constructor(db: Database) {
+    this.db = db;
+
     this.lookupStatement = db.prepare(
       'SELECT id, type, pack, offset, length, rawLength, compression FROM entries WHERE id = ? LIMIT 1',
     );

@@ -1,6 +1,6 @@
 /**
  * Azure lists blob names in UTF-16 code-unit order (documented as "alphabetical"; measured on the real
- * service by blobfile/blobfile#238, and Azurite 3.35 does the same), while every Storage lists in UTF-8
+ * service by blobfile/blobfile#238, and Azurite 3.37 does the same), while every Storage lists in UTF-8
  * byte order (`compareKeys`). The two orders differ in one way only: at the first code unit where two
  * names differ, a surrogate (D800–DFFF, a character above U+FFFF) sorts before E000–FFFF in UTF-16 and
  * after it in UTF-8. Everything else is the same order.

@@ -140,13 +140,19 @@ export class AzureStorage implements Storage {
   private readonly prefix: string;
   private readonly tuning: Required<AzureStorageTuning>;
 
+  private readonly settings: CloudSettings;
+  private readonly secrets: readonly string[];
+
   constructor(
     location: CloudLocation,
     container: ContainerClient,
-    private readonly settings: CloudSettings,
-    private readonly secrets: readonly string[],
+    settings: CloudSettings,
+    secrets: readonly string[],
     tuning: AzureStorageTuning = {},
   ) {
+    this.settings = settings;
+    this.secrets = secrets;
+
     this.location = location.url;
     this.container = container;
     this.containerName = location.bucket;

@@ -26,7 +26,11 @@ export class Semaphore {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(readonly limit: number) {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+
     if (!Number.isInteger(limit) || limit < 1)
       throw new RangeError(`concurrency must be an integer ≥ 1: ${limit}`);
   }
@@ -80,10 +84,11 @@ export class LimitingStorage implements Storage {
   readonly deleteAbandoned?: (prefix: string, options?: OperationOptions) => Promise<void>;
   private readonly semaphore: Semaphore;
 
-  constructor(
-    readonly inner: Storage,
-    concurrency: number,
-  ) {
+  readonly inner: Storage;
+
+  constructor(inner: Storage, concurrency: number) {
+    this.inner = inner;
+
     this.semaphore = new Semaphore(concurrency);
     this.kind = inner.kind;
     this.location = inner.location;

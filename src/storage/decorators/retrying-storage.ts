@@ -41,7 +41,11 @@ export function isTransient(error: unknown): boolean {
 class ConsumptionTracker implements AsyncIterable<Uint8Array | string> {
   started = false;
   private iterator: AsyncIterator<Uint8Array | string> | undefined;
-  constructor(private readonly source: AsyncIterable<Uint8Array | string>) {}
+  private readonly source: AsyncIterable<Uint8Array | string>;
+
+  constructor(source: AsyncIterable<Uint8Array | string>) {
+    this.source = source;
+  }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array | string> {
     const next = () => {
@@ -61,10 +65,13 @@ export class RetryingStorage implements Storage {
   readonly localPath?: (key: string) => string;
   readonly deleteAbandoned?: (prefix: string, options?: OperationOptions) => Promise<void>;
 
-  constructor(
-    readonly inner: Storage,
-    private readonly options: RetryingStorageOptions = {},
-  ) {
+  readonly inner: Storage;
+  private readonly options: RetryingStorageOptions;
+
+  constructor(inner: Storage, options: RetryingStorageOptions = {}) {
+    this.inner = inner;
+    this.options = options;
+
     this.kind = inner.kind;
     this.location = inner.location;
     this.capabilities = inner.capabilities;

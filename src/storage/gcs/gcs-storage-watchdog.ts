@@ -1,5 +1,5 @@
 /**
- * Ends a transfer that makes no progress. @google-cloud/storage 7.22 bounds each request only until its
+ * Ends a transfer that makes no progress. @google-cloud/storage bounds each request only until its
  * response starts (and resumable upload requests not at all), so a connection that hangs mid-body would
  * hang the put or the read stream for ever. The watchdog is touched on every chunk moved; when `idleMs`
  * pass without one while the transfer is not waiting on someone else (the caller's source during a put,

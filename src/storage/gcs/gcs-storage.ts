@@ -113,13 +113,16 @@ export class GcsStorage implements Storage {
   private bucketChecked: Promise<void> | undefined;
   private closed = false;
 
-  constructor(
-    client: GcsClient,
-    readonly bucketName: string,
-    /** No leading or trailing '/'; '' for the bucket's root. */
-    readonly prefix: string,
-    private readonly options: GcsStorageOptions = {},
-  ) {
+  readonly bucketName: string;
+  /** No leading or trailing '/'; '' for the bucket's root. */
+  readonly prefix: string;
+  private readonly options: GcsStorageOptions;
+
+  constructor(client: GcsClient, bucketName: string, prefix: string, options: GcsStorageOptions = {}) {
+    this.bucketName = bucketName;
+    this.prefix = prefix;
+    this.options = options;
+
     this.bucket = client.bucket(bucketName);
     this.location = prefix === '' ? `gs://${bucketName}` : `gs://${bucketName}/${prefix}`;
   }

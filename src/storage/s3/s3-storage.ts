@@ -89,11 +89,13 @@ export class S3Storage implements Storage {
   private bucketExists = false;
   private closed = false;
 
-  constructor(
-    private readonly config: S3Config,
-    private readonly client: S3Client,
-    tuning: S3StorageTuning = {},
-  ) {
+  private readonly config: S3Config;
+  private readonly client: S3Client;
+
+  constructor(config: S3Config, client: S3Client, tuning: S3StorageTuning = {}) {
+    this.config = config;
+    this.client = client;
+
     this.location = config.location;
     this.partSize = tuning.partSize ?? 8 * MiB;
     this.queueSize = tuning.queueSize ?? 4;

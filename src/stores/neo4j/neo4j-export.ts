@@ -102,10 +102,13 @@ export interface Neo4jExportOptions {
 }
 
 export class Neo4jExportSource {
-  constructor(
-    private readonly connection: Neo4jConnection,
-    private readonly options: Neo4jExportOptions,
-  ) {}
+  private readonly connection: Neo4jConnection;
+  private readonly options: Neo4jExportOptions;
+
+  constructor(connection: Neo4jConnection, options: Neo4jExportOptions) {
+    this.connection = connection;
+    this.options = options;
+  }
 
   /** Cypher condition: node `v` is in the selection (true when there is none). */
   private selected(v: string): string {

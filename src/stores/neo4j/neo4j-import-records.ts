@@ -66,12 +66,17 @@ export function rejectOne(
 
 /** The checks of one import: its context, key property by label, the DTC label and its ledger. */
 export class Neo4jRecordChecks {
-  constructor(
-    private readonly ctx: ImportContext,
-    private readonly keys: Record<string, string>,
-    private readonly dtcLabel: string,
-    private readonly ledger: ImportLedger,
-  ) {}
+  private readonly ctx: ImportContext;
+  private readonly keys: Record<string, string>;
+  private readonly dtcLabel: string;
+  private readonly ledger: ImportLedger;
+
+  constructor(ctx: ImportContext, keys: Record<string, string>, dtcLabel: string, ledger: ImportLedger) {
+    this.ctx = ctx;
+    this.keys = keys;
+    this.dtcLabel = dtcLabel;
+    this.ledger = ledger;
+  }
 
   checkNode(
     ds: InputDataset,

@@ -66,12 +66,15 @@ export class Neo4jImport {
   private readonly results: DatasetResult[] = [];
   private readonly checks: Neo4jRecordChecks;
 
-  constructor(
-    private readonly connection: Neo4jConnection,
-    private readonly ctx: ImportContext,
-    labels: LabelMap,
-    private readonly ledger: ImportLedger,
-  ) {
+  private readonly connection: Neo4jConnection;
+  private readonly ctx: ImportContext;
+  private readonly ledger: ImportLedger;
+
+  constructor(connection: Neo4jConnection, ctx: ImportContext, labels: LabelMap, ledger: ImportLedger) {
+    this.connection = connection;
+    this.ctx = ctx;
+    this.ledger = ledger;
+
     this.keys = keyPropertiesByLabel(labels);
     this.checks = new Neo4jRecordChecks(ctx, this.keys, labels.label('dtc'), ledger);
   }

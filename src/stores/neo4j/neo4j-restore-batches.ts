@@ -152,8 +152,11 @@ export function loadRelationships(r: RestoreRun, entry: DatasetEntry): Promise<n
 
 /** Thrown inside a relationship batch's transaction to roll it back: only `created` found both endpoints. */
 class DanglingBatch extends Error {
-  constructor(readonly created: number) {
+  readonly created: number;
+
+  constructor(created: number) {
     super('relationships without endpoints');
+    this.created = created;
   }
 }
 

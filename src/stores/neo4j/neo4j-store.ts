@@ -40,12 +40,15 @@ import { seedNeo4j } from './neo4j-seed.ts';
 export class Neo4jStore implements Store {
   readonly name = 'neo4j' as const;
 
+  readonly connection: Neo4jConnection;
+  /** Told of retries (an export's stream read again after a transient fault). */
+  private readonly reporter?: ProgressReporter;
+
   /** `connection` is the store's own driver: for this folder and for tests, never for operations. */
-  constructor(
-    readonly connection: Neo4jConnection,
-    /** Told of retries (an export's stream read again after a transient fault). */
-    private readonly reporter?: ProgressReporter,
-  ) {}
+  constructor(connection: Neo4jConnection, reporter?: ProgressReporter) {
+    this.connection = connection;
+    this.reporter = reporter;
+  }
 
   static async open(settings: Neo4jSettings, reporter?: ProgressReporter): Promise<Neo4jStore> {
     return new Neo4jStore(await openNeo4j(settings), reporter);

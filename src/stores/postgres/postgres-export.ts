@@ -81,10 +81,13 @@ export interface PostgresExportOptions extends PrivacyOptions {
 
 /** An open export source: call `close()` when every dataset has been written. */
 export class PostgresExportSource {
-  private constructor(
-    private readonly client: pg.PoolClient,
-    private readonly options: PostgresExportOptions,
-  ) {}
+  private readonly client: pg.PoolClient;
+  private readonly options: PostgresExportOptions;
+
+  private constructor(client: pg.PoolClient, options: PostgresExportOptions) {
+    this.client = client;
+    this.options = options;
+  }
 
   static async open(pool: pg.Pool, options: PostgresExportOptions): Promise<PostgresExportSource> {
     const client = await pool.connect();

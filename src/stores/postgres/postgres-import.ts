@@ -64,10 +64,13 @@ export class PostgresImport {
   private readonly stages: Stage[] = [];
   private readonly sequencesBefore = new Map<string, { last_value: string; is_called: boolean }>();
 
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly ctx: ImportContext,
-  ) {}
+  private readonly pool: pg.Pool;
+  private readonly ctx: ImportContext;
+
+  constructor(pool: pg.Pool, ctx: ImportContext) {
+    this.pool = pool;
+    this.ctx = ctx;
+  }
 
   async begin(): Promise<void> {
     this.client = await this.pool.connect();

@@ -45,11 +45,14 @@ import { seedPostgres } from './postgres-seed.ts';
 export class PostgresStore implements Store {
   readonly name = 'postgres' as const;
 
+  readonly pool: pg.Pool;
+  private readonly url?: string;
+
   /** `pool` is the store's own connection pool: for this folder and for tests, never for operations. */
-  constructor(
-    readonly pool: pg.Pool,
-    private readonly url?: string,
-  ) {}
+  constructor(pool: pg.Pool, url?: string) {
+    this.pool = pool;
+    this.url = url;
+  }
 
   static async open(settings: PostgresSettings): Promise<PostgresStore> {
     return new PostgresStore(await openPostgres(settings), settings.url);

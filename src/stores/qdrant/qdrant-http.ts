@@ -87,14 +87,19 @@ export interface SendInit {
 
 /** A failed attempt worth another one: a lost connection (`cause`) or a transient status (`response`). */
 export class TransientFault extends Error {
-  constructor(
-    readonly reason: string,
-    readonly notSent: boolean,
-    override readonly cause?: unknown,
-    readonly response?: Response,
-    readonly retryAfterMs?: number,
-  ) {
+  readonly reason: string;
+  readonly notSent: boolean;
+  override readonly cause?: unknown;
+  readonly response?: Response;
+  readonly retryAfterMs?: number;
+
+  constructor(reason: string, notSent: boolean, cause?: unknown, response?: Response, retryAfterMs?: number) {
     super(`transient Qdrant fault: ${reason}`);
+    this.reason = reason;
+    this.notSent = notSent;
+    this.cause = cause;
+    this.response = response;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -199,13 +204,17 @@ function isReplayable(replay: Replay, fault: TransientFault): boolean {
  * second copy could apply it twice (`once`) or has no body to send (`never`).
  */
 export class NotSentAgain extends Error {
-  constructor(
-    readonly method: string,
-    readonly path: string,
-    readonly replay: Replay,
-    readonly fault: TransientFault,
-  ) {
+  readonly method: string;
+  readonly path: string;
+  readonly replay: Replay;
+  readonly fault: TransientFault;
+
+  constructor(method: string, path: string, replay: Replay, fault: TransientFault) {
     super(`Qdrant ${method} ${path}: ${fault.reason}, not sent again`, { cause: fault });
+    this.method = method;
+    this.path = path;
+    this.replay = replay;
+    this.fault = fault;
   }
 }
 

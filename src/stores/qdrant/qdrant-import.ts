@@ -163,11 +163,15 @@ export class QdrantImport {
   private readonly wouldCreate = new Set<string>();
   private readonly results: DatasetResult[] = [];
 
-  constructor(
-    private readonly client: QdrantClient,
-    private readonly ctx: ImportContext,
-    private readonly ledger: ImportLedger,
-  ) {}
+  private readonly client: QdrantClient;
+  private readonly ctx: ImportContext;
+  private readonly ledger: ImportLedger;
+
+  constructor(client: QdrantClient, ctx: ImportContext, ledger: ImportLedger) {
+    this.client = client;
+    this.ctx = ctx;
+    this.ledger = ledger;
+  }
 
   private async undoFile(): Promise<string> {
     if (this.undoPath) return this.undoPath;

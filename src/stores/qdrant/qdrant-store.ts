@@ -42,8 +42,12 @@ import { seedQdrant } from './qdrant-seed.ts';
 export class QdrantStore implements Store {
   readonly name = 'qdrant' as const;
 
+  readonly client: QdrantClient;
+
   /** `client` is the store's own HTTP client: for this folder and for tests, never for operations. */
-  constructor(readonly client: QdrantClient) {}
+  constructor(client: QdrantClient) {
+    this.client = client;
+  }
 
   /** Connects and proves the server answers; retries of transient faults are told to `reporter`. */
   static async open(settings: QdrantSettings, reporter?: ProgressReporter): Promise<QdrantStore> {
