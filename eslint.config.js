@@ -62,7 +62,7 @@ const layerConfigs = Object.entries(LAYERS).flatMap(([layer, forbidden]) => {
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.stack/', 'data/', 'stack/neo4j/target/'] },
+  { ignores: ['node_modules/', '.stack/', 'data/', 'dist/', 'stack/neo4j/target/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -70,6 +70,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  {
+    // The bin is plain JavaScript run by Node.
+    files: ['bin/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
   },
   {
     // The core never prints: only the CLI and scripts talk to the terminal.

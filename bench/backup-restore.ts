@@ -1,8 +1,8 @@
 /**
  * Backup and restore, acx-data side by side with pg_dump / pg_restore, on the same seeded data in one run.
  *
- *   npx tsx bench/backup-restore.ts --scales 1,5 [--out bench/results] [--keep] [--allow-default-stack]
- *   npx tsx bench/backup-restore.ts --from-json bench/results/backup-restore-<date>.json   (re-render only)
+ *   npx node bench/backup-restore.ts --scales 1,5 [--out bench/results] [--keep] [--allow-default-stack]
+ *   npx node bench/backup-restore.ts --from-json bench/results/backup-restore-<date>.json   (re-render only)
  *
  * For each scale: `acx-data seed --scale S --seed 1 --force`, then, each under `/usr/bin/time -v` (wall
  * clock and peak RSS): `backup --all`, `backup --postgres`, `pg_dump -Fc`; PostgreSQL restores over the
@@ -53,7 +53,7 @@ type Run = Omit<Measured, 'stdout'>;
 interface ScaleResult {
   scale: number;
   counts: StoreCounts;
-  /** `acx-data --version`: the start-up cost (node + tsx loader) every acx-data figure includes. */
+  /** `acx-data --version`: the start-up cost every acx-data figure includes. */
   startup: Run;
   seed: Run;
   backupAll: Run & { summary: BackupSummary };
@@ -174,11 +174,7 @@ function scaleTable(r: ScaleResult): string {
   return markdownTable(
     ['operation', 'wall s', 'peak RSS MiB', 'notes'],
     [
-      row(
-        'acx-data --version',
-        r.startup,
-        'start-up only (node + tsx loader), part of every acx-data figure',
-      ),
+      row('acx-data --version', r.startup, 'start-up only, part of every acx-data figure'),
       row(
         'acx-data seed',
         r.seed,
@@ -295,7 +291,7 @@ function report(results: ScaleResult[], notes: MachineNotes): string {
   return [
     `# Backup and restore: acx-data vs pg_dump / pg_restore (${notes.date.slice(0, 10)})`,
     '',
-    'Produced by `npx tsx bench/backup-restore.ts` (bench/README.md). Each figure is one run under ' +
+    'Produced by `npx node bench/backup-restore.ts` (bench/README.md). Each figure is one run under ' +
       '`/usr/bin/time -v` (wall clock, peak RSS of the process). acx-data restores include the ' +
       "verification of the snapshot's checksums; every restore was checked by counting the stores.",
     '',
@@ -314,7 +310,7 @@ function report(results: ScaleResult[], notes: MachineNotes): string {
     '',
     machineNotesMarkdown(notes),
     '- pg_dump -Fc compresses with zlib at its default level; acx-data snapshots use zstd (default). ' +
-      'acx-data runs as node + tsx (no build step): each process pays the start-up shown by the ' +
+      'acx-data runs its TypeScript on Node (type stripping, no build step): each process pays the start-up shown by the ' +
       '`acx-data --version` row (time and baseline RSS), which weighs most at scale 1.',
     '',
   ].join('\n');

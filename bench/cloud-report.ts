@@ -68,7 +68,7 @@ export function summariseProfile(json: string, wallSeconds: number, top = 12): P
     if (!frame) return;
     sampled += ms;
     const module = moduleOf(frame.url, frame.functionName);
-    // Lines of our own files are those of tsx's transformed output, not of the source: left out.
+    // Lines of our own files: left out (the profile names the function and file).
     const transformed = /^(src|bench|bin)\//.test(module);
     const line = transformed ? '' : `:${frame.lineNumber + 1}`;
     const name = frame.url ? `${frame.functionName || '(anonymous)'} ${module}${line}` : module;

@@ -4,7 +4,7 @@
  * streamed from disk through one `Upload` (parts of 8 MiB, 4 in flight: what the S3 driver uses), and
  * `--files-in-flight` files at once (default 4: as many packs as copySnapshot puts at once).
  *
- *   node --import tsx bench/cloud-sdk-upload.ts <dir> <bucket> <prefix> [--files-in-flight 4]
+ *   npx node bench/cloud-sdk-upload.ts <dir> <bucket> <prefix> [--files-in-flight 4]
  *
  * Endpoint from AWS_ENDPOINT_URL_S3 (path-style); credentials from the SDK's default chain (the
  * environment). Prints one JSON line: `{ "files": n, "bytes": n }`.

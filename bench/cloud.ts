@@ -5,7 +5,7 @@
  *
  *   npm run bench:cloud -- [--size-mib 1024] [--files 8] [--rounds 3] [--out bench/results] [--keep]
  *                          [--cpu-prof DIR] [--no-aws-cli]
- *   npx tsx bench/cloud.ts --from-json bench/results/cloud-<date>.json   (re-render only)
+ *   npx node bench/cloud.ts --from-json bench/results/cloud-<date>.json   (re-render only)
  *
  * 1. versitygw (~/.cache/acx-data/bin/versitygw, posix backend) on 127.0.0.1:17170, its data in a
  *    temporary directory on the same disk; buckets made with CreateBucket (path-style).
@@ -272,7 +272,7 @@ async function round(ctx: Context, r: number, tools: Tool[]): Promise<Step[]> {
     } else if (tool === 'sdk') {
       const peer = join(root, 'bench/cloud-sdk-upload.ts');
       const { step } = await timed(ctx, tool, r, () =>
-        measure(process.execPath, ['--import', 'tsx', peer, join(ctx.repo, 'data'), bucket, 'data'], {
+        measure(process.execPath, [peer, join(ctx.repo, 'data'), bucket, 'data'], {
           env: ctx.env,
           label: `node bench/cloud-sdk-upload.ts REPO/data ${bucket} data`,
         }),
@@ -416,7 +416,7 @@ async function bench(argv: string[]): Promise<Results> {
         ],
         { env, label: `node --cpu-prof acx-data backup --upload-s3 ${bucket} --snapshot ${id} …` },
       );
-      // Node writes one profile per thread; thread 0 is the main one (tsx's loader hooks have their own).
+      // Node writes one profile per thread; thread 0 is the main one.
       const written = readdirSync(cpuProf).filter(
         (f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f) && !before.has(f),
       );

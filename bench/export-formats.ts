@@ -5,8 +5,8 @@
  * measures the writers. Peer: the same rows through a plain `fs` write of their JSON lines (the floor
  * any writer pays for producing the text).
  *
- *   npx tsx bench/export-formats.ts [--rows 1000000] [--small 200000]
- *   npx tsx bench/export-formats.ts --child <format> <rows> <dir>      (internal)
+ *   npx node bench/export-formats.ts [--rows 1000000] [--small 200000]
+ *   npx node bench/export-formats.ts --child <format> <rows> <dir>      (internal)
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       try {
         const m = await measure(
           process.execPath,
-          ['--import', 'tsx', join(root, 'bench/export-formats.ts'), '--child', format, String(rows), dir],
+          [join(root, 'bench/export-formats.ts'), '--child', format, String(rows), dir],
           {
             env: process.env,
             label: `${format} ${rows} rows`,
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const lines = [
     `# Export format rates (${today()})`,
     '',
-    'Produced by `npx tsx bench/export-formats.ts`. One synthetic `dtc_codes`-shaped table (6 columns: integer key, code,',
+    'Produced by `npx node bench/export-formats.ts`. One synthetic `dtc_codes`-shaped table (6 columns: integer key, code,',
     'Hungarian text with NULLs, text array, JSON object, timestamp), each format in its own process under `/usr/bin/time -v`.',
     '`plain-ndjson` is the floor: the same records serialised to JSON lines with no format logic.',
     '',

@@ -22,10 +22,10 @@
  * two in-process peers (Neo4j, Qdrant) also report their own load time (after start-up and connecting),
  * which is the figure the ratios use. After every run the store is counted. See bench/README.md.
  *
- *   npx tsx bench/import.ts [--sizes 200000,1000000] [--stores postgres,neo4j,qdrant] [--out bench/results]
+ *   npx node bench/import.ts [--sizes 200000,1000000] [--stores postgres,neo4j,qdrant] [--out bench/results]
  *                           [--keep] [--allow-default-stack]
- *   npx tsx bench/import.ts --from-json bench/results/import-<date>.json   (re-render only)
- *   npx tsx bench/import.ts --child neo4j-peer <dir> | --child qdrant-peer <points.ndjson.gz> <collection>
+ *   npx node bench/import.ts --from-json bench/results/import-<date>.json   (re-render only)
+ *   npx node bench/import.ts --child neo4j-peer <dir> | --child qdrant-peer <points.ndjson.gz> <collection>
  */
 import { createHash } from 'node:crypto';
 import {
@@ -201,7 +201,11 @@ class Out {
   private buffer = '';
   bytes = 0;
 
-  constructor(readonly path: string) {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+
     this.stream = createWriteStream(path);
   }
 
@@ -680,13 +684,7 @@ async function benchPostgres(
   };
 }
 
-const childArgs = (...args: string[]) => [
-  '--import',
-  'tsx',
-  join(root, 'bench/import.ts'),
-  '--child',
-  ...args,
-];
+const childArgs = (...args: string[]) => [join(root, 'bench/import.ts'), '--child', ...args];
 
 async function benchNeo4j(
   stores: TestStores,
@@ -975,7 +973,7 @@ function report(results: SizeResult[], startup: Run, notes: MachineNotes): strin
   return [
     `# Imports: acx-data vs psql \\copy, a driver UNWIND load and direct Qdrant upserts (${notes.date.slice(0, 10)})`,
     '',
-    'Produced by `npx tsx bench/import.ts` (bench/README.md). Synthetic inputs, the same rows for both sides; each',
+    'Produced by `npx node bench/import.ts` (bench/README.md). Synthetic inputs, the same rows for both sides; each',
     'command in a process of its own under `/usr/bin/time -v` (wall clock, peak RSS). acx-data figures are the whole',
     `command, start-up included (\`acx-data --version\`: ${secs(s)} s, ${mib(startup.maxRssKiB)} MiB); the Neo4j and`,
     'Qdrant baselines run in a process of their own too, but their seconds are their in-process load time (after',

@@ -100,7 +100,7 @@ export async function measure(
   }
 }
 
-/** `acx-data <args>` through the repository's bin (node + tsx loader), measured. */
+/** `acx-data <args>` through the repository's bin (Node runs the TypeScript itself), measured. */
 export function measureAcx(args: string[], env: NodeJS.ProcessEnv, allowFail = false): Promise<Measured> {
   return measure(process.execPath, [acxBin, ...args], {
     env,

@@ -12,7 +12,7 @@ for scale in "${scales[@]}"; do
   node bin/acx-data.js seed --scale "$scale" --seed 1 --force -q
   /usr/bin/time -v -o "$out/backup.time" node bin/acx-data.js backup --postgres --neo4j --qdrant --backup-dir "$out/repo" -q --format json > "$out/backup.json"
   id=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$out/backup.json')).id)")
-  npx tsx bench/stores.ts empty
+  npx node bench/stores.ts empty
   /usr/bin/time -v -o "$out/restore.time" node bin/acx-data.js backup --restore "$id" --backup-dir "$out/repo" -q
   rss() { awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$1"; }
   wall() { awk -F': ' '/Elapsed/ {print $2}' "$1"; }

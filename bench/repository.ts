@@ -2,8 +2,8 @@
  * Repository format 2 (design §11): what deduplication and `--incremental` save, at several scales, all
  * through the real CLI (`acx-data backup … --format json`), each backup under `/usr/bin/time -v`.
  *
- *   npx tsx bench/repository.ts --scales 1,5 [--small-chunks-scales 1] [--out bench/results] [--keep]
- *   npx tsx bench/repository.ts --from-json bench/results/repository-<date>.json   (re-render only)
+ *   npx node bench/repository.ts --scales 1,5 [--small-chunks-scales 1] [--out bench/results] [--keep]
+ *   npx node bench/repository.ts --from-json bench/results/repository-<date>.json   (re-render only)
  *
  * Per scale, on freshly seeded stores (`seed --scale S --seed 1 --force`):
  *  1. a full backup `--format-version 1` into its own directory (the before);

@@ -2,8 +2,8 @@
  * Seeding at large scale: time and peak RSS of `acx-data seed`, and the resident memory of the stores'
  * processes (the Qdrant double, Neo4j) once it is done.
  *
- *   npx tsx bench/seed-scale.ts --scale 30 [--baseline 1] [--out bench/results] [--allow-default-stack]
- *   npx tsx bench/seed-scale.ts --from-json bench/results/seed-<date>.json   (re-render only)
+ *   npx node bench/seed-scale.ts --scale 30 [--baseline 1] [--out bench/results] [--allow-default-stack]
+ *   npx node bench/seed-scale.ts --from-json bench/results/seed-<date>.json   (re-render only)
  *
  * Runs the baseline scale first (default 1, `--baseline 0` to skip), then `--scale`; each is
  * `acx-data seed --scale S --seed 1 --force -q` under `/usr/bin/time -v`. Pids come from
@@ -134,7 +134,7 @@ function report(results: SeedResult[], notes: MachineNotes): string {
   return [
     `# Seeding at scale: acx-data seed (${notes.date.slice(0, 10)})`,
     '',
-    'Produced by `npx tsx bench/seed-scale.ts` (bench/README.md): `acx-data seed --scale S --seed 1 ' +
+    'Produced by `npx node bench/seed-scale.ts` (bench/README.md): `acx-data seed --scale S --seed 1 ' +
       '--force` under `/usr/bin/time -v`; store process RSS by `ps -o rss=` on the pids in the stack ' +
       'state directory, read just before and just after the seed. Only the scales listed were run; ' +
       'nothing is extrapolated. "before" is what the store held from the previous run, which the seed ' +

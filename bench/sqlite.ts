@@ -70,7 +70,9 @@ async function connect(driver: Driver, file: string): Promise<Connection> {
       close: () => db.close(),
     };
   }
-  const { default: Database } = (await import('better-sqlite3')) as {
+  // No longer a dependency (ADR 0017): to compare again, `npm install --no-save better-sqlite3` under Node 20.
+  const betterSqlite3 = 'better-sqlite3';
+  const { default: Database } = (await import(betterSqlite3)) as {
     default: new (file: string) => {
       exec(sql: string): void;
       pragma(text: string): unknown;

@@ -2,8 +2,8 @@
  * Store helpers of the benchmarks: empty stores (what `acx-data seed` cannot do alone) and count what
  * they hold (to check that a restore being timed really restored everything).
  *
- *   npx tsx bench/stores.ts empty [postgres] [neo4j] [qdrant]   (none named: all three)
- *   npx tsx bench/stores.ts counts
+ *   npx node bench/stores.ts empty [postgres] [neo4j] [qdrant]   (none named: all three)
+ *   npx node bench/stores.ts counts
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +96,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       await emptyStores(process.env, which);
       console.error(`emptied: ${which.join(', ')}`);
     } else {
-      console.error('usage: tsx bench/stores.ts empty [postgres|neo4j|qdrant…] | counts');
+      console.error('usage: node bench/stores.ts empty [postgres|neo4j|qdrant…] | counts');
       process.exitCode = 2;
     }
   };

@@ -3,7 +3,7 @@
  * `sync --postgres-neo4j --postgres-qdrant --force`), then an unchanged re-sync, then `sync --verify`;
  * each under `/usr/bin/time -v` (wall clock, peak RSS), with the embeddings each run computed.
  *
- *   npx tsx bench/sync.ts --scales 1,5 [--embed-scales 1] [--out bench/results] [--allow-default-stack]
+ *   npx node bench/sync.ts --scales 1,5 [--embed-scales 1] [--out bench/results] [--allow-default-stack]
  *
  * Needs the stack's embedding configuration (`eval "$(npm run -s stack:env)"` exports the tiny model's);
  * with a real huBERT the embedding time dominates and scales with the codes embedded.

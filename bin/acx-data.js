@@ -1,6 +1,27 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader (see docs/decisions/0001-typescript-without-a-build-step.md).
-import { register } from 'tsx/esm/api';
+// acx-data's entry point (docs/decisions/0018-node-24-type-stripping-and-a-built-package.md).
+// In a checkout, Node runs the TypeScript sources itself (type stripping); the published package carries
+// them built to JavaScript in dist/, because Node does not strip types under node_modules. A checkout
+// has src/ and always runs it, so a dist/ left by `npm pack` can never run stale code.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(
+    `acx-data: CONFIG: Node.js ${process.versions.node} is too old\n` +
+      '  hint: acx-data needs Node.js 22.18 or newer (24 LTS recommended); inside the repository, `npm ci` installs it and `npx acx-data` uses it\n',
+  );
+  process.exit(2);
+}
+
+// Node 22 announces node:sqlite as experimental on every run; operators cannot act on it (Node 24 is silent).
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+  const text = typeof warning === 'string' ? warning : warning?.message;
+  if (type === 'ExperimentalWarning' && /^SQLite /.test(text ?? '')) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+
+const source = new URL('../src/cli/main.ts', import.meta.url);
+await import(existsSync(source) ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);

@@ -28,11 +28,11 @@ const say = (text: string) => {
 
 /** A step that failed: the CLI already printed its own one-line message; the demo ends with its code. */
 class StepFailed extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number) {
     super(message);
+    this.exitCode = exitCode;
   }
 }
 

@@ -89,7 +89,7 @@ function ensureGoTool(ctx: StackContext, tool: GoTool): string {
  */
 export const versitygwBinary = (): string => join(toolsDir(), VERSITYGW.binary);
 
-const AZURITE_VERSION = '3.35.0';
+const AZURITE_VERSION = '3.37.0';
 
 /** Azurite's blob server script at its pinned version, installed with npm when missing. */
 function ensureAzurite(ctx: StackContext): string {

@@ -65,8 +65,6 @@ export const qdrantService: StackService = {
       process.execPath,
       [
         '--max-old-space-size=8192',
-        '--import',
-        'tsx',
         join(ctx.root, 'test/qdrant-double/main.ts'),
         '--port',
         port(),

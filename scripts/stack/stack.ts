@@ -77,7 +77,7 @@ async function main(command: string | undefined): Promise<number> {
       for (const [name, value] of Object.entries(stackEnv())) console.log(`export ${name}='${value}'`);
       return 0;
     default:
-      console.error('usage: tsx scripts/stack/stack.ts up|down|status|env');
+      console.error('usage: node scripts/stack/stack.ts up|down|status|env');
       return 2;
   }
 }
