@@ -1,8 +1,9 @@
 /**
  * Start-up of `acx-data --version` and `--help`: wall time and peak RSS of the whole process, as a cron
- * job or a monitor pays it on every call. Three ways to run the same code, alternating, several rounds:
- * the checkout on Node 24 and on Node 22 (Node strips the TypeScript types), and the package's built
- * JavaScript (dist/, as `npm install -g` runs it) on Node 24.
+ * job or a monitor pays it on every call. The same code run five ways, alternating, several rounds: the
+ * package's built JavaScript (dist/, as `npm install -g` runs it) and the checkout (Node strips the
+ * TypeScript types) on Node 24, the checkout on Node 22, and the first two with Node's compile cache off
+ * (what the very first run after an install or an edit pays).
  *
  *   npx node bench/startup.ts [--rounds 15] [--node22 PATH] [--out bench/results]
  *
@@ -47,7 +48,10 @@ interface Way {
   name: string;
   node: string;
   bin: string;
+  env?: Record<string, string>;
 }
+/** Every run as the first one: Node's compile cache off (bin/acx-data.js turns it on). */
+const COLD = { NODE_DISABLE_COMPILE_CACHE: '1' };
 const ways: Way[] = [
   {
     name: 'package (dist/ JavaScript), Node 24',
@@ -60,6 +64,18 @@ const ways: Way[] = [
     bin: join(root, 'bin', 'acx-data.js'),
   },
   { name: 'checkout (type stripping), Node 22', node: node22, bin: join(root, 'bin', 'acx-data.js') },
+  {
+    name: 'package, Node 24, compile cache off',
+    node: process.execPath,
+    bin: join(packaged, 'bin', 'acx-data.js'),
+    env: COLD,
+  },
+  {
+    name: 'checkout, Node 24, compile cache off',
+    node: process.execPath,
+    bin: join(root, 'bin', 'acx-data.js'),
+    env: COLD,
+  },
 ];
 const commands = [['--version'], ['--help']];
 
@@ -68,7 +84,10 @@ for (let round = 0; round < rounds; round++) {
   for (const way of ways) {
     for (const args of commands) {
       const started = process.hrtime.bigint();
-      const run = spawnSync('/usr/bin/time', ['-f', '%M', way.node, way.bin, ...args], { encoding: 'utf8' });
+      const run = spawnSync('/usr/bin/time', ['-f', '%M', way.node, way.bin, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, ...way.env },
+      });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (run.status !== 0) throw new Error(`${way.name} ${args.join(' ')} failed: ${run.stderr}`);
       const rssKiB = Number(run.stderr.trim().split('\n').pop());
@@ -87,7 +106,7 @@ const versions = (node: string) => spawnSync(node, ['-v'], { encoding: 'utf8' })
 const lines = [
   `# acx-data start-up, ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Produced by \`npx node bench/startup.ts --rounds ${rounds}\`: each command ${rounds} times, the three ways`,
+  `Produced by \`npx node bench/startup.ts --rounds ${rounds}\`: each command ${rounds} times, the five ways`,
   'alternating; wall time of the whole process (spawn to exit) and its peak RSS (GNU time). Target (issue',
   '#15): `--version` and `--help` in ≤ 0.3 s and ≤ 70 MiB.',
   '',

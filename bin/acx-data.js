@@ -4,6 +4,7 @@
 // them built to JavaScript in dist/, because Node does not strip types under node_modules. A checkout
 // has src/ and always runs it, so a dist/ left by `npm pack` can never run stale code.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
@@ -22,6 +23,11 @@ process.emitWarning = function (warning, ...rest) {
   if (type === 'ExperimentalWarning' && /^SQLite /.test(text ?? '')) return;
   return emitWarning.call(process, warning, ...rest);
 };
+
+// Node keeps the compiled code (and, for src/, the type-stripped code) of each file in its compile cache
+// (os.tmpdir()/node-compile-cache, keyed by content; NODE_DISABLE_COMPILE_CACHE=1 turns it off): later runs
+// skip loading the TypeScript stripper and compiling, which every cron job and monitor call would repeat.
+module.enableCompileCache?.();
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
 await import(existsSync(source) ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);
