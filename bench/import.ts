@@ -277,7 +277,7 @@ const PG_FIELDS: ManifestField[] = [
 ];
 
 /** `<dir>/pg_dtc_codes.csv` + manifest for acx-data, and `peerFile` (the same rows, array literals) for psql. */
-async function writePostgresInput(
+export async function writePostgresInput(
   dir: string,
   peerFile: string,
   n: number,
@@ -505,7 +505,7 @@ async function qdrantPeer(file: string, collection: string): Promise<void> {
 
 // ------------------------------------------------------------------------------------ store handling
 
-async function resetPostgres(stores: TestStores): Promise<void> {
+export async function resetPostgres(stores: TestStores): Promise<void> {
   await stores.postgres.query('TRUNCATE dtc_codes RESTART IDENTITY CASCADE');
 }
 
@@ -565,12 +565,13 @@ interface ImportSummaryJson {
   totals: { inserted: number; updated: number; skipped: number; rejected: number };
 }
 
-interface PostgresResult {
+export interface PostgresResult {
   rows: number;
   csvBytes: number;
   peerBytes: number;
   acx: Run & { stagingSeconds?: number; applySeconds?: number };
-  dryRun: Run;
+  /** Absent when bench/run.ts leaves the dry run out. */
+  dryRun?: Run;
   psql: Run;
 }
 
@@ -629,14 +630,35 @@ async function benchPostgres(
 ): Promise<PostgresResult> {
   const dir = join(work, 'pg');
   const peerFile = join(work, 'pg_dtc_codes.copy.csv');
-  let t = performance.now();
+  const t = performance.now();
   const { bytes, peerBytes } = await writePostgresInput(dir, peerFile, n);
   console.error(
     `  wrote ${dir} (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
 
+  return {
+    rows: n,
+    csvBytes: bytes,
+    peerBytes,
+    ...(await measurePostgresImport(stores, env, dir, peerFile, n)),
+  };
+}
+
+/**
+ * One round of the PostgreSQL pair on inputs `writePostgresInput` wrote: `acx-data import --csv`, its
+ * `--dry-run` (unless `dryRun` is false), then `psql \copy`, each into an emptied `dtc_codes` and
+ * counted after. Also bench/run.ts's `pg-import` pair.
+ */
+export async function measurePostgresImport(
+  stores: TestStores,
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  peerFile: string,
+  n: number,
+  options: { dryRun?: boolean } = {},
+): Promise<Pick<PostgresResult, 'acx' | 'psql'> & { dryRun?: Run }> {
   await resetPostgres(stores);
-  t = Date.now();
+  const t = Date.now();
   const acx = await measureAcx(['import', '--csv', dir, '--format', 'json', '--json-events'], env);
   const phase = applyPhaseTime(acx.stderrTail);
   const summary = summaryOf(acx);
@@ -647,18 +669,21 @@ async function benchPostgres(
   );
   check('dtc_codes rows after acx-data import', n, await countDtc(stores));
 
-  await resetPostgres(stores);
-  const dry = await measureAcx(['import', '--csv', dir, '--dry-run', '--format', 'json', '-q'], env);
-  const drySummary = summaryOf(dry);
-  check(
-    'acx-data import --dry-run (postgres)',
-    { outcome: 'rolled-back', inserted: n },
-    {
-      outcome: drySummary.outcome,
-      inserted: drySummary.totals.inserted,
-    },
-  );
-  check('dtc_codes rows after the dry run', 0, await countDtc(stores));
+  let dry: Measured | undefined;
+  if (options.dryRun !== false) {
+    await resetPostgres(stores);
+    dry = await measureAcx(['import', '--csv', dir, '--dry-run', '--format', 'json', '-q'], env);
+    const drySummary = summaryOf(dry);
+    check(
+      'acx-data import --dry-run (postgres)',
+      { outcome: 'rolled-back', inserted: n },
+      {
+        outcome: drySummary.outcome,
+        inserted: drySummary.totals.inserted,
+      },
+    );
+    check('dtc_codes rows after the dry run', 0, await countDtc(stores));
+  }
 
   await resetPostgres(stores);
   const pg = libpqEnv(env);
@@ -670,16 +695,13 @@ async function benchPostgres(
   check('dtc_codes rows after psql \\copy', n, await countDtc(stores));
   await resetPostgres(stores);
   return {
-    rows: n,
-    csvBytes: bytes,
-    peerBytes,
     acx: {
       ...strip(acx),
       ...(phase
         ? { stagingSeconds: (phase - t) / 1000, applySeconds: acx.seconds - (phase - t) / 1000 }
         : {}),
     },
-    dryRun: strip(dry),
+    ...(dry ? { dryRun: strip(dry) } : {}),
     psql: strip(psql),
   };
 }
@@ -823,12 +845,12 @@ function postgresTables(results: SizeResult[], startup: number): string {
         [
           String(p.rows),
           'import --csv --dry-run',
-          secs(p.dryRun.seconds),
-          rate(p.rows, p.dryRun.seconds),
+          secs(p.dryRun?.seconds),
+          rate(p.rows, p.dryRun?.seconds),
           '(no peer)',
           '',
-          `${q2(p.dryRun.seconds, p.psql.seconds)} (${q2(p.dryRun.seconds, p.acx.seconds)} × the import)`,
-          mib(p.dryRun.maxRssKiB),
+          `${q2(p.dryRun?.seconds, p.psql.seconds)} (${q2(p.dryRun?.seconds, p.acx.seconds)} × the import)`,
+          mib(p.dryRun?.maxRssKiB),
           dryGrowth(r),
         ],
       ];
@@ -1127,7 +1149,8 @@ async function main(): Promise<void> {
   write(outDir, results, startup, notes);
 }
 
-main().catch((error: unknown) => {
-  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+if (import.meta.main)
+  main().catch((error: unknown) => {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  });

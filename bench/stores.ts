@@ -12,6 +12,7 @@ import { connectionsOf } from '../test/support/stores.ts';
 import { emptyPostgres, listPostgresTables, countRows } from '../src/stores/postgres/postgres-schema.ts';
 import { emptyNeo4j } from '../src/stores/neo4j/neo4j-schema.ts';
 import { emptyQdrant } from '../src/stores/qdrant/qdrant-schema.ts';
+import { labelMap } from '../src/model/labels.ts';
 
 export type BenchStore = 'postgres' | 'neo4j' | 'qdrant';
 export const ALL_STORES: readonly BenchStore[] = ['postgres', 'neo4j', 'qdrant'];
@@ -61,6 +62,16 @@ export async function countStores(env: NodeJS.ProcessEnv): Promise<StoreCounts> 
       qdrantPoints,
       qdrantCollections: collections.length,
     };
+  } finally {
+    await stores.close();
+  }
+}
+
+/** The content fingerprint of one store (section 5 of the design): what a restore must give back. */
+export async function fingerprintStore(env: NodeJS.ProcessEnv, store: BenchStore): Promise<string> {
+  const stores = await openAllStores(env);
+  try {
+    return JSON.stringify(await stores[store].fingerprint(labelMap('production')));
   } finally {
     await stores.close();
   }
