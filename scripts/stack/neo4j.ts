@@ -180,7 +180,10 @@ async function terminate(ctx: StackContext, pid: number): Promise<void> {
 
 function launch(ctx: StackContext): number {
   const target = targetDir(ctx);
-  mkdirSync(homeDir(ctx), { recursive: true });
+  mkdirSync(join(homeDir(ctx), 'conf'), { recursive: true });
+  // APOC reads its own settings from conf/apoc.conf: the benchmark's APOC peer imports a JSON export
+  // (`apoc.import.json`, bench/neo4j-apoc.ts), which APOC refuses unless file import is enabled.
+  writeFileSync(join(homeDir(ctx), 'conf', 'apoc.conf'), 'apoc.import.file.enabled=true\n');
   const logFd = openSync(logFile(ctx), 'w');
   try {
     const jvm = [
