@@ -113,3 +113,356 @@ export function stringifyExactJson(value: unknown): string {
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+// ------------------------------------------------------------------------------------ bytes
+
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * A strict JSON reader over UTF-8 bytes that yields what `parseExactJson` yields for the same text,
+ * without decoding the text first: a Qdrant scroll page is mostly vector components, and reading
+ * them here costs a fraction of `JSON.parse` (which boxes each one). Numbers are read by Clinger's
+ * fast path (at most 15 significant digits and a power of ten up to 10^22: one correctly rounded
+ * multiplication or division, the double `JSON.parse` gives) and by `Number()` of their text
+ * otherwise; integer tokens of 16 or more characters follow `parseExactJson` (a bigint when not a
+ * safe integer); strings without escapes are decoded in place, others by `JSON.parse` of their text.
+ *
+ * With `typed`, an array whose elements are all numbers (none a bigint) is read into a Float64Array
+ * (the same doubles): the caller says where (a Qdrant point's `vector`), because nothing else may
+ * change type. Any deviation from JSON's grammar throws a SyntaxError; callers that need
+ * `JSON.parse`'s own message read the text again with `parseExactJson` (see `parseExactJsonBytes`).
+ */
+export class ExactJsonReader {
+  readonly bytes: Uint8Array;
+  at = 0;
+  private readonly buffer: Buffer;
+  private scratch = new Float64Array(1024);
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  fail(): never {
+    throw new SyntaxError(`invalid JSON at byte ${this.at}`);
+  }
+
+  /** Skips white space; the next byte, or -1 at the end. */
+  space(): number {
+    const b = this.bytes;
+    let i = this.at;
+    for (; i < b.length; i++) {
+      const c = b[i]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        this.at = i;
+        return c;
+      }
+    }
+    this.at = i;
+    return -1;
+  }
+
+  /** Skips white space, then `c`. */
+  expect(c: number): void {
+    if (this.space() !== c) this.fail();
+    this.at++;
+  }
+
+  /** After a member or element: true for `,` (another follows), false for `close`. */
+  next(close: number): boolean {
+    const c = this.space();
+    this.at++;
+    if (c === 0x2c) return true;
+    if (c !== close) this.fail();
+    return false;
+  }
+
+  /** The whole input is one value (white space around it allowed). */
+  end(): void {
+    if (this.space() !== -1) this.fail();
+  }
+
+  value(typed = false): unknown {
+    const c = this.space();
+    if (c === 0x22) return this.string();
+    if (c === 0x7b) return this.object(typed);
+    if (c === 0x5b) return this.array(typed);
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+    if (c === 0x74) return this.word('true', true);
+    if (c === 0x66) return this.word('false', false);
+    if (c === 0x6e) return this.word('null', null);
+    return this.fail();
+  }
+
+  private word<T>(text: string, value: T): T {
+    const b = this.bytes;
+    for (let i = 0; i < text.length; i++) if (b[this.at + i] !== text.charCodeAt(i)) this.fail();
+    this.at += text.length;
+    return value;
+  }
+
+  /** A string (the reader is at its opening quote). */
+  string(): string {
+    const b = this.bytes;
+    const start = ++this.at;
+    let ascii = true;
+    for (let i = start; i < b.length; i++) {
+      const c = b[i]!;
+      if (c === 0x22) {
+        this.at = i + 1;
+        return ascii ? this.buffer.toString('latin1', start, i) : UTF8.decode(b.subarray(start, i));
+      }
+      if (c === 0x5c) return this.escapedString(start - 1);
+      if (c < 0x20) this.fail();
+      if (c >= 0x80) ascii = false;
+    }
+    return this.fail();
+  }
+
+  private escapedString(quote: number): string {
+    const b = this.bytes;
+    for (let i = quote + 1; i < b.length; i++) {
+      const c = b[i]!;
+      if (c === 0x5c) i++;
+      else if (c === 0x22) {
+        this.at = i + 1;
+        return JSON.parse(UTF8.decode(b.subarray(quote, i + 1))) as string;
+      }
+    }
+    return this.fail();
+  }
+
+  private object(typed: boolean): Record<string, unknown> {
+    this.at++;
+    const out: Record<string, unknown> = {};
+    if (this.space() === 0x7d) {
+      this.at++;
+      return out;
+    }
+    do {
+      if (this.space() !== 0x22) this.fail();
+      const key = this.string();
+      this.expect(0x3a);
+      // A sparse vector's indices are integers, never float32.
+      const value = this.value(typed && key !== 'indices');
+      if (key === '__proto__')
+        Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+      else out[key] = value;
+    } while (this.next(0x7d));
+    return out;
+  }
+
+  private array(typed: boolean): unknown[] | Float64Array {
+    this.at++;
+    const c = this.space();
+    if (c === 0x5d) {
+      this.at++;
+      return [];
+    }
+    let out: unknown[] = [];
+    if (typed && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+      const numbers = this.numbers();
+      if (numbers instanceof Float64Array) return numbers;
+      // `numbers` stopped at an element that is not a plain number: the rest is read the general way.
+      out = numbers;
+    }
+    do out.push(this.value(typed));
+    while (this.next(0x5d));
+    return out;
+  }
+
+  /**
+   * Numbers up to the array's end: a Float64Array when all are plain numbers; otherwise the numbers
+   * read so far, with the reader at the first element that is not one. The common element — a
+   * decimal of at most 9 significant digits (a float32's shortest form has at most 9), no exponent,
+   * no white space around it — is read inline in 32-bit integer arithmetic; anything else goes
+   * through `number()` and `space()`.
+   */
+  private numbers(): Float64Array | unknown[] {
+    const b = this.bytes;
+    let scratch = this.scratch;
+    let n = 0;
+    let i = this.at;
+    for (;;) {
+      if (n === scratch.length) {
+        const grown = new Float64Array(n * 2);
+        grown.set(scratch);
+        this.scratch = scratch = grown;
+      }
+      const start = i;
+      let c = b[i]!;
+      const negative = c === 0x2d;
+      if (negative) c = b[++i]!;
+      let mantissa = 0;
+      let digits = 0;
+      let exponent = 0;
+      // Leading zeros (of `0.000123`) are not significant.
+      if (c === 0x30) {
+        c = b[++i]!;
+        if (c === 0x2e) {
+          c = b[++i]!;
+          while (c === 0x30) {
+            exponent--;
+            c = b[++i]!;
+          }
+          while (c >= 0x30 && c <= 0x39 && digits < 9) {
+            mantissa = (mantissa * 10 + (c - 0x30)) | 0;
+            digits++;
+            exponent--;
+            c = b[++i]!;
+          }
+          // `0.` (number() refuses it) or a tenth digit (number() reads it).
+          if ((digits === 0 && exponent === 0) || (c >= 0x30 && c <= 0x39)) digits = 99;
+        }
+      } else if (c >= 0x31 && c <= 0x39) {
+        do {
+          mantissa = (mantissa * 10 + (c - 0x30)) | 0;
+          digits++;
+          c = b[++i]!;
+        } while (c >= 0x30 && c <= 0x39 && digits < 9);
+        if (c === 0x2e) {
+          c = b[++i]!;
+          const before = digits;
+          while (c >= 0x30 && c <= 0x39 && digits < 9) {
+            mantissa = (mantissa * 10 + (c - 0x30)) | 0;
+            digits++;
+            exponent--;
+            c = b[++i]!;
+          }
+          if (digits === before || (c >= 0x30 && c <= 0x39)) digits = 99;
+        } else if (c >= 0x30 && c <= 0x39) digits = 99; // a tenth digit: number() reads it
+      } else digits = 99;
+      if (c === 0x65 || c === 0x45) digits = 99; // exponents: number()
+      let value: number;
+      // At most 9 digits: the mantissa is an exact 32-bit integer (Clinger's fast path, as number()).
+      if (digits <= 9 && exponent >= -22) {
+        value = exponent < 0 ? mantissa / POW10[-exponent]! : mantissa;
+        if (negative) value = -value;
+        this.at = i;
+      } else {
+        this.at = start;
+        const v = this.number();
+        if (typeof v !== 'number') {
+          this.at = start;
+          return Array.from(scratch.subarray(0, n));
+        }
+        value = v;
+        c = this.space();
+        i = this.at;
+      }
+      scratch[n++] = value;
+      if (c === 0x2c) {
+        c = b[++i]!;
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) continue;
+        this.at = i;
+        c = this.space();
+        i = this.at;
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) continue;
+        return Array.from(scratch.subarray(0, n));
+      }
+      if (c === 0x5d) {
+        this.at = i + 1;
+        return scratch.slice(0, n);
+      }
+      this.at = i;
+      c = this.space();
+      i = this.at;
+      if (c === 0x5d) {
+        this.at = i + 1;
+        return scratch.slice(0, n);
+      }
+      if (c !== 0x2c) this.fail();
+      c = b[++i]!;
+      this.at = i;
+      c = this.space();
+      i = this.at;
+      if (c !== 0x2d && (c < 0x30 || c > 0x39)) return Array.from(scratch.subarray(0, n));
+    }
+  }
+
+  /** A number token, by JSON's grammar; a bigint when an integer of 16+ characters is not safe. */
+  number(): number | bigint {
+    const b = this.bytes;
+    const start = this.at;
+    let i = start;
+    let negative = false;
+    if (b[i] === 0x2d) {
+      negative = true;
+      i++;
+    }
+    let mantissa = 0;
+    let significant = 0;
+    let c = b[i];
+    if (c === 0x30) {
+      i++;
+      c = b[i];
+    } else if (c !== undefined && c >= 0x31 && c <= 0x39) {
+      do {
+        mantissa = mantissa * 10 + (c - 0x30);
+        significant++;
+        c = b[++i];
+      } while (c !== undefined && c >= 0x30 && c <= 0x39);
+    } else this.fail();
+    let exponent = 0;
+    let integer = true;
+    if (c === 0x2e) {
+      integer = false;
+      c = b[++i];
+      if (c === undefined || c < 0x30 || c > 0x39) {
+        this.at = i;
+        this.fail();
+      }
+      do {
+        if (mantissa !== 0 || c !== 0x30) significant++;
+        mantissa = mantissa * 10 + (c - 0x30);
+        exponent--;
+        c = b[++i];
+      } while (c !== undefined && c >= 0x30 && c <= 0x39);
+    }
+    if (c === 0x65 || c === 0x45) {
+      integer = false;
+      c = b[++i];
+      let sign = 1;
+      if (c === 0x2b || c === 0x2d) {
+        if (c === 0x2d) sign = -1;
+        c = b[++i];
+      }
+      if (c === undefined || c < 0x30 || c > 0x39) {
+        this.at = i;
+        this.fail();
+      }
+      let e = 0;
+      do {
+        if (e < 100_000) e = e * 10 + (c - 0x30);
+        c = b[++i];
+      } while (c !== undefined && c >= 0x30 && c <= 0x39);
+      exponent += sign * e;
+    }
+    this.at = i;
+    if (integer && i - start >= 16) {
+      const digits = this.buffer.toString('latin1', start, i);
+      const value = Number(digits);
+      return Number.isSafeInteger(value) ? value : BigInt(digits);
+    }
+    if (significant <= 15 && exponent >= -22 && exponent <= 22) {
+      const value = exponent < 0 ? mantissa / POW10[-exponent]! : mantissa * POW10[exponent]!;
+      return negative ? -value : value;
+    }
+    return Number(this.buffer.toString('latin1', start, i));
+  }
+}
+
+/** `parseExactJson` of UTF-8 bytes (see `ExactJsonReader`); malformed input throws `JSON.parse`'s error. */
+export function parseExactJsonBytes(bytes: Uint8Array): unknown {
+  try {
+    const reader = new ExactJsonReader(bytes);
+    const value = reader.value();
+    reader.end();
+    return value;
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // The reader is strict; the text path gives the message (or, should it be stricter than JSON, the value).
+    return parseExactJson(UTF8.decode(bytes));
+  }
+}

@@ -17,6 +17,7 @@ import {
   type SendInit,
 } from './qdrant-http.ts';
 import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
+import { parseScrollPage } from './qdrant-scroll-page.ts';
 
 export type { QdrantHttpOptions, QdrantRetryInfo } from './qdrant-http.ts';
 
@@ -96,6 +97,18 @@ export class QdrantClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.sendJson(method, path, options);
+    return this.result<T>(response, method, path, options.subject);
+  }
+
+  /** A JSON request whose successful answer is returned as its bytes (errors as `request` throws them). */
+  async requestBytes(method: string, path: string, options: RequestOptions = {}): Promise<Uint8Array> {
+    const response = await this.sendJson(method, path, options);
+    if (!response.ok) return this.result<never>(response, method, path, options.subject);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  private sendJson(method: string, path: string, options: RequestOptions): Promise<Response> {
     const url = new URL(this.url + path);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -104,7 +117,7 @@ export class QdrantClient {
     const body =
       options.rawBody ?? (options.body === undefined ? undefined : stringifyQdrantJson(options.body));
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.send(url, {
+    return this.send(url, {
       method,
       headers,
       signal: options.signal,
@@ -113,7 +126,6 @@ export class QdrantClient {
       doneIfRetried: options.doneIfRetried,
       readBody: true,
     });
-    return this.result<T>(response, method, path, options.subject);
   }
 
   /**
@@ -348,24 +360,25 @@ export class QdrantClient {
    * Retried: an upsert by id leaves the same points however often it is applied.
    */
   async upsertJson(name: string, points: string[], signal?: AbortSignal): Promise<void> {
-    // Streamed point by point: one multi-megabyte body string per batch would land in V8's
-    // large-object space and make the heap (and RSS) grow with the length of the run.
+    // One Buffer (outside V8's heap), written point by point: a multi-megabyte body *string* per batch
+    // would land in V8's large-object space and make the heap (and RSS) grow with the length of the
+    // run, and streaming the pieces through a web stream cost more CPU than encoding them.
     const path = `/collections/${enc(name)}/points`;
     const url = new URL(`${this.url}${path}?wait=true`);
-    const pieces = ['{"points":[', ...points.flatMap((p, i) => (i === 0 ? [p] : [',', p])), ']}'];
-    const length = pieces.reduce((sum, p) => sum + Buffer.byteLength(p), 0);
-    async function* chunks(): AsyncGenerator<Buffer> {
-      for (const piece of pieces) yield Buffer.from(piece);
+    let length = '{"points":[]}'.length + Math.max(0, points.length - 1);
+    for (const p of points) length += Buffer.byteLength(p);
+    const body = Buffer.allocUnsafe(length);
+    let at = body.write('{"points":[', 0, 'latin1');
+    for (let i = 0; i < points.length; i++) {
+      if (i > 0) body[at++] = 0x2c;
+      at += body.write(points[i]!, at);
     }
+    body.write(']}', at, 'latin1');
     const response = await this.send(url, {
       method: 'PUT',
-      headers: {
-        ...this.authHeaders(),
-        'content-type': 'application/json',
-        'content-length': String(length),
-      },
-      // Each attempt streams the pieces anew.
-      body: () => webStream(chunks()),
+      headers: { ...this.authHeaders(), 'content-type': 'application/json' },
+      // Each attempt sends the same bytes.
+      body: () => body,
       replay: 'idempotent',
       readBody: true,
       signal,
@@ -396,27 +409,69 @@ export class QdrantClient {
     return this.request('POST', `/collections/${enc(name)}/points/scroll`, { body, subject: name, signal });
   }
 
-  /** Every point of a collection, page by page (ordered by id), never more than one page in memory. */
+  /**
+   * `scroll` whose points' vectors are read as Float64Arrays (qdrant-scroll-page.ts), for
+   * `encodeVectors`: the same page, without an array of boxed numbers per vector.
+   */
+  async scrollTyped(name: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<ScrollPage> {
+    const path = `/collections/${enc(name)}/points/scroll`;
+    const bytes = await this.requestBytes('POST', path, { body, subject: name, signal });
+    const page = parseScrollPage(bytes);
+    if (page) return page;
+    // Not a scroll answer in Qdrant's envelope: read it the general way, which names what is wrong.
+    const text = new TextDecoder().decode(bytes);
+    const parsed = safeParse(text);
+    if (!isObject(parsed)) throw this.notQdrant('POST', path, 200, text);
+    return (parsed as { result: ScrollPage }).result;
+  }
+
+  /**
+   * Every point of a collection, page by page (ordered by id). One page in memory at a time, or two
+   * with `prefetch` (the next page is requested as soon as the current one is in, and arrives while
+   * the caller works on it). `typedVectors`: vectors as Float64Arrays (`scrollTyped`).
+   */
   async *scrollAll(
     name: string,
-    options: { pageSize?: number; withVector?: boolean; filter?: unknown; signal?: AbortSignal } = {},
+    options: {
+      pageSize?: number;
+      withVector?: boolean;
+      filter?: unknown;
+      signal?: AbortSignal;
+      prefetch?: boolean;
+      typedVectors?: boolean;
+    } = {},
   ): AsyncGenerator<QdrantPoint[]> {
-    let offset: PointId | null = null;
-    do {
-      const page: ScrollPage = await this.scroll(
-        name,
-        {
-          limit: options.pageSize ?? 256,
-          with_payload: true,
-          with_vector: options.withVector ?? true,
-          ...(offset === null ? {} : { offset }),
-          ...(options.filter ? { filter: options.filter } : {}),
-        },
-        options.signal,
-      );
-      if (page.points.length > 0) yield page.points;
-      offset = page.next_page_offset;
-    } while (offset !== null && offset !== undefined);
+    const fetchPage = (offset: PointId | null): Promise<ScrollPage> => {
+      const body = {
+        limit: options.pageSize ?? 256,
+        with_payload: true,
+        with_vector: options.withVector ?? true,
+        ...(offset === null ? {} : { offset }),
+        ...(options.filter ? { filter: options.filter } : {}),
+      };
+      return options.typedVectors
+        ? this.scrollTyped(name, body, options.signal)
+        : this.scroll(name, body, options.signal);
+    };
+    let pending: Promise<ScrollPage> | undefined = fetchPage(null);
+    try {
+      while (pending) {
+        const page: ScrollPage = await pending;
+        pending = undefined;
+        const offset = page.next_page_offset;
+        const more = offset !== null && offset !== undefined;
+        if (more && options.prefetch) {
+          pending = fetchPage(offset);
+          // Awaited on the next turn; a caller that stops early must not leave it unhandled.
+          pending.catch(() => undefined);
+        }
+        if (page.points.length > 0) yield page.points;
+        if (more && !pending) pending = fetchPage(offset);
+      }
+    } finally {
+      // A caller that stopped early: the page asked for in advance is dropped (its error too).
+      await pending?.catch(() => undefined);
+    }
   }
 
   async count(name: string, filter?: unknown): Promise<number> {

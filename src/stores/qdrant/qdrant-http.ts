@@ -161,10 +161,12 @@ export async function sendWithRetry(
       return new Response('{"result":true,"status":"ok"}', { status: 200 });
     }
     if (!RETRIED_STATUSES.has(response.status) && !init.readBody) return response;
-    const text = await readText(response);
+    // Bytes, not text: a 2.5 MB scroll page decoded here, encoded again by `new Response` and decoded
+    // once more by the caller cost a fifth of a backup's CPU.
+    const bytes = await readBytes(response);
     if (!RETRIED_STATUSES.has(response.status))
-      return new Response(text, { status: response.status, headers: response.headers });
-    const copy = new Response(text, { status: response.status, headers: response.headers });
+      return new Response(bytes, { status: response.status, headers: response.headers });
+    const copy = new Response(bytes, { status: response.status, headers: response.headers });
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     throw new TransientFault(`HTTP ${response.status}`, response.status === 429, undefined, copy, retryAfter);
   };
@@ -247,10 +249,10 @@ async function fetchOnce(
   }
 }
 
-/** The answer's text; a connection lost mid-body is a transient fault. */
-async function readText(response: Response): Promise<string> {
+/** The answer's bytes; a connection lost mid-body is a transient fault. */
+async function readBytes(response: Response): Promise<Uint8Array> {
   try {
-    return await response.text();
+    return new Uint8Array(await response.arrayBuffer());
   } catch (cause) {
     const code = transientCode(cause);
     if (code) throw new TransientFault(`${code} (answer cut)`, false, cause);

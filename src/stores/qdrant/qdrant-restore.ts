@@ -35,13 +35,17 @@ export { createCollectionBody, fanOutOf, fieldSchemaOf, strictModeOf } from './q
 export interface QdrantRestoreOptions {
   /** Recover collections that have a `native.snapshot` by uploading it (`--qdrant-snapshots`). */
   fromNativeSnapshots: boolean;
-  /** Points per upsert request (default 256). */
+  /** Points per upsert request (default `QDRANT_UPSERT_BATCH`). */
   batchSize?: number;
-  /** Upsert requests in flight at once (default 2). */
+  /** Upsert requests in flight at once (default `QDRANT_UPSERTS_IN_FLIGHT`). */
   inFlight?: number;
   /** How long to wait for a collection to turn green (default one hour). */
   readyTimeoutMs?: number;
 }
+
+/** Points per upsert request of a restore, and requests in flight (bench/qdrant.ts's bare loop uses the same). */
+export const QDRANT_UPSERT_BATCH = 256;
+export const QDRANT_UPSERTS_IN_FLIGHT = 2;
 
 /** What a snapshot holds of one collection, from the manifest's datasets. */
 export interface SnapshotCollection {
@@ -283,8 +287,8 @@ async function loadPoints(
   c: SnapshotCollection,
 ): Promise<number> {
   const dataset = `${c.name}/points`;
-  const batchSize = options.batchSize ?? 256;
-  const maxInFlight = Math.max(1, options.inFlight ?? 2);
+  const batchSize = options.batchSize ?? QDRANT_UPSERT_BATCH;
+  const maxInFlight = Math.max(1, options.inFlight ?? QDRANT_UPSERTS_IN_FLIGHT);
   return reportDataset(ctx.reporter, 'qdrant', dataset, c.records, async () => {
     const pending = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;

@@ -44,7 +44,7 @@ export interface EncodeOptions {
 
 /** The components as float32, or undefined when one cannot be encoded (see `EncodeOptions`). */
 function float32Of(
-  values: readonly unknown[],
+  values: ArrayLike<unknown>,
   exactOnly: boolean,
   into?: Float32Array,
   at = 0,
@@ -71,39 +71,66 @@ function base64Of(values: Float32Array): string {
   return bytes.toString('base64');
 }
 
-function encodeDense(vector: readonly unknown[], exactOnly: boolean): Json {
+/** A list of components: a JSON array, or the Float64Array a typed scroll page reads (qdrant-scroll-page.ts). */
+type Components = readonly unknown[] | Float64Array;
+
+const isComponents = (value: Json): value is Components =>
+  Array.isArray(value) || value instanceof Float64Array;
+
+/** What is written when a vector stays as it was: Float64Arrays become the arrays of numbers they hold. */
+function plain(value: Json): Json {
+  if (value instanceof Float64Array) return Array.from(value);
+  if (Array.isArray(value)) return value.some(needsPlain) ? value.map(plain) : value;
+  if (isObject(value) && Object.values(value).some(needsPlain)) {
+    const out: Record<string, Json> = {};
+    for (const key of Object.keys(value)) out[key] = plain(value[key]);
+    return out;
+  }
+  return value;
+}
+
+function needsPlain(value: Json): boolean {
+  if (value instanceof Float64Array) return true;
+  if (Array.isArray(value)) return value.some(needsPlain);
+  return isObject(value) && Object.values(value).some(needsPlain);
+}
+
+function encodeDense(vector: Components, exactOnly: boolean): Json {
   const values = vector.length > 0 ? float32Of(vector, exactOnly) : undefined;
-  return values ? { [F32]: base64Of(values) } : vector;
+  return values ? { [F32]: base64Of(values) } : plain(vector);
 }
 
 function encodeMulti(rows: readonly unknown[], exactOnly: boolean): Json {
-  const first = rows[0] as unknown[];
+  const first = rows[0] as Components;
   const dim = first.length;
-  if (dim === 0) return rows;
+  if (dim === 0) return plain(rows);
   const all = new Float32Array(rows.length * dim);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    if (!Array.isArray(row) || row.length !== dim || !float32Of(row, exactOnly, all, r * dim)) return rows;
+    if (!isComponents(row) || row.length !== dim || !float32Of(row, exactOnly, all, r * dim))
+      return plain(rows);
   }
   return { [F32M]: { dim, data: base64Of(all) } };
 }
 
 /** One vector in any position: dense or multivector array, or (not at the top) a sparse vector. */
 function encodeOne(vector: Json, nested: boolean, exactOnly: boolean): Json {
+  if (vector instanceof Float64Array) return encodeDense(vector, exactOnly);
   if (Array.isArray(vector)) {
-    if (vector.length > 0 && Array.isArray(vector[0])) return encodeMulti(vector, exactOnly);
+    if (vector.length > 0 && isComponents(vector[0])) return encodeMulti(vector, exactOnly);
     return encodeDense(vector, exactOnly);
   }
-  if (nested && isObject(vector) && Array.isArray(vector.indices) && Array.isArray(vector.values)) {
+  if (nested && isObject(vector) && Array.isArray(vector.indices) && isComponents(vector.values)) {
     const values = encodeDense(vector.values, exactOnly);
-    return values === vector.values ? vector : { ...vector, values };
+    return values === vector.values ? vector : plain({ ...vector, values });
   }
-  return vector;
+  return plain(vector);
 }
 
 /**
  * A point's `vector` (Qdrant's `VectorStruct`) with every vector that can be encoded (see
- * `EncodeOptions`) in binary form. Anything else is returned as it is.
+ * `EncodeOptions`) in binary form. Anything else is returned as it is, as JSON arrays where a typed
+ * scroll page held Float64Arrays (so both readings of a page give the same line).
  */
 export function encodeVectors(vector: Json, options: EncodeOptions = {}): Json {
   const exactOnly = options.exactOnly ?? false;
@@ -264,12 +291,27 @@ function pointIdText(line: string): string {
 // double form, which is the most of a format-2 restore's CPU.
 const POWERS_OF_TEN = Float64Array.from({ length: 120 }, (_, i) => 10 ** (i - 60));
 const LOG10_2 = Math.log10(2);
-const BYTES_PER_COMPONENT = 17; // `,` `-` 10 digits `e` `-` 2 digits, and room to spare
+// `,` `-` 10 digits `e` `-` 2 digits; JSON.stringify of a subnormal takes up to 23 (`-1.1754942106924411e-38`).
+const BYTES_PER_COMPONENT = 24;
+
+/**
+ * The bytes float32Text writes into, reused (grown when a vector needs more): a plain Uint8Array,
+ * whose element stores V8 compiles tighter than a Buffer's, with a Buffer view for the text.
+ */
+let textBytes = new Uint8Array(1 << 16);
+let textBuffer = Buffer.from(textBytes.buffer);
+// Every byte written is ASCII, which windows-1252 (the WHATWG "latin1") maps to itself; faster here
+// than Buffer's latin1 toString.
+const ASCII = new TextDecoder('latin1');
 
 /** `[…]` for a float32 array: see above. Zero, subnormals (and NaN, ±Infinity) take JSON.stringify. */
 export function float32Text(values: Float32Array): string {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = Buffer.allocUnsafe(values.length * BYTES_PER_COMPONENT + 2);
+  if (textBytes.length < values.length * BYTES_PER_COMPONENT + 2) {
+    textBytes = new Uint8Array(values.length * BYTES_PER_COMPONENT + 2);
+    textBuffer = Buffer.from(textBytes.buffer);
+  }
+  const out = textBytes;
   let at = 0;
   out[at++] = 0x5b;
   for (let i = 0; i < values.length; i++) {
@@ -277,40 +319,69 @@ export function float32Text(values: Float32Array): string {
     const v = values[i]!;
     const exponent = (bits[i]! >>> 23) & 0xff;
     if (exponent === 0 || exponent === 0xff) {
-      at += out.write(Object.is(v, -0) ? '-0.0' : JSON.stringify(v), at, 'latin1');
+      at += textBuffer.write(Object.is(v, -0) ? '-0.0' : JSON.stringify(v), at, 'latin1');
       continue;
     }
     if (v < 0) out[at++] = 0x2d;
     at = writeScaled(out, at, v < 0 ? -v : v, 8 - Math.floor((exponent - 127) * LOG10_2));
   }
   out[at++] = 0x5d;
-  return out.toString('latin1', 0, at);
+  return ASCII.decode(textBytes.subarray(0, at));
 }
 
+/** "00" … "99" as bytes: two digits per table read. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) =>
+  i % 2 === 0 ? 0x30 + Math.floor(i / 20) : 0x30 + (((i - 1) / 2) % 10),
+);
+
 /** Writes `a` (positive, normal) as `<9 or 10 digits>e<exponent>`, first trying 10^scale. */
-function writeScaled(out: Buffer, at: number, a: number, scale: number): number {
+function writeScaled(out: Uint8Array, at: number, a: number, scale: number): number {
   let mantissa = Math.round(a * POWERS_OF_TEN[scale + 60]!);
   // The binary exponent's estimate is at most one decade low; rounding may reach the next decade.
   if (mantissa < 1e8) mantissa = Math.round(a * POWERS_OF_TEN[++scale + 60]!);
   else if (mantissa >= 1e10) mantissa = Math.round(a * POWERS_OF_TEN[--scale + 60]!);
-  const digits = mantissa >= 1e9 ? 10 : 9;
-  for (let d = digits - 1; d >= 0; d--) {
-    const digit = mantissa % 10;
-    out[at + d] = 0x30 + digit;
-    mantissa = (mantissa - digit) / 10;
+  // Below 10^10: two halves of five digits each, in 32-bit integer arithmetic, two digits a step.
+  const high = Math.floor(mantissa / 100_000);
+  const low = mantissa - high * 100_000;
+  let top = high;
+  if (high >= 10_000) {
+    const first = (high / 10_000) | 0;
+    out[at++] = 0x30 + first;
+    top = high - first * 10_000;
   }
-  at += digits;
+  let pair = (top / 100) | 0;
+  let rest = top - pair * 100;
+  out[at] = DIGIT_PAIRS[2 * pair]!;
+  out[at + 1] = DIGIT_PAIRS[2 * pair + 1]!;
+  out[at + 2] = DIGIT_PAIRS[2 * rest]!;
+  out[at + 3] = DIGIT_PAIRS[2 * rest + 1]!;
+  const first = (low / 10_000) | 0;
+  out[at + 4] = 0x30 + first;
+  const bottom = low - first * 10_000;
+  pair = (bottom / 100) | 0;
+  rest = bottom - pair * 100;
+  out[at + 5] = DIGIT_PAIRS[2 * pair]!;
+  out[at + 6] = DIGIT_PAIRS[2 * pair + 1]!;
+  out[at + 7] = DIGIT_PAIRS[2 * rest]!;
+  out[at + 8] = DIGIT_PAIRS[2 * rest + 1]!;
+  at += 9;
   out[at++] = 0x65;
   let exponent = -scale;
   if (exponent < 0) {
     out[at++] = 0x2d;
     exponent = -exponent;
   }
-  if (exponent >= 10) out[at++] = 0x30 + Math.floor(exponent / 10);
-  out[at++] = 0x30 + (exponent % 10);
+  if (exponent >= 10) {
+    const tens = (exponent / 10) | 0;
+    out[at++] = 0x30 + tens;
+    exponent -= tens * 10;
+  }
+  out[at++] = 0x30 + exponent;
   return at;
 }
 
 function isObject(value: Json): value is Record<string, Json> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Float64Array)
+  );
 }
