@@ -138,6 +138,12 @@ export class ExactJsonReader {
   at = 0;
   private readonly buffer: Buffer;
   private scratch = new Float64Array(1024);
+  /**
+   * Typed arrays are views into shared arenas, not one ArrayBuffer each: a page of 256 vectors would
+   * otherwise allocate (and the GC sweep) 256 backing stores.
+   */
+  private arena = new Float64Array(0);
+  private arenaUsed = 0;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -363,14 +369,14 @@ export class ExactJsonReader {
       }
       if (c === 0x5d) {
         this.at = i + 1;
-        return scratch.slice(0, n);
+        return this.keep(scratch, n);
       }
       this.at = i;
       c = this.space();
       i = this.at;
       if (c === 0x5d) {
         this.at = i + 1;
-        return scratch.slice(0, n);
+        return this.keep(scratch, n);
       }
       if (c !== 0x2c) this.fail();
       c = b[++i]!;
@@ -379,6 +385,18 @@ export class ExactJsonReader {
       i = this.at;
       if (c !== 0x2d && (c < 0x30 || c > 0x39)) return Array.from(scratch.subarray(0, n));
     }
+  }
+
+  /** The first `n` numbers of `scratch`, copied into the arena. */
+  private keep(scratch: Float64Array, n: number): Float64Array {
+    if (this.arenaUsed + n > this.arena.length) {
+      this.arena = new Float64Array(Math.max(n, 1 << 16));
+      this.arenaUsed = 0;
+    }
+    const view = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
+    view.set(scratch.subarray(0, n));
+    this.arenaUsed += n;
+    return view;
   }
 
   /** A number token, by JSON's grammar; a bigint when an integer of 16+ characters is not safe. */

@@ -95,8 +95,17 @@ function needsPlain(value: Json): boolean {
   return isObject(value) && Object.values(value).some(needsPlain);
 }
 
+/** float32 components before they become base64, reused: base64 is taken before the next vector. */
+let encodeScratch = new Float32Array(1024);
+
+function scratchOf(length: number): Float32Array {
+  if (encodeScratch.length < length)
+    encodeScratch = new Float32Array(Math.max(length, 2 * encodeScratch.length));
+  return encodeScratch.subarray(0, length);
+}
+
 function encodeDense(vector: Components, exactOnly: boolean): Json {
-  const values = vector.length > 0 ? float32Of(vector, exactOnly) : undefined;
+  const values = vector.length > 0 ? float32Of(vector, exactOnly, scratchOf(vector.length)) : undefined;
   return values ? { [F32]: base64Of(values) } : plain(vector);
 }
 
@@ -104,7 +113,7 @@ function encodeMulti(rows: readonly unknown[], exactOnly: boolean): Json {
   const first = rows[0] as Components;
   const dim = first.length;
   if (dim === 0) return plain(rows);
-  const all = new Float32Array(rows.length * dim);
+  const all = scratchOf(rows.length * dim);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (!isComponents(row) || row.length !== dim || !float32Of(row, exactOnly, all, r * dim))
