@@ -1,9 +1,9 @@
 /**
  * Start-up of `acx-data --version` and `--help`: wall time and peak RSS of the whole process, as a cron
- * job or a monitor pays it on every call. The same code run five ways, alternating, several rounds: the
+ * job or a monitor pays it on every call. The same code run six ways, alternating, several rounds: the
  * package's built JavaScript (dist/, as `npm install -g` runs it) and the checkout (Node strips the
- * TypeScript types) on Node 24, the checkout on Node 22, and the first two with Node's compile cache off
- * (what the very first run after an install or an edit pays).
+ * TypeScript types), each on Node 24 and on Node 22, and on Node 24 with Node's compile cache off (what
+ * the very first run after an install or an edit pays).
  *
  *   npx node bench/startup.ts [--rounds 15] [--node22 PATH] [--out bench/results]
  *
@@ -64,6 +64,7 @@ const ways: Way[] = [
     bin: join(root, 'bin', 'acx-data.js'),
   },
   { name: 'checkout (type stripping), Node 22', node: node22, bin: join(root, 'bin', 'acx-data.js') },
+  { name: 'package (dist/ JavaScript), Node 22', node: node22, bin: join(packaged, 'bin', 'acx-data.js') },
   {
     name: 'package, Node 24, compile cache off',
     node: process.execPath,
@@ -106,7 +107,7 @@ const versions = (node: string) => spawnSync(node, ['-v'], { encoding: 'utf8' })
 const lines = [
   `# acx-data start-up, ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Produced by \`npx node bench/startup.ts --rounds ${rounds}\`: each command ${rounds} times, the five ways`,
+  `Produced by \`npx node bench/startup.ts --rounds ${rounds}\`: each command ${rounds} times, the six ways`,
   'alternating; wall time of the whole process (spawn to exit) and its peak RSS (GNU time). Target (issue',
   '#15): `--version` and `--help` in ≤ 0.3 s and ≤ 70 MiB.',
   '',
