@@ -5,8 +5,18 @@
  * bare JSON integers.
  */
 
+import { randomBytes } from 'node:crypto';
+
 const LONG_DIGIT_RUN = /\d{16,}/;
-const BIGINT_TAG = '\u0000bigint:';
+
+/**
+ * The marker a long integer travels under through JSON.parse or JSON.stringify: a string no input can
+ * hold by chance, since it carries a random nonce drawn for each call (a fixed marker let a payload
+ * string such as "\u0000bigint:12" turn into the number 12 when the same document held a long id).
+ */
+function bigintTag(): string {
+  return `\u0000bigint:${randomBytes(8).toString('hex')}:`;
+}
 
 /**
  * Positions of integer tokens too long to be safe, found by a scan that skips string contents
@@ -46,17 +56,17 @@ function longIntegerTokens(text: string): Array<[number, number]> {
   return found;
 }
 
-function restoreBigints(value: unknown): unknown {
+function restoreBigints(value: unknown, tag: string): unknown {
   if (typeof value === 'string') {
-    if (!value.startsWith(BIGINT_TAG)) return value;
-    const digits = value.slice(BIGINT_TAG.length);
+    if (!value.startsWith(tag)) return value;
+    const digits = value.slice(tag.length);
     const number = Number(digits);
     return Number.isSafeInteger(number) ? number : BigInt(digits);
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (typeof item === 'object' || typeof item === 'string') value[i] = restoreBigints(item);
+      if (typeof item === 'object' || typeof item === 'string') value[i] = restoreBigints(item, tag);
     }
     return value;
   }
@@ -64,7 +74,7 @@ function restoreBigints(value: unknown): unknown {
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const item = record[key];
-      if (typeof item === 'object' || typeof item === 'string') record[key] = restoreBigints(item);
+      if (typeof item === 'object' || typeof item === 'string') record[key] = restoreBigints(item, tag);
     }
   }
   return value;
@@ -76,21 +86,17 @@ export function parseExactJson(text: string): unknown {
   if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
   const tokens = longIntegerTokens(text);
   if (tokens.length === 0) return JSON.parse(text);
+  const tag = bigintTag();
+  const quotedTag = tag.replace('\u0000', '\\u0000');
   const parts: string[] = [];
   let last = 0;
   for (const [start, end] of tokens) {
-    parts.push(
-      text.slice(last, start),
-      `"${BIGINT_TAG.replace('\u0000', '\\u0000')}${text.slice(start, end)}"`,
-    );
+    parts.push(text.slice(last, start), `"${quotedTag}${text.slice(start, end)}"`);
     last = end;
   }
   parts.push(text.slice(last));
-  return restoreBigints(JSON.parse(parts.join('')));
+  return restoreBigints(JSON.parse(parts.join('')), tag);
 }
-
-// JSON.stringify escapes the NUL in the tag, so only a tagged bigint can produce this exact token.
-const TAGGED_BIGINT = /"\\u0000bigint:(-?\d+)"/g;
 
 /** Serialises a value to JSON; `bigint` becomes a bare integer. */
 export function stringifyExactJson(value: unknown): string {
@@ -100,13 +106,17 @@ export function stringifyExactJson(value: unknown): string {
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
   }
+  const tag = bigintTag();
   let hasBigint = false;
   const text = JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v !== 'bigint') return v;
     hasBigint = true;
-    return `${BIGINT_TAG}${v}`;
+    return `${tag}${v}`;
   });
-  return hasBigint ? text.replace(TAGGED_BIGINT, '$1') : text;
+  if (!hasBigint) return text;
+  // JSON.stringify escapes the NUL in the tag; the nonce makes the token one no string value produced.
+  const tagged = new RegExp(`"\\\\u0000bigint:${tag.slice(tag.indexOf(':') + 1)}(-?\\d+)"`, 'g');
+  return text.replace(tagged, '$1');
 }
 
 /** A JSON object (not null, not an array). */

@@ -27,6 +27,20 @@ describe('Qdrant JSON keeps 63-bit ids exact', () => {
   it('does not confuse strings that look like the bigint tag', () => {
     expect(stringifyQdrantJson({ s: 'bigint:12', id: 12n })).toBe('{"s":"bigint:12","id":12}');
   });
+
+  it('keeps a string holding NUL + "bigint:" a string beside a long integer, both ways', () => {
+    const text =
+      '{"id":9036396042225763098,"payload":{"note":"\\u0000bigint:12","big":"\\u0000bigint:9036396042225763098"}}';
+    const value = parseQdrantJson(text);
+    expect(value).toEqual({
+      id: 9036396042225763098n,
+      payload: { note: '\u0000bigint:12', big: '\u0000bigint:9036396042225763098' },
+    });
+    expect(stringifyQdrantJson(value)).toBe(text);
+    expect(stringifyQdrantJson({ note: '\u0000bigint:7', id: 12n })).toBe(
+      '{"note":"\\u0000bigint:7","id":12}',
+    );
+  });
 });
 
 describe('content hashes', () => {
