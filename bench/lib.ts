@@ -3,7 +3,7 @@
  * the PostgreSQL connection as PG* variables (the password never goes into argv), the guard that keeps
  * the benchmarks off the main local stack, and machine notes for the result files.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, freemem, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -257,4 +257,37 @@ export function option(argv: string[], name: string): string | undefined {
   const value = argv[i + 1];
   if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
   return value;
+}
+
+/**
+ * A private Qdrant test double (test/qdrant-double/) on `port`, in memory, once it says it is ready.
+ * `nodeArgs` go before the script (e.g. `--cpu-prof`).
+ */
+export async function startQdrantDouble(
+  port: number,
+  dataDir: string,
+  nodeArgs: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      join(root, 'test/qdrant-double/main.ts'),
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--no-persist',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.once('exit', (code) => reject(new Error(`the double exited with ${code} before it was ready`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      if (seen.includes('qdrant-double ready')) resolve();
+    });
+  });
+  return child;
 }

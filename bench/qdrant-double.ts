@@ -16,7 +16,7 @@
  * is printed after the run. Nothing here asserts a time; a run that loses or changes a point, or that
  * the double reports an OpenAPI violation for, fails instead of reporting.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import { POINT_SETS } from '../src/seed/points.ts';
 import { planCounts } from '../src/seed/plan.ts';
 import { parseQdrantJson, stringifyQdrantJson } from '../src/stores/qdrant/qdrant-json.ts';
 import { summariseProfile } from './cloud-report.ts';
-import { loadAverage, markdownTable, option, root } from './lib.ts';
+import { loadAverage, markdownTable, option, startQdrantDouble } from './lib.ts';
 
 const argv = process.argv.slice(2);
 const POINTS = Number(option(argv, '--points') ?? 20_000);
@@ -68,32 +68,6 @@ const clientCpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-
-async function startDouble(dataDir: string): Promise<ChildProcess> {
-  const profile = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = spawn(
-    process.execPath,
-    [
-      ...profile,
-      join(root, 'test/qdrant-double/main.ts'),
-      '--port',
-      String(PORT),
-      '--data-dir',
-      dataDir,
-      '--no-persist',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.once('exit', (code) => reject(new Error(`the double exited with ${code} before it was ready`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString('utf8');
-      if (seen.includes('qdrant-double ready')) resolve();
-    });
-  });
-  return child;
-}
 
 const base = `http://127.0.0.1:${PORT}`;
 
@@ -171,7 +145,11 @@ async function main(): Promise<void> {
   const seeded = seededPoints(POINTS);
   const firstBodies = batches(seeded, BATCH).map((b) => stringifyQdrantJson({ points: b }));
   const loadStart = loadAverage();
-  const child = await startDouble(dataDir);
+  const child = await startQdrantDouble(
+    PORT,
+    dataDir,
+    CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
+  );
   const pid = child.pid!;
   const phases: Phase[] = [];
   try {

@@ -25,7 +25,7 @@
  * writes a point differently fails instead of reporting. `--before FILE` (the `--json` of an earlier run)
  * adds its figures beside this run's; `--cpu-prof DIR` profiles one extra backup and restore afterwards.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   createReadStream,
   existsSync,
@@ -58,6 +58,7 @@ import {
   root,
   today,
   type Measured,
+  startQdrantDouble,
 } from './lib.ts';
 
 const COLLECTION = 'autocognitix';
@@ -141,23 +142,6 @@ function cpuSecondsOf(pid: number | undefined): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-async function startDouble(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'test/qdrant-double/main.ts'), '--port', String(port), '--data-dir', dataDir, '--no-persist'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.once('exit', (code) => reject(new Error(`the double exited with ${code} before it was ready`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString('utf8');
-      if (seen.includes('qdrant-double ready')) resolve();
-    });
-  });
-  return child;
 }
 
 async function emptyServer(client: QdrantClient): Promise<void> {
@@ -281,7 +265,7 @@ async function main(): Promise<void> {
   const cpuProf = option(argv, '--cpu-prof');
   const work = mkdtempSync(join(tmpdir(), 'acx-bench-qdrant-'));
   const loadAtStart = loadAverage();
-  const double = remote ? undefined : await startDouble(port, join(work, 'double'));
+  const double = remote ? undefined : await startQdrantDouble(port, join(work, 'double'));
   const url = remote ?? `http://127.0.0.1:${port}`;
   const pid = double?.pid;
   const client = new QdrantClient({ url, apiKey: process.env.QDRANT_API_KEY });

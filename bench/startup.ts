@@ -15,6 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { prettierWrite } from './lib.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -130,5 +131,6 @@ lines.push(
 );
 const file = join(values.out!, `startup-${new Date().toISOString().slice(0, 10)}.md`);
 writeFileSync(file, lines.join('\n'));
+prettierWrite([file]);
 console.log(lines.join('\n'));
 console.error(`written: ${file}`);

@@ -4,7 +4,6 @@
  * TypeScript) seeds, backs up, verifies, empties and restores the stack: content identical. It would fail
  * if the build left out a file the code reads at run time, or if a dependency were only a devDependency.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,40 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffFingerprints } from '../../src/model/content-hash.ts';
 import type { TestStores } from '../support/stores.ts';
 import { emptyAll, fingerprint, openTestStores, seed } from '../support/stores.ts';
+import { runProcess } from '../support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let work: string;
 let installed: string;
 let stores: TestStores;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The machine's PATH with this test's Node first: npm and the installed bin run on it. */
 const PATH = [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter);
 
-function run(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? work,
-      env: { ...process.env, PATH, ACX_STATE_DIR: join(work, 'state'), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+const run = (command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
+  runProcess(command, args, {
+    cwd: options.cwd ?? work,
+    env: { ...process.env, PATH, ACX_STATE_DIR: join(work, 'state'), ...options.env },
   });
-}
 
 const acx = (...args: string[]) => run(installed, args);
 

@@ -16,9 +16,19 @@ export function runCli(
   args: string[],
   env: Record<string, string | undefined> = process.env,
 ): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], { env });
+}
+
+/** Runs `command` to its end, collecting its output as text. */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: env as NodeJS.ProcessEnv,
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: (options.env ?? process.env) as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
