@@ -32,6 +32,7 @@ import { Duplex, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { loadAverage, prettierWrite, root } from './lib.ts';
+import { createDecompressor } from '../src/repository/compression.ts';
 import { dtcRecord } from '../src/seed/dtc.ts';
 import { planCounts } from '../src/seed/plan.ts';
 import { POINT_SETS } from '../src/seed/points.ts';
@@ -101,20 +102,6 @@ const nodeZlib: Zstd = {
 async function zstdNapi(): Promise<Zstd> {
   const napi = await import('zstd-napi');
   const binding = (await import('zstd-napi/binding.js')).default;
-  async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    const context = new binding.DCtx();
-    const outSize = binding.dStreamOutSize();
-    for await (const chunk of source) {
-      let input: Buffer = chunk;
-      for (;;) {
-        const output = Buffer.allocUnsafe(outSize);
-        const [remaining, produced, consumed] = context.decompressStream(output, input);
-        input = input.subarray(consumed);
-        if (produced > 0) yield output.subarray(0, produced);
-        if (input.length === 0 && (produced < output.length || remaining === 0)) break;
-      }
-    }
-  }
   return {
     compress: (b) => napi.compress(b, { compressionLevel: LEVEL }),
     decompress: (b, rawLength) => {
@@ -122,7 +109,7 @@ async function zstdNapi(): Promise<Zstd> {
       return napi.decompress(b);
     },
     compressor: () => new napi.CompressStream({ compressionLevel: LEVEL }),
-    decompressor: () => Duplex.from(decompress),
+    decompressor: () => createDecompressor('zstd'),
   };
 }
 
