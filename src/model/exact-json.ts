@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 
 const LONG_DIGIT_RUN = /\d{16,}/;
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * The marker a long integer travels under through JSON.parse or JSON.stringify: a string no input can
@@ -19,20 +20,20 @@ function bigintTag(): string {
 }
 
 /**
- * Positions of integer tokens too long to be safe, found by a scan that skips string contents
- * (a digit run inside a string is text, not a number).
+ * Positions of integer tokens too long to be safe, found by a scan of the UTF-8 bytes that skips string
+ * contents (a digit run inside a string is text, not a number).
  */
-function longIntegerTokens(text: string): Array<[number, number]> {
+function longIntegerTokens(b: Uint8Array): Array<[number, number]> {
   const found: Array<[number, number]> = [];
-  const n = text.length;
+  const n = b.length;
   let i = 0;
   while (i < n) {
-    const c = text.charCodeAt(i);
+    const c = b[i]!;
     if (c === 0x22) {
       // Skip a string, honouring backslash escapes.
       i++;
       while (i < n) {
-        const d = text.charCodeAt(i);
+        const d = b[i]!;
         if (d === 0x5c) i += 2;
         else if (d === 0x22) break;
         else i++;
@@ -43,7 +44,7 @@ function longIntegerTokens(text: string): Array<[number, number]> {
       i++;
       let integer = true;
       while (i < n) {
-        const d = text.charCodeAt(i);
+        const d = b[i]!;
         if (d >= 0x30 && d <= 0x39) i++;
         else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
           integer = false;
@@ -80,22 +81,29 @@ function restoreBigints(value: unknown, tag: string): unknown {
   return value;
 }
 
-/** Parses JSON text, keeping integers beyond 2^53 exact as `bigint`. */
-export function parseExactJson(text: string): unknown {
+/**
+ * Parses JSON (text, or its UTF-8 bytes as an HTTP body arrives), keeping integers beyond 2^53 exact as
+ * `bigint`. Text with a long digit run is scanned as its UTF-8 bytes: one scanner serves both inputs,
+ * and a loop over bytes is faster than `charCodeAt` over the text.
+ */
+export function parseExactJson(json: string | Uint8Array): unknown {
   // Fast path: without a run of 16+ digits there is no integer JSON.parse could round.
-  if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
-  const tokens = longIntegerTokens(text);
-  if (tokens.length === 0) return JSON.parse(text);
+  if (typeof json === 'string' && !LONG_DIGIT_RUN.test(json)) return JSON.parse(json);
+  const bytes = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
+  const tokens = longIntegerTokens(bytes);
+  if (tokens.length === 0) return JSON.parse(typeof json === 'string' ? json : UTF8.decode(bytes));
   const tag = bigintTag();
-  const quotedTag = tag.replace('\u0000', '\\u0000');
-  const parts: string[] = [];
+  // JSON.parse turns the escaped NUL back into the tag's own.
+  const open = Buffer.from(`"${tag.replace('\u0000', '\\u0000')}`, 'utf8');
+  const quote = Buffer.from('"');
+  const pieces: Uint8Array[] = [];
   let last = 0;
   for (const [start, end] of tokens) {
-    parts.push(text.slice(last, start), `"${quotedTag}${text.slice(start, end)}"`);
+    pieces.push(bytes.subarray(last, start), open, bytes.subarray(start, end), quote);
     last = end;
   }
-  parts.push(text.slice(last));
-  return restoreBigints(JSON.parse(parts.join('')), tag);
+  pieces.push(bytes.subarray(last));
+  return restoreBigints(JSON.parse(UTF8.decode(Buffer.concat(pieces))), tag);
 }
 
 /** Serialises a value to JSON; `bigint` becomes a bare integer. */
@@ -126,7 +134,6 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 // ------------------------------------------------------------------------------------ bytes
 
-const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
@@ -491,6 +498,6 @@ export function parseExactJsonBytes(bytes: Uint8Array): unknown {
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     // The reader is strict; the text path gives the message (or, should it be stricter than JSON, the value).
-    return parseExactJson(UTF8.decode(bytes));
+    return parseExactJson(bytes);
   }
 }

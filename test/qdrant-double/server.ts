@@ -12,9 +12,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { parseExactJson } from '../../src/model/exact-json.ts';
 import { parseQdrantJson } from '../../src/stores/qdrant/qdrant-json.ts';
 import { writeJson } from './float32-json.ts';
-import { parseRequestJson } from './request-json.ts';
 import { OpenApiValidator, type MatchedOperation } from './openapi-validator.ts';
 import {
   readCollectionFile,
@@ -463,7 +463,7 @@ export async function startQdrantDouble(options: QdrantDoubleOptions = {}): Prom
       hasBody = raw.length > 0;
       if (hasBody && (contentType ?? 'application/json').includes('json')) {
         try {
-          body = parseRequestJson(raw);
+          body = parseExactJson(raw);
         } catch (error) {
           sendJson(res, 400, errorBody(`Format error in JSON body: ${(error as Error).message}`, started));
           return;
