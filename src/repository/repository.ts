@@ -42,6 +42,23 @@ export interface Verification {
   ok: boolean;
   tool: string;
   problems: string[];
+  /** The last restore drill (`--verify ID --restore-test`, design §13.4), when one ran. */
+  restoreTest?: RestoreTest;
+}
+
+/** A restore drill: the snapshot restored into scratch targets and compared with its fingerprints. */
+export interface RestoreTest {
+  at: string;
+  ok: boolean;
+  /** Wall time of the drill, restore and comparison, in milliseconds. */
+  durationMs: number;
+  /** The scratch targets, printable and secret-free: database, URL without user info, collection. */
+  targets: { postgres?: string; neo4j?: string; qdrant?: string };
+  /** Datasets restored and compared, and those whose content differed (none when ok). */
+  datasets: number;
+  mismatches: string[];
+  /** Why the drill failed, when it did not get as far as comparing. */
+  error?: string;
 }
 
 /** One copy of a snapshot in another repository (`uploads.json`, design §12.4). */
