@@ -14,6 +14,7 @@ import { BACKUP_TARGETS, COMPRESSIONS } from '../../model/snapshot.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import type { CloudSettings } from '../../storage/cloud-settings.ts';
 import { isUrlLocation } from '../../storage/registry.ts';
+import { isCheckOnly } from '../check-only.ts';
 
 export interface BackupFlags {
   all: boolean;
@@ -445,6 +446,7 @@ export function registerBackupCommand(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (flags: BackupFlags, command: Command) => {
       const run = checkFlags(flags, globalOptions(command));
+      if (isCheckOnly(command)) return;
       const handle = await HANDLERS[run.mode]();
       await handle(run);
     });

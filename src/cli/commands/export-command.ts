@@ -11,6 +11,7 @@ import { parseCategories, parseFilterTime, type DtcFilter } from '../../model/dt
 import type { ExportFormat } from '../../operations/export.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import { labelSchemeOption } from '../options.ts';
+import { isCheckOnly } from '../check-only.ts';
 
 /** One boolean per format (`--csv`, `--excel`, …), and the filters. */
 export interface ExportFlags extends Record<ExportFormat, boolean> {
@@ -102,6 +103,7 @@ Examples (as in the operators' guide):
     )
     .action(async (flags: ExportFlags, command: Command) => {
       const run: ExportRun = { flags, global: globalOptions(command), filter: parseFilter(flags) };
+      if (isCheckOnly(command)) return;
       const { handleExport } = await import('../handlers/export-handler.ts');
       await handleExport(run);
     });

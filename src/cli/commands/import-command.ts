@@ -12,6 +12,7 @@ import type { LabelScheme } from '../../model/labels.ts';
 import type { ImportInput, ImportMode, InputFormat } from '../../operations/import.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import { labelSchemeOption } from '../options.ts';
+import { isCheckOnly } from '../check-only.ts';
 
 export interface ImportFlags {
   json?: string[];
@@ -129,6 +130,7 @@ Examples (as in the operators' guide):
     )
     .action(async (flags: ImportFlags, command: Command) => {
       const run = checkFlags(flags, globalOptions(command));
+      if (isCheckOnly(command)) return;
       const { handleImport } = await import('../handlers/import-handler.ts');
       await handleImport(run);
     });

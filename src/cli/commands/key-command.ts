@@ -8,6 +8,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
+import { isCheckOnly } from '../check-only.ts';
 
 export const KEY_ACTIONS = ['list', 'add', 'remove', 'generate'] as const;
 export type KeyAction = (typeof KEY_ACTIONS)[number];
@@ -42,6 +43,7 @@ const BACKUP_DIR = join('data', 'backups');
 
 async function run(action: KeyAction, command: Command, rest: Partial<KeyRun> = {}): Promise<void> {
   const flags = command.opts<{ backupDir?: string }>();
+  if (isCheckOnly(command)) return;
   const { handleKey } = await import('../handlers/key-handler.ts');
   await handleKey({
     action,

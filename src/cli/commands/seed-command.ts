@@ -7,6 +7,7 @@ import { AcxError } from '../../errors.ts';
 import type { LabelScheme } from '../../model/labels.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import { labelSchemeOption } from '../options.ts';
+import { isCheckOnly } from '../check-only.ts';
 
 export interface SeedFlags {
   scale: string;
@@ -64,6 +65,7 @@ export function registerSeedCommand(program: Command): void {
         seed: parsePositive('--seed', flags.seed, true),
         batchSize: parsePositive('--batch-size', flags.batchSize, true),
       };
+      if (isCheckOnly(command)) return;
       const { handleSeed } = await import('../handlers/seed-handler.ts');
       await handleSeed(run);
     });

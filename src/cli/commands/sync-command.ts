@@ -9,6 +9,7 @@ import type { LabelScheme } from '../../model/labels.ts';
 import type { SyncDirection } from '../../operations/sync/sync.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import { labelSchemeOption } from '../options.ts';
+import { isCheckOnly } from '../check-only.ts';
 
 export interface SyncFlags {
   all: boolean;
@@ -124,6 +125,7 @@ Examples (as in the operators' guide):
     )
     .action(async (flags: SyncFlags, command: Command) => {
       const run = checkSyncFlags(flags, globalOptions(command));
+      if (isCheckOnly(command)) return;
       const { handleSync } = await import('../handlers/sync-handler.ts');
       await handleSync(run);
     });
