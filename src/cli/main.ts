@@ -1,10 +1,13 @@
 /** The CLI entry point: the only place that prints errors and chooses the exit code. */
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { AcxError, EXIT_CODES, exitCodeOf, redactSecrets } from '../errors.ts';
 import { loadDotEnv } from '../config/env.ts';
 import { errorDocument } from './output/error-document.ts';
-import { wasResultPrinted } from './output/global-options.ts';
+import { commandExitCodeOf, lastResult, wasResultPrinted } from './output/global-options.ts';
 import { buildProgram } from './program.ts';
+import { afterRunSettingsOf } from './after-run-options.ts';
+import { runRecordOf, watchAction, type ActionSeen } from './run-tracking.ts';
+import { hasAfterRunWork } from '../operations/after-run/run-record.ts';
 
 /** The one-line message (and hint) on stderr; returns the exit code. */
 function reportOnStderr(error: unknown): number {
@@ -54,15 +57,48 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+/** `--help`, `--version`: nothing ran, nothing to record. */
+const isHelpOrVersion = (error: unknown) =>
+  error instanceof CommanderError &&
+  ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+
+/**
+ * After the command, whatever its outcome (design §13.1): metrics and alerts, when any is configured.
+ * Each failed delivery is one warning line; the exit code stays the run's.
+ */
+async function afterTheRun(
+  program: Command,
+  run: { seen: ActionSeen | undefined; argv: string[]; startedAt: Date; exitCode: number; error: unknown },
+): Promise<void> {
+  if (isHelpOrVersion(run.error) || (run.seen === undefined && run.exitCode === 0)) return;
+  let warnings: string[];
+  try {
+    const settings = afterRunSettingsOf(program);
+    if (!hasAfterRunWork(settings)) return;
+    const { afterRun } = await import('../operations/after-run/after-run.ts');
+    warnings = await afterRun(runRecordOf({ ...run, result: lastResult() }), settings);
+  } catch (error) {
+    warnings = [`after the run: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  for (const warning of warnings) process.stderr.write(`acx-data: warning: ${redactSecrets(warning)}\n`);
+}
+
 async function main(argv: string[]): Promise<number> {
+  const startedAt = new Date();
   loadDotEnv();
   const program = buildProgram();
+  const seen = watchAction(program);
+  let exitCode: number;
+  let failure: unknown;
   try {
     await program.parseAsync(argv);
-    return 0;
+    exitCode = commandExitCodeOf();
   } catch (error) {
-    return report(error, program.opts<{ format?: string }>().format === 'json');
+    failure = error;
+    exitCode = report(error, program.opts<{ format?: string }>().format === 'json');
   }
+  await afterTheRun(program, { seen: seen(), argv: argv.slice(2), startedAt, exitCode, error: failure });
+  return exitCode;
 }
 
 process.exitCode = await main(process.argv);
