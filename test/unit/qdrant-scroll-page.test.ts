@@ -60,12 +60,24 @@ const SHAPES: Record<string, string> = {
 };
 
 describe('the backup fast path (scroll page from bytes → points.jsonl line)', () => {
-  it('writes the very line of the general path for every vector shape', () => {
+  it('writes the content of the general path for every vector shape, and the payload as the server wrote it', () => {
+    const payload =
+      '{"type":"dtc","score":1.0,"ratio":2.50,"e":1E3,"big":9036396042225763098,"note":"\\u0000bigint:1"}';
     for (const [shape, vector] of Object.entries(SHAPES)) {
-      const point = `{"id":9036396042225763098,"payload":{"type":"dtc","score":1.0,"big":9036396042225763098,"note":"\\u0000bigint:1"},"vector":${vector}}`;
-      const text = answer([point]);
-      expect(fastLines(text), shape).toEqual(generalLines(text));
+      const text = answer([`{"id":9036396042225763098,"payload":${payload},"vector":${vector}}`]);
+      const [fast] = fastLines(text);
+      const [general] = generalLines(text);
+      expect(parseQdrantJson(fast!), shape).toEqual(parseQdrantJson(general!));
+      // The general path writes 1, 2.5 and 1000: the backup keeps the server's text (design §7.2).
+      expect(fast, shape).toContain(`"payload":${payload}}`);
+      expect(general, shape).not.toContain('1.0');
     }
+  });
+
+  it('keeps a payload spread over lines on one line, its strings untouched', () => {
+    const text = answer(['{"id":1,"payload":{\n "a": 1.0,\r\n "s": "x\\ny"\n},"vector":[0.5]}']);
+    const [line] = fastLines(text);
+    expect(line).toBe('{"id":1,"vector":{"$f32":"AAAAPw=="},"payload":{  "a": 1.0,   "s": "x\\ny" }}');
   });
 
   it('writes the very lines of the general path for seeded pages, in both member orders and with UUID ids', () => {

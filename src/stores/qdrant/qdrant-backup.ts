@@ -225,14 +225,16 @@ async function backupPoints(
 
 /**
  * One line of `points.jsonl`: `stringifyQdrantJson({id, vector, payload})`, written member by member so
- * that only a member holding a bigint (the id, mostly) takes the slow path of the exact writer.
+ * that only a member holding a bigint (the id, mostly) takes the slow path of the exact writer; the
+ * payload as the server wrote it when the page kept its text (`1.0` stays `1.0`).
  */
 export function pointLine(p: QdrantPoint, binary: boolean): string {
   const vector = binary ? encodeVectors(p.vector ?? {}) : (p.vector ?? {});
   if (p.id === undefined) return stringifyQdrantJson({ id: p.id, vector, payload: p.payload ?? null });
   // A bigint id would make JSON.stringify throw before the exact writer takes over: written directly.
   const id = typeof p.id === 'bigint' ? p.id.toString() : stringifyQdrantJson(p.id);
-  return `{"id":${id},"vector":${stringifyQdrantJson(vector)},"payload":${stringifyQdrantJson(p.payload ?? null)}}`;
+  const payload = p.payloadJson ?? stringifyQdrantJson(p.payload ?? null);
+  return `{"id":${id},"vector":${stringifyQdrantJson(vector)},"payload":${payload}}`;
 }
 
 /** Creates a server-side snapshot, streams it into the backup, then deletes it on the server. */

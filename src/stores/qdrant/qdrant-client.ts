@@ -27,6 +27,12 @@ export interface QdrantPoint {
   id: PointId;
   vector?: unknown;
   payload?: Record<string, unknown> | null;
+  /**
+   * The payload as the server wrote it, when the page was read from its bytes: the backup stores this
+   * text, so a number keeps its form (`1.0` stays `1.0`, design §7.2) where parsing and writing it again
+   * would give `1`.
+   */
+  payloadJson?: string;
 }
 
 export interface ScrollPage {

@@ -3,7 +3,8 @@
  * `parseQdrantJson` reads them, and each point's vectors as Float64Arrays (`ExactJsonReader`'s typed
  * arrays: the same doubles), which `encodeVectors` turns into binary float32 without an array of boxed
  * numbers per vector. Anything that is not a scroll answer in Qdrant's envelope gives undefined, and
- * the caller reads the text the general way (which names what is wrong).
+ * the caller reads the text the general way (which names what is wrong). Each payload's own text is
+ * kept beside its value (`payloadJson`), so the backup writes the server's number forms unchanged.
  */
 import { ExactJsonReader } from '../../model/exact-json.ts';
 import type { QdrantPoint, ScrollPage } from './qdrant-client.ts';
@@ -59,6 +60,17 @@ function readResult(reader: ExactJsonReader): ScrollPage {
   return page as ScrollPage;
 }
 
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The JSON text of bytes [start, end) on one line: a line break there can only be whitespace between
+ * tokens (JSON strings hold escaped ones), so it becomes a space.
+ */
+function verbatim(bytes: Uint8Array, start: number, end: number): string {
+  const text = UTF8.decode(bytes.subarray(start, end));
+  return /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text;
+}
+
 function readPoints(reader: ExactJsonReader): QdrantPoint[] {
   reader.expect(OPEN_ARRAY);
   const points: QdrantPoint[] = [];
@@ -70,9 +82,12 @@ function readPoints(reader: ExactJsonReader): QdrantPoint[] {
     if (reader.space() !== OPEN_OBJECT) reader.fail();
     const point: Record<string, unknown> = {};
     members(reader, (key) => {
-      const value = reader.value(key === 'vector');
       if (key === '__proto__') reader.fail();
-      point[key] = value;
+      if (key === 'payload') {
+        const start = (reader.space(), reader.at);
+        point.payload = reader.value();
+        point.payloadJson = verbatim(reader.bytes, start, reader.at);
+      } else point[key] = reader.value(key === 'vector');
     });
     points.push(point as unknown as QdrantPoint);
   } while (reader.next(CLOSE_ARRAY));
