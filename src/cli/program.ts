@@ -12,6 +12,8 @@ import { registerExportCommand } from './commands/export-command.ts';
 import { registerImportCommand } from './commands/import-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
 import { registerKeyCommand } from './commands/key-command.ts';
+import { registerStatusCommand } from './commands/status-command.ts';
+import { addAfterRunOptions } from './after-run-options.ts';
 
 import { TOOL } from '../operations/tool.ts';
 
@@ -45,6 +47,7 @@ export function buildProgram(): Command {
       'after',
       `\nConnections come from DATABASE_URL, NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, QDRANT_URL + QDRANT_API_KEY\n(or QDRANT_HOST + QDRANT_PORT), also read from ./.env.${exitCodeHelp()}`,
     );
+  addAfterRunOptions(program);
   program.exitOverride();
   program.configureOutput({ outputError: () => undefined });
   registerBackupCommand(program);
@@ -53,6 +56,7 @@ export function buildProgram(): Command {
   registerSyncCommand(program);
   registerSeedCommand(program);
   registerKeyCommand(program);
+  registerStatusCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
