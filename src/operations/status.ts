@@ -54,8 +54,9 @@ export interface StatusOptions {
   now?: Date;
 }
 
-/** `45m`, `2.5h`, `30h`, `3.2d`: an age short enough for one line. */
+/** `40s`, `45m`, `2.5h`, `30h`, `3.2d`: an age short enough for one line. */
 export function formatAge(ms: number): string {
+  if (ms < 90_000) return `${Math.max(0, Math.round(ms / 1000))}s`;
   const minutes = ms / 60_000;
   if (minutes < 60) return `${Math.max(0, Math.round(minutes))}m`;
   const hours = minutes / 60;
