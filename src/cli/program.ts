@@ -12,6 +12,7 @@ import { registerExportCommand } from './commands/export-command.ts';
 import { registerImportCommand } from './commands/import-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
 import { registerKeyCommand } from './commands/key-command.ts';
+import { registerScheduleCommand } from './commands/schedule-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
 import { addAfterRunOptions } from './after-run-options.ts';
 
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerSyncCommand(program);
   registerSeedCommand(program);
   registerKeyCommand(program);
+  registerScheduleCommand(program);
   registerStatusCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });
