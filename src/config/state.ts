@@ -40,3 +40,6 @@ export function databaseIdentity(env: Env = process.env): Record<'postgres' | 'n
     qdrant: withoutSecrets(settings.qdrant.url),
   };
 }
+
+/** The lock of sync runs that write, in the state directory (design §13.6). */
+export const SYNC_LOCK_FILE = 'sync.lock';

@@ -23,7 +23,7 @@ import {
   UPLOADS_FILE,
   VERIFICATION_FILE,
 } from './layout.ts';
-import { lockRepository, readLiveSnapshot, type RepositoryLock } from './lock.ts';
+import { lockRepository, readLiveSnapshot, type LockWait, type RepositoryLock } from './lock.ts';
 import { readManifest, writeManifest, type Manifest, type SnapshotKind } from './manifest.ts';
 import { SnapshotFiles } from './snapshot-files.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -143,6 +143,8 @@ export class Repository {
   private readonly otherStores: BlobStore[] = [];
   /** A killed run's snapshot, learnt when its stale lock was taken over; removeIncomplete removes it. */
   private abandoned: string | undefined;
+  /** How `lock` waits for a live holder (`--lock-wait`); none: LOCKED at once. */
+  private lockWait: LockWait | undefined;
 
   readonly storage: Storage;
   private readonly access?: RepositoryAccess;
@@ -205,13 +207,23 @@ export class Repository {
   }
 
   /**
-   * Takes the repository lock for `command` (LOCKED at once when another live run holds it). Taking
-   * over a killed run's lock remembers the snapshot it was writing, for removeIncomplete.
+   * From now on, `lock` waits for a live holder as `wait` says (`--lock-wait`, design §13.6) instead of
+   * failing at once; every writer of the repository (backup, cleanup, copies, keys) takes it through
+   * `lock`, so the caller sets it once.
+   */
+  waitForLock(wait: LockWait | undefined): void {
+    this.lockWait = wait;
+  }
+
+  /**
+   * Takes the repository lock for `command` (LOCKED when another live run holds it: at once, or after
+   * waiting as `waitForLock` set). Taking over a killed run's lock remembers the snapshot it was
+   * writing, for removeIncomplete.
    */
   async lock(command: string): Promise<RepositoryLock> {
     let lock: RepositoryLock;
     try {
-      lock = await lockRepository(this.storage, command);
+      lock = await lockRepository(this.storage, command, this.lockWait);
     } catch (error) {
       // Whether the folder can be written at all is the choice of --backup-dir (USAGE); a full disk, a
       // quota or a failing device is the operator's condition and reads as the storage words it (STORAGE).

@@ -15,6 +15,7 @@ import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
 import type { CloudSettings } from '../../storage/cloud-settings.ts';
 import { isUrlLocation } from '../../storage/registry.ts';
 import { isCheckOnly } from '../check-only.ts';
+import { lockWaitOption } from '../options.ts';
 
 export interface BackupFlags {
   all: boolean;
@@ -61,6 +62,8 @@ export interface BackupFlags {
   download?: string;
   archive?: string;
   snapshot?: string;
+  /** `--lock-wait`, parsed: milliseconds. */
+  lockWait?: number;
 }
 
 export const CLOUD_PROVIDERS = ['s3', 'gcs', 'azure'] as const;
@@ -247,6 +250,10 @@ function checkCloudFlags(mode: BackupMode, flags: BackupFlags, uploads: UploadDe
 function checkFlags(flags: BackupFlags, global: GlobalOptions): BackupRun {
   const mode = modeOf(flags);
   const uploads = uploadsOf(flags);
+  if (flags.lockWait !== undefined && (mode === 'list' || mode === 'verify'))
+    throw new AcxError('USAGE', `--lock-wait applies to runs that write the repository, not to --${mode}`, {
+      hint: 'acx-data backup --all --incremental --lock-wait 2h',
+    });
   checkCloudFlags(mode, flags, uploads);
   const cloud = cloudSettingsOf(flags);
   if (flags.since !== undefined && !flags.incremental)
@@ -294,6 +301,7 @@ Examples (as in the operators' guide):
   acx-data backup --list
   acx-data backup --verify full_20240201_120000
   acx-data backup --verify --all              every snapshot, pack and index file of the repository
+  acx-data backup --all --incremental --lock-wait 2h   (waits while the daily full holds the lock)
   acx-data backup --cleanup --keep 5
   acx-data backup --cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12
   acx-data backup --restore full_20240201_120000
@@ -312,7 +320,10 @@ GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_CONNECTION_STRING):
   acx-data backup --download full_20240201_120000 --from s3://my-bucket/backups
   acx-data backup --download full_20240201_120000 --from s3://my-bucket/backups --archive full_20240201_120000.tar.gz
   acx-data backup --restore full_20240201_120000 --from s3://my-bucket/backups
-  acx-data backup --all --backup-dir s3://my-bucket/repository   (the repository itself in the bucket)`;
+  acx-data backup --all --backup-dir s3://my-bucket/repository   (the repository itself in the bucket)
+
+Exit code 8 (LOCKED): another run holds the repository lock (named in the message); with
+--lock-wait DURATION the run waits for it first and exits 8 only if it is still held then.`;
 
 export function registerBackupCommand(program: Command): void {
   program
@@ -443,6 +454,7 @@ export function registerBackupCommand(program: Command): void {
       'with --download: write the snapshot as one .tar.gz instead ("-": standard output)',
     )
     .option('--snapshot <id>', 'with --upload-*: upload this existing snapshot instead of taking a new one')
+    .addOption(lockWaitOption())
     .addHelpText('after', EXAMPLES)
     .action(async (flags: BackupFlags, command: Command) => {
       const run = checkFlags(flags, globalOptions(command));

@@ -8,7 +8,7 @@ import { AcxError } from '../../errors.ts';
 import type { LabelScheme } from '../../model/labels.ts';
 import type { SyncDirection } from '../../operations/sync/sync.ts';
 import { globalOptions, type GlobalOptions } from '../output/global-options.ts';
-import { labelSchemeOption } from '../options.ts';
+import { labelSchemeOption, lockWaitOption } from '../options.ts';
 import { isCheckOnly } from '../check-only.ts';
 
 export interface SyncFlags {
@@ -25,6 +25,8 @@ export interface SyncFlags {
   report?: string;
   dataDir: string;
   labelScheme: LabelScheme;
+  /** `--lock-wait`, parsed: milliseconds. */
+  lockWait?: number;
 }
 
 /** One run of `acx-data sync`, its flags checked. */
@@ -55,6 +57,12 @@ export function checkSyncFlags(flags: SyncFlags, global: GlobalOptions): SyncRun
     throw new AcxError(
       'USAGE',
       '--dry-run, --force and --prune apply to a sync direction: name one (e.g. --all)',
+    );
+  if (flags.lockWait !== undefined && (directions.length === 0 || flags.dryRun))
+    throw new AcxError(
+      'USAGE',
+      '--lock-wait applies to a sync that writes (a direction without --dry-run): only those take the sync lock',
+      { hint: 'acx-data sync --all --force --lock-wait 2h' },
     );
   const batchSize = Number(flags.batchSize);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
@@ -102,6 +110,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--report <file>', 'write the --verify report as JSON (complete, sorted lists)')
     .option('--data-dir <dir>', "the application's data directory (dtc_codes/translation_cache.json)", 'data')
     .addOption(labelSchemeOption())
+    .addOption(lockWaitOption())
     .addHelpText(
       'after',
       `
@@ -109,6 +118,8 @@ PostgreSQL is the source of truth. Without --force only missing records are crea
 records whose content differs are rewritten too; equal records are never written, so a second run
 writes nothing. Records only in the target are reported, never deleted without --prune.
 PostgreSQL → Qdrant needs an embedding provider (EMBEDDING_PROVIDER=local|http; README, "Embeddings").
+A sync that writes holds sync.lock in the state directory (ACX_STATE_DIR): a second one exits 8 (LOCKED)
+naming the holder, or with --lock-wait DURATION waits for it first.
 
 Examples (as in the operators' guide):
   acx-data sync --all
@@ -121,7 +132,8 @@ Examples (as in the operators' guide):
   acx-data sync --all --batch-size 500
   acx-data sync --verify
   acx-data sync --verify --report /path/to/report.json
-  acx-data sync --postgres-neo4j --postgres-qdrant --force`,
+  acx-data sync --postgres-neo4j --postgres-qdrant --force
+  acx-data sync --all --force --lock-wait 2h   (the weekly run: waits for a manual sync to end)`,
     )
     .action(async (flags: SyncFlags, command: Command) => {
       const run = checkSyncFlags(flags, globalOptions(command));

@@ -19,6 +19,9 @@ import { errorForOutcome } from '../output/outcome-exit.ts';
 import { createReporter } from '../output/reporters.ts';
 import { formatSync, formatVerify } from '../output/sync-text.ts';
 import { openRunStores } from './run-stores.ts';
+import { readStateDir } from '../../config/state.ts';
+import { lockSync, type SyncLock } from '../../operations/sync/sync-lock.ts';
+import { checkStateDir } from '../path-checks.ts';
 
 /** The provider the directions need, or the CONFIG error that says how to configure one (before any connection). */
 function embeddingsFor(run: SyncRun): EmbeddingProvider | undefined {
@@ -46,7 +49,14 @@ async function runAll(run: SyncRun, embeddings: EmbeddingProvider | undefined): 
   const { flags, global } = run;
   const reporter = createReporter(global);
   const names = flags.verify ? (['postgres', 'neo4j', 'qdrant'] as const) : storesFor(run.directions);
-  const stores = await openRunStores(reporter, (options) => openStores(process.env, [...names], options));
+  const lock = await takeSyncLock(run, reporter);
+  let stores;
+  try {
+    stores = await openRunStores(reporter, (options) => openStores(process.env, [...names], options));
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const interrupt = onInterrupt();
   const base = {
     stores,
@@ -84,8 +94,45 @@ async function runAll(run: SyncRun, embeddings: EmbeddingProvider | undefined): 
     reporter.close();
     interrupt.dispose();
     await stores.close();
+    await lock?.release();
   }
   return results;
+}
+
+/**
+ * A sync that writes takes `sync.lock` in the state directory (design §13.6) before any connection,
+ * waiting for a live holder under `--lock-wait`; Ctrl-C during that wait ends the run (INTERRUPTED).
+ */
+async function takeSyncLock(
+  run: SyncRun,
+  reporter: ReturnType<typeof createReporter>,
+): Promise<SyncLock | undefined> {
+  if (run.directions.length === 0 || run.flags.dryRun) return undefined;
+  await checkStateDir();
+  const interrupt = onInterrupt();
+  try {
+    const command = `sync ${run.flags.all ? '--all' : run.directions.map((d) => `--${d}`).join(' ')}${run.flags.force ? ' --force' : ''}`;
+    return await lockSync(
+      readStateDir(process.env),
+      command,
+      run.flags.lockWait === undefined
+        ? undefined
+        : {
+            ms: run.flags.lockWait,
+            signal: interrupt.signal,
+            onWait: (holder) =>
+              reporter.emit({
+                type: 'phase',
+                message: `waiting for the sync lock held by pid ${holder.pid} on ${holder.host} ("${holder.command}") since ${holder.since}`,
+              }),
+          },
+    );
+  } catch (error) {
+    reporter.close();
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
 }
 
 export async function handleSync(run: SyncRun): Promise<void> {

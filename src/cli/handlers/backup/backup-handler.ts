@@ -11,7 +11,7 @@ import { createReporter } from '../../output/reporters.ts';
 import { checkFolderOption } from '../../path-checks.ts';
 import { openRunStores } from '../run-stores.ts';
 import { snapshotSettings, storesFor } from './backup-settings.ts';
-import { openRunRepository, uploadTargets } from './open-repository.ts';
+import { lockWaitOf, openRunRepository, uploadTargets } from './open-repository.ts';
 import { uploadSnapshot } from '../../../operations/upload.ts';
 import { explainUpload } from './upload-handler.ts';
 import { formatUploads } from '../../output/backup-text.ts';
@@ -48,6 +48,8 @@ export async function handleBackup(run: BackupRun): Promise<void> {
     openStores(process.env, storesFor(targets), options),
   );
   const interrupt = onInterrupt();
+  const lockWait = lockWaitOf(run, reporter, interrupt.signal);
+  repository.waitForLock(lockWait);
   let uploadFailure: unknown;
   try {
     const summary = await backupStores({
@@ -77,7 +79,7 @@ export async function handleBackup(run: BackupRun): Promise<void> {
       uploads = await uploadSnapshot({
         source: repository,
         id: summary.id,
-        targets: uploadTargets(run),
+        targets: uploadTargets(run, lockWait),
         reporter,
         signal: interrupt.signal,
       });

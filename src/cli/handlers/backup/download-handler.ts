@@ -16,7 +16,8 @@ import type { BackupRun } from '../../commands/backup-command.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { formatArchive, formatCopy } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
-import { openRunRepository } from './open-repository.ts';
+import { lockWaitOf, openRunRepository } from './open-repository.ts';
+import { createReporter } from '../../output/reporters.ts';
 import { fileError } from '../../../files.ts';
 
 export async function handleDownload(run: BackupRun): Promise<void> {
@@ -28,10 +29,13 @@ export async function handleDownload(run: BackupRun): Promise<void> {
       await toArchive(run, source, id, run.flags.archive, interrupt.signal);
     else {
       const target = await openRunRepository(run, { location: run.backupDir, create: true });
+      const reporter = createReporter(run.global);
+      target.waitForLock(lockWaitOf(run, reporter, interrupt.signal));
       try {
         const summary = await copySnapshot({ source, target, id, signal: interrupt.signal });
         printResult(run.global, summary, formatCopy(summary));
       } finally {
+        reporter.close();
         await target.close();
       }
     }

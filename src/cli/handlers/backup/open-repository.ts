@@ -6,6 +6,31 @@ import { Repository } from '../../../repository/repository.ts';
 import type { UploadTarget } from '../../../operations/upload.ts';
 import type { BackupRun, UploadDestination } from '../../commands/backup-command.ts';
 import { repositoryAccess } from './repository-access.ts';
+import type { LockWait } from '../../../repository/lock.ts';
+import type { ProgressReporter } from '../../../progress.ts';
+
+/**
+ * How the run's writers wait for the repository lock (`--lock-wait`); undefined without the flag (LOCKED
+ * at once). Each holder it waits for is reported as a phase event.
+ */
+export function lockWaitOf(
+  run: { flags: { lockWait?: number } },
+  reporter: ProgressReporter,
+  signal?: AbortSignal,
+): LockWait | undefined {
+  const ms = run.flags.lockWait;
+  if (ms === undefined) return undefined;
+  return {
+    ms,
+    signal,
+    onWait: (holder) =>
+      reporter.emit({
+        type: 'phase',
+        store: 'repository',
+        message: `waiting for the lock held by pid ${holder.pid} on ${holder.host} ("${holder.command}") since ${holder.since}`,
+      }),
+  };
+}
 
 export function openRunRepository(
   run: BackupRun,
@@ -19,11 +44,12 @@ export function openRunRepository(
 }
 
 /** The repository of one `--upload-*`; Azure's container is created if missing, as the guide says. */
-function uploadTarget(run: BackupRun, destination: UploadDestination): UploadTarget {
+function uploadTarget(run: BackupRun, destination: UploadDestination, wait?: LockWait): UploadTarget {
   return {
     url: destination.url,
     open: async () => {
       const repository = await openRunRepository(run, { location: destination.url, create: true });
+      repository.waitForLock(wait);
       if (destination.provider === 'azure') {
         try {
           const { ensureAzureContainer } = await import('../../../storage/azure/azure-storage.ts');
@@ -38,8 +64,8 @@ function uploadTarget(run: BackupRun, destination: UploadDestination): UploadTar
   };
 }
 
-export function uploadTargets(run: BackupRun): UploadTarget[] {
-  return run.uploads.map((destination) => uploadTarget(run, destination));
+export function uploadTargets(run: BackupRun, wait?: LockWait): UploadTarget[] {
+  return run.uploads.map((destination) => uploadTarget(run, destination, wait));
 }
 
 /** The command that resumes a failed upload of `id` (it sends only what the bucket lacks). */

@@ -2,7 +2,7 @@
  * `acx-data backup --restore ID`: verifies the snapshot, then restores each target (after a safety
  * backup of the non-empty ones under --force). Prints the summary whatever the outcome, then exits by it.
  */
-import { openRunRepository } from './open-repository.ts';
+import { lockWaitOf, openRunRepository } from './open-repository.ts';
 import { databaseIdentity, readStateDir } from '../../../config/state.ts';
 import { restoreSnapshot, targetsOf, type RestoreSummary } from '../../../operations/restore.ts';
 import { openStores } from '../../../operations/open-stores.ts';
@@ -29,6 +29,8 @@ export async function handleRestore(run: BackupRun): Promise<void> {
     openStores(process.env, storesFor(targets), options),
   );
   const interrupt = onInterrupt();
+  // The safety backup of --force writes a snapshot: it takes the lock like any backup.
+  repository.waitForLock(lockWaitOf(run, reporter, interrupt.signal));
   try {
     const summary = await restoreSnapshot({
       repository,

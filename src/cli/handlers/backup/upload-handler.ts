@@ -9,7 +9,7 @@ import { onInterrupt } from '../../interrupt.ts';
 import { formatUploads } from '../../output/backup-text.ts';
 import { printResult } from '../../output/global-options.ts';
 import { createReporter } from '../../output/reporters.ts';
-import { openRunRepository, resumeHint, uploadTargets } from './open-repository.ts';
+import { lockWaitOf, openRunRepository, resumeHint, uploadTargets } from './open-repository.ts';
 import { AcxError } from '../../../errors.ts';
 
 export async function handleUpload(run: BackupRun): Promise<void> {
@@ -21,7 +21,7 @@ export async function handleUpload(run: BackupRun): Promise<void> {
     const summary = await uploadSnapshot({
       source,
       id,
-      targets: uploadTargets(run),
+      targets: uploadTargets(run, lockWaitOf(run, reporter, interrupt.signal)),
       reporter,
       signal: interrupt.signal,
     });
