@@ -14,6 +14,7 @@ import { registerSyncCommand } from './commands/sync-command.ts';
 import { registerKeyCommand } from './commands/key-command.ts';
 import { registerScheduleCommand } from './commands/schedule-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
+import { registerReportCommand } from './commands/report-command.ts';
 import { addAfterRunOptions } from './after-run-options.ts';
 
 import { TOOL } from '../operations/tool.ts';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerKeyCommand(program);
   registerScheduleCommand(program);
   registerStatusCommand(program);
+  registerReportCommand(program);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
