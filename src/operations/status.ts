@@ -4,10 +4,9 @@
  * state; the CLI prints the one line and maps the state to the Nagios/Icinga exit code (0 OK,
  * 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { redactSecrets } from '../errors.ts';
 import type { Repository, SnapshotListing } from '../repository/repository.ts';
+import { readSyncReport } from './sync/sync-report-file.ts';
 
 /** Monitor states, mildest first; the run's state is its worst check's. */
 export const STATUS_STATES = ['OK', 'WARNING', 'UNKNOWN', 'CRITICAL'] as const;
@@ -122,20 +121,6 @@ function sizeCheck(bytes: number, max: number | undefined): StatusCheck[] {
   ];
 }
 
-/** The report file: `path` itself, or the newest `*.json` (by modification time) in the folder `path`. */
-async function reportFile(path: string): Promise<string> {
-  if (!(await stat(path)).isDirectory()) return path;
-  let newest: { file: string; mtime: number } | undefined;
-  for (const name of await readdir(path)) {
-    if (!name.endsWith('.json')) continue;
-    const info = await stat(join(path, name));
-    if (info.isFile() && (!newest || info.mtimeMs > newest.mtime))
-      newest = { file: join(path, name), mtime: info.mtimeMs };
-  }
-  if (!newest) throw new Error(`no *.json sync report in ${path}`);
-  return newest.file;
-}
-
 async function syncCheck(
   path: string,
   options: StatusOptions,
@@ -143,18 +128,16 @@ async function syncCheck(
 ): Promise<{ checks: StatusCheck[]; report?: StatusSummary['syncReport'] }> {
   let file = path;
   try {
-    file = await reportFile(path);
-    const report = JSON.parse(await readFile(file, 'utf8')) as {
-      timestamp?: unknown;
-      is_consistent?: unknown;
-      issue_counts?: Record<string, number>;
-    };
-    if (typeof report.is_consistent !== 'boolean' || typeof report.timestamp !== 'string')
-      throw new Error(`${file} is not a sync --verify report (no is_consistent, timestamp)`);
+    const read = await readSyncReport(path);
+    file = read.path;
+    if ('none' in read) throw new Error(`no *.json sync report in ${path}`);
+    if ('problem' in read) throw new Error(read.problem);
+    const report = { timestamp: read.report.timestamp, is_consistent: read.report.isConsistent };
+    if (!report.timestamp) throw new Error(`${file} is not a sync --verify report (no timestamp)`);
     const at = new Date(report.timestamp);
     const age = now.getTime() - at.getTime();
     const checks: StatusCheck[] = [];
-    const issues = Object.values(report.issue_counts ?? {}).reduce((a, b) => a + (Number(b) || 0), 0);
+    const issues = read.report.issues.reduce((sum, issue) => sum + issue.count, 0);
     checks.push({
       check: 'sync-report',
       state: report.is_consistent ? 'OK' : 'WARNING',

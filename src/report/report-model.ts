@@ -6,7 +6,7 @@
  */
 import type { Repository, RestoreTest, SnapshotListing, UploadRecord } from '../repository/repository.ts';
 import type { SnapshotKind } from '../repository/manifest.ts';
-import type { SyncReportFile } from './sync-report-file.ts';
+import type { SyncReportFile } from '../operations/sync/sync-report-file.ts';
 
 /** The parts of a snapshot the report tells apart: the three stores and the JSON data files. */
 export const REPORT_STORES = ['postgres', 'neo4j', 'qdrant', 'json'] as const;

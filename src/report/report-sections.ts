@@ -6,7 +6,7 @@
 import { html, type Html } from './html.ts';
 import { hasFailedCheck } from './report-charts.ts';
 import type { ReportModel, ReportSnapshot } from './report-model.ts';
-import type { SyncReportFile } from './sync-report-file.ts';
+import type { SyncReportFile } from '../operations/sync/sync-report-file.ts';
 import { formatBytes, formatCount, formatMonth, formatTime } from './report-format.ts';
 
 /** Rows of the verification table beyond the failed ones. */

@@ -12,7 +12,7 @@ import {
   readSyncReport,
   summariseSyncReport,
   type SyncReportSummary,
-} from '../../src/report/sync-report-file.ts';
+} from '../../src/operations/sync/sync-report-file.ts';
 import { writeReportFile } from '../../src/report/report-file.ts';
 import { escapeHtml } from '../../src/report/html.ts';
 import { formatSnapshotId } from '../../src/repository/repository.ts';

@@ -7,7 +7,7 @@ import { AcxError } from '../../errors.ts';
 import { collectReport } from '../../report/report-model.ts';
 import { renderReport } from '../../report/report-html.ts';
 import { writeReportFile } from '../../report/report-file.ts';
-import { readSyncReport } from '../../report/sync-report-file.ts';
+import { readSyncReport } from '../../operations/sync/sync-report-file.ts';
 import { TOOL } from '../../operations/tool.ts';
 import { Repository } from '../../repository/repository.ts';
 import { printableLocation } from '../../storage/registry.ts';

@@ -1,12 +1,12 @@
 /**
- * The latest `sync --verify --report` document for the HTML report (`--sync-report FILE|DIR`): the file
+ * The latest `sync --verify --report` document for the HTML report and `status` (`--sync-report FILE|DIR`): the file
  * itself, or the newest `*.json` of a folder (by modification time, then name), as the schedule's dated
  * reports pile up there. The document is user data: nothing in it is trusted beyond its shape, and a file
  * that is not such a report is shown as unreadable instead of failing the whole report.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileError } from '../files.ts';
+import { fileError } from '../../files.ts';
 
 /** Entries kept per issue list: the page shows examples, the report file has them all. */
 export const SYNC_EXAMPLES = 10;
