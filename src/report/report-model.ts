@@ -94,17 +94,17 @@ function snapshotOf(listing: SnapshotListing): ReportSnapshot {
   };
 }
 
+/** What the page says besides the listing: its title, the repository's printable location, the tool. */
+export interface ReportOptions {
+  title: string;
+  repository: string;
+  tool: ReportModel['tool'];
+  now?: Date;
+  sync?: SyncReportFile;
+}
+
 /** The model of a listing (`Repository.list()`); `undefined` for a repository that holds nothing yet. */
-export function reportModelOf(
-  listing: Listing | undefined,
-  options: {
-    title: string;
-    repository: string;
-    tool: ReportModel['tool'];
-    now?: Date;
-    sync?: SyncReportFile;
-  },
-): ReportModel {
+export function reportModelOf(listing: Listing | undefined, options: ReportOptions): ReportModel {
   return {
     title: options.title,
     repository: options.repository,
@@ -121,13 +121,7 @@ export function reportModelOf(
 /** Reads the repository's listing (manifests, verifications, uploads) and builds the model. */
 export async function collectReport(
   repository: Repository | undefined,
-  options: {
-    title: string;
-    repository: string;
-    tool: ReportModel['tool'];
-    now?: Date;
-    sync?: SyncReportFile;
-  },
+  options: ReportOptions,
 ): Promise<ReportModel> {
   return reportModelOf(repository ? await repository.list() : undefined, options);
 }
