@@ -19,10 +19,43 @@ import { join } from 'node:path';
 import neo4j from 'neo4j-driver';
 import type { StackContext, StackService } from './service.ts';
 
-const port = (): string => process.env.ACX_NEO4J_PORT ?? '7687';
+/**
+ * One Neo4j instance of the stack: the application's (`neo4j`), and the empty one restore drills write
+ * into (`neo4j-drill`, design §13.7: Community Edition holds one user database, so a drill needs its own
+ * server). Both run the same Maven-built install, each with its own home (data) under its state folder.
+ */
+interface Neo4jInstance {
+  name: string;
+  port: () => string;
+  heap: () => string;
+  /** The environment variables that point at it. */
+  env: (uri: string, user: string, password: string) => Record<string, string>;
+}
+
+const MAIN: Neo4jInstance = {
+  name: 'neo4j',
+  port: () => process.env.ACX_NEO4J_PORT ?? '7687',
+  heap: () => process.env.ACX_NEO4J_HEAP ?? '2g',
+  env: (uri, user, password) => ({ NEO4J_URI: uri, NEO4J_USER: user, NEO4J_PASSWORD: password }),
+};
+
+/** The drill's Neo4j: on ACX_DRILL_NEO4J_PORT (default the main port + 1), small heap and page cache. */
+const DRILL: Neo4jInstance = {
+  name: 'neo4j-drill',
+  port: () => process.env.ACX_DRILL_NEO4J_PORT ?? String(Number(MAIN.port()) + 1),
+  heap: () => process.env.ACX_DRILL_NEO4J_HEAP ?? '512m',
+  env: (uri, user, password) => ({
+    ACX_DRILL_NEO4J_URI: uri,
+    ACX_DRILL_NEO4J_USER: user,
+    ACX_DRILL_NEO4J_PASSWORD: password,
+  }),
+};
+
+/** A service's context with the instance it runs. */
+type Neo4jContext = StackContext & { instance: Neo4jInstance };
+
 const password = (): string => process.env.ACX_NEO4J_PASSWORD ?? 'acxdata-local';
-const heap = (): string => process.env.ACX_NEO4J_HEAP ?? '2g';
-const uri = (): string => `bolt://127.0.0.1:${port()}`;
+const uri = (ctx: Neo4jContext): string => `bolt://127.0.0.1:${ctx.instance.port()}`;
 const USER = 'neo4j';
 const READY_LINE = 'acx-neo4j ready';
 const MAIN_CLASS = 'dev.acxdata.stack.Neo4jLauncher';
@@ -119,15 +152,15 @@ function portOpen(portNumber: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-async function runningPid(ctx: StackContext): Promise<number | undefined> {
+async function runningPid(ctx: Neo4jContext): Promise<number | undefined> {
   const pid = readPid(ctx);
   if (pid === undefined || !isLauncher(pid)) return undefined;
-  return (await portOpen(Number(port()))) ? pid : undefined;
+  return (await portOpen(Number(ctx.instance.port()))) ? pid : undefined;
 }
 
 /** Neo4j version and edition, proving the credentials with a real query. */
-async function serverVersion(): Promise<string> {
-  const driver = neo4j.driver(uri(), neo4j.auth.basic(USER, password()), {
+async function serverVersion(ctx: Neo4jContext): Promise<string> {
+  const driver = neo4j.driver(uri(ctx), neo4j.auth.basic(USER, password()), {
     connectionTimeout: 5000,
     maxConnectionLifetime: 60_000,
   });
@@ -160,7 +193,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isLauncher(pid);
 }
 
-async function terminate(ctx: StackContext, pid: number): Promise<void> {
+async function terminate(ctx: Neo4jContext, pid: number): Promise<void> {
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -178,7 +211,7 @@ async function terminate(ctx: StackContext, pid: number): Promise<void> {
   rmSync(pidFile(ctx), { force: true });
 }
 
-function launch(ctx: StackContext): number {
+function launch(ctx: Neo4jContext): number {
   const target = targetDir(ctx);
   mkdirSync(join(homeDir(ctx), 'conf'), { recursive: true });
   // APOC reads its own settings from conf/apoc.conf: the benchmark's APOC peer imports a JSON export
@@ -187,7 +220,7 @@ function launch(ctx: StackContext): number {
   const logFd = openSync(logFile(ctx), 'w');
   try {
     const jvm = [
-      `-Xmx${heap()}`,
+      `-Xmx${ctx.instance.heap()}`,
       '-XX:+UseG1GC',
       '-XX:-OmitStackTraceInFastThrow',
       '-XX:+DisableExplicitGC',
@@ -200,7 +233,7 @@ function launch(ctx: StackContext): number {
       '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
     ];
     const classPath = `${join(target, 'classes')}:${join(target, 'lib')}/*`;
-    const child = spawn('java', [...jvm, '-cp', classPath, MAIN_CLASS, homeDir(ctx), port()], {
+    const child = spawn('java', [...jvm, '-cp', classPath, MAIN_CLASS, homeDir(ctx), ctx.instance.port()], {
       cwd: ctx.stateDir,
       detached: true,
       stdio: ['ignore', logFd, logFd],
@@ -216,7 +249,7 @@ function launch(ctx: StackContext): number {
   }
 }
 
-async function waitUntilReady(ctx: StackContext, pid: number): Promise<void> {
+async function waitUntilReady(ctx: Neo4jContext, pid: number): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError = 'no ready line yet';
   while (Date.now() < deadline) {
@@ -226,7 +259,7 @@ async function waitUntilReady(ctx: StackContext, pid: number): Promise<void> {
     }
     if (readFileSync(logFile(ctx), 'utf8').includes(READY_LINE)) {
       try {
-        await serverVersion();
+        await serverVersion(ctx);
         return;
       } catch (error) {
         lastError = (error as Error).message;
@@ -241,46 +274,55 @@ async function waitUntilReady(ctx: StackContext, pid: number): Promise<void> {
   );
 }
 
-export const neo4jService: StackService = {
-  name: 'neo4j',
+function neo4jServiceOf(instance: Neo4jInstance): StackService {
+  const at = (ctx: StackContext): Neo4jContext => ({ ...ctx, instance });
+  return {
+    name: instance.name,
 
-  async start(ctx) {
-    if ((await runningPid(ctx)) !== undefined) return;
-    const stale = readPid(ctx);
-    if (stale !== undefined && isLauncher(stale)) {
-      ctx.log(`Neo4j (pid ${stale}) is alive but not accepting Bolt connections; restarting it`);
-      await terminate(ctx, stale);
-    }
-    if (needsBuild(ctx)) build(ctx);
-    if (!hasCommand('java'))
-      throw new Error('java is not installed; run: sudo apt-get install openjdk-17-jre-headless');
-    ctx.log(`starting Neo4j on ${uri()} (heap ${heap()})`);
-    const started = Date.now();
-    const pid = launch(ctx);
-    await waitUntilReady(ctx, pid);
-    ctx.log(`Neo4j is ready after ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${pid})`);
-  },
+    async start(stackCtx) {
+      const ctx = at(stackCtx);
+      if ((await runningPid(ctx)) !== undefined) return;
+      const stale = readPid(ctx);
+      if (stale !== undefined && isLauncher(stale)) {
+        ctx.log(`Neo4j (pid ${stale}) is alive but not accepting Bolt connections; restarting it`);
+        await terminate(ctx, stale);
+      }
+      if (needsBuild(ctx)) build(ctx);
+      if (!hasCommand('java'))
+        throw new Error('java is not installed; run: sudo apt-get install openjdk-17-jre-headless');
+      ctx.log(`starting Neo4j on ${uri(ctx)} (heap ${instance.heap()})`);
+      const started = Date.now();
+      const pid = launch(ctx);
+      await waitUntilReady(ctx, pid);
+      ctx.log(`Neo4j is ready after ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${pid})`);
+    },
 
-  async stop(ctx) {
-    const pid = readPid(ctx);
-    if (pid !== undefined && isLauncher(pid)) await terminate(ctx, pid);
-    else rmSync(pidFile(ctx), { force: true });
-  },
+    async stop(stackCtx) {
+      const ctx = at(stackCtx);
+      const pid = readPid(ctx);
+      if (pid !== undefined && isLauncher(pid)) await terminate(ctx, pid);
+      else rmSync(pidFile(ctx), { force: true });
+    },
 
-  async status(ctx) {
-    const pid = await runningPid(ctx);
-    if (pid === undefined) return { running: false, detail: 'not running' };
-    try {
-      return { running: true, detail: `${uri()}, ${await serverVersion()}, pid ${pid}` };
-    } catch (error) {
-      return {
-        running: false,
-        detail: `${uri()}, pid ${pid}, but no Bolt session: ${(error as Error).message}`,
-      };
-    }
-  },
+    async status(stackCtx) {
+      const ctx = at(stackCtx);
+      const pid = await runningPid(ctx);
+      if (pid === undefined) return { running: false, detail: 'not running' };
+      try {
+        return { running: true, detail: `${uri(ctx)}, ${await serverVersion(ctx)}, pid ${pid}` };
+      } catch (error) {
+        return {
+          running: false,
+          detail: `${uri(ctx)}, pid ${pid}, but no Bolt session: ${(error as Error).message}`,
+        };
+      }
+    },
 
-  env() {
-    return { NEO4J_URI: uri(), NEO4J_USER: USER, NEO4J_PASSWORD: password() };
-  },
-};
+    env(stackCtx) {
+      return instance.env(uri(at(stackCtx)), USER, password());
+    },
+  };
+}
+
+export const neo4jService = neo4jServiceOf(MAIN);
+export const neo4jDrillService = neo4jServiceOf(DRILL);

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresService } from './postgres.ts';
-import { neo4jService } from './neo4j.ts';
+import { neo4jDrillService, neo4jService } from './neo4j.ts';
 import { qdrantService } from './qdrant.ts';
 import { azureService, gcsService, s3Service } from './cloud.ts';
 import type { StackContext, StackService } from './service.ts';
@@ -16,6 +16,7 @@ const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const services: StackService[] = [
   postgresService,
   neo4jService,
+  neo4jDrillService,
   qdrantService,
   s3Service,
   gcsService,
