@@ -126,11 +126,14 @@ export async function verifyAndRecord(
   reporter: ProgressReporter,
 ): Promise<VerifySummary> {
   const summary = await verifySnapshot(reader, reporter);
+  // The last restore drill stays recorded until the next drill replaces it (status and report show it).
+  const previous = await repository.readVerification(reader.id).catch(() => undefined);
   const verification: Verification = {
     at: new Date().toISOString(),
     ok: summary.ok,
     tool: TOOL.version,
     problems: summary.problems.map((p) => `${p.file}: ${p.problem}`),
+    ...(previous?.restoreTest ? { restoreTest: previous.restoreTest } : {}),
   };
   await repository.writeVerification(reader, verification).catch(() => undefined); // a read-only repository can still be verified
   return summary;

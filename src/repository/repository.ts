@@ -42,7 +42,7 @@ export interface Verification {
   ok: boolean;
   tool: string;
   problems: string[];
-  /** The last restore drill (`--verify ID --restore-test`, design §13.4), when one ran. */
+  /** The last restore drill (`--verify ID --restore-test`, design §13.7), when one ran; a later plain verify keeps it. */
   restoreTest?: RestoreTest;
 }
 
@@ -59,6 +59,11 @@ export interface RestoreTest {
   mismatches: string[];
   /** Why the drill failed, when it did not get as far as comparing. */
   error?: string;
+  /**
+   * SHA-256 of the restored content's fingerprint (§5, drill names taken out): two drills of one
+   * snapshot give the same digest. Absent when the drill did not get as far as fingerprinting.
+   */
+  fingerprint?: string;
 }
 
 /** One copy of a snapshot in another repository (`uploads.json`, design §12.4). */

@@ -64,6 +64,8 @@ export interface BackupFlags {
   snapshot?: string;
   /** `--lock-wait`, parsed: milliseconds. */
   lockWait?: number;
+  /** `--restore-test` (with `--verify`). */
+  restoreTest: boolean;
 }
 
 export const CLOUD_PROVIDERS = ['s3', 'gcs', 'azure'] as const;
@@ -250,6 +252,10 @@ function checkCloudFlags(mode: BackupMode, flags: BackupFlags, uploads: UploadDe
 function checkFlags(flags: BackupFlags, global: GlobalOptions): BackupRun {
   const mode = modeOf(flags);
   const uploads = uploadsOf(flags);
+  if (flags.restoreTest && mode !== 'verify')
+    throw new AcxError('USAGE', '--restore-test applies to --verify', {
+      hint: 'acx-data backup --verify full_20240201_120000 --restore-test',
+    });
   if (flags.lockWait !== undefined && (mode === 'list' || mode === 'verify'))
     throw new AcxError('USAGE', `--lock-wait applies to runs that write the repository, not to --${mode}`, {
       hint: 'acx-data backup --all --incremental --lock-wait 2h',
@@ -301,6 +307,7 @@ Examples (as in the operators' guide):
   acx-data backup --list
   acx-data backup --verify full_20240201_120000
   acx-data backup --verify --all              every snapshot, pack and index file of the repository
+  acx-data backup --verify full_20240201_120000 --restore-test   (restore drill into scratch databases)
   acx-data backup --all --incremental --lock-wait 2h   (waits while the daily full holds the lock)
   acx-data backup --cleanup --keep 5
   acx-data backup --cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12
@@ -455,6 +462,11 @@ export function registerBackupCommand(program: Command): void {
     )
     .option('--snapshot <id>', 'with --upload-*: upload this existing snapshot instead of taking a new one')
     .addOption(lockWaitOption())
+    .option(
+      '--restore-test',
+      'with --verify: also restore the snapshot into scratch targets (a new acx_drill_* database, Qdrant collections <name>__drill_*, the empty Neo4j at ACX_DRILL_NEO4J_URI) and compare it with its manifest, then remove them; with --verify --all: the newest snapshot only',
+      false,
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (flags: BackupFlags, command: Command) => {
       const run = checkFlags(flags, globalOptions(command));

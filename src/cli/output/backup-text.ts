@@ -2,7 +2,8 @@
 import type { BackupSummary } from '../../operations/backup.ts';
 import type { RestoreSummary } from '../../operations/restore.ts';
 import type { VerifyAllSummary, VerifySummary } from '../../operations/verify.ts';
-import type { SnapshotListing } from '../../repository/repository.ts';
+import type { RestoreTest, SnapshotListing } from '../../repository/repository.ts';
+import type { RunFailure } from '../../operations/outcome.ts';
 import type { CopySummary } from '../../repository/copy-snapshot.ts';
 import type { ArchiveSummary } from '../../repository/snapshot-archive.ts';
 import type { UploadSummary } from '../../operations/upload.ts';
@@ -73,6 +74,10 @@ export function formatList({ snapshots, running, incomplete, damaged }: ListResu
   for (const s of snapshots)
     for (const u of s.uploads)
       lines.push(`copy: ${s.id} in ${u.url} (${u.at.slice(0, 16).replace('T', ' ')})`);
+  for (const s of snapshots) {
+    const drill = s.verification?.restoreTest;
+    if (drill && !drill.ok) lines.push(`drill failed: ${s.id}: ${drillProblem(drill)}`);
+  }
   for (const d of damaged) lines.push(`damaged: ${d.id}: ${d.problem}`);
   for (const id of running) lines.push(`running: ${id} is being written by a backup in progress`);
   if (incomplete.length > 0)
@@ -84,7 +89,7 @@ export function formatList({ snapshots, running, incomplete, damaged }: ListResu
 
 function listRows(snapshots: SnapshotListing[]): Array<Array<string | number>> {
   const rows: Array<Array<string | number>> = [
-    ['id', 'kind', 'time (UTC)', 'stores', 'records', 'size', 'added', 'format', 'verified'],
+    ['id', 'kind', 'time (UTC)', 'stores', 'records', 'size', 'added', 'format', 'verified', 'drill'],
   ];
   for (const s of snapshots) {
     const v = s.verification;
@@ -98,9 +103,29 @@ function listRows(snapshots: SnapshotListing[]): Array<Array<string | number>> {
       formatBytes(s.addedBytes),
       `${s.manifest.formatVersion}${s.manifest.encryption ? ' enc' : ''}`,
       v ? `${v.ok ? 'ok' : 'FAILED'} ${v.at.slice(0, 16).replace('T', ' ')}` : 'never',
+      v?.restoreTest
+        ? `${v.restoreTest.ok ? 'ok' : 'FAILED'} ${v.restoreTest.at.slice(0, 16).replace('T', ' ')}`
+        : 'never',
     ]);
   }
   return rows;
+}
+
+function drillProblem(drill: RestoreTest): string {
+  return drill.error ?? drill.mismatches.join('; ');
+}
+
+/** The restore drill's result, after the verification's (`--verify ID --restore-test`). */
+export function formatDrill(id: string, drill: RestoreTest, failures: RunFailure[]): string {
+  const where = Object.values(drill.targets).join('; ');
+  const seconds = (drill.durationMs / 1000).toFixed(1);
+  const lines = [
+    drill.ok
+      ? `Restore drill of ${id} passed: ${drill.datasets} datasets restored into scratch targets and equal to the manifest's counts in ${seconds} s (${where}); scratch targets removed.`
+      : `Restore drill of ${id} FAILED after ${seconds} s: ${drillProblem(drill)}`,
+  ];
+  for (const f of failures.filter((f) => f.item !== 'restore drill')) lines.push(`  ${f.item}: ${f.message}`);
+  return lines.join('\n');
 }
 
 export function formatVerify(s: VerifySummary): string {

@@ -52,13 +52,18 @@ export function collectionConfigOf(info: Record<string, unknown>): Record<string
   };
 }
 
-export async function fingerprintQdrant(client: QdrantClient): Promise<Fingerprint> {
+/** Every collection's fingerprint, or only those named in `only` (a restore drill's own collections). */
+export async function fingerprintQdrant(
+  client: QdrantClient,
+  only?: readonly string[],
+): Promise<Fingerprint> {
   const out: Fingerprint = {};
   const aliases = await client.request<{ aliases: { alias_name: string; collection_name: string }[] }>(
     'GET',
     '/aliases',
   );
   for (const name of await client.listCollections()) {
+    if (only && !only.includes(name)) continue;
     const config = new MultisetHash();
     config.add(canonicalJson(collectionConfigOf(await client.getCollection(name))));
     for (const a of aliases.aliases.filter((x) => x.collection_name === name))
