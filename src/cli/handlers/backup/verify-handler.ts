@@ -33,7 +33,7 @@ export async function handleVerify(run: BackupRun): Promise<void> {
       reporter.close();
       printResult(
         global,
-        drill ? { ...summary, restoreTest: drill.restoreTest, drill } : summary,
+        drill ? { ...summary, drill } : summary,
         [
           formatVerifyAll(summary),
           ...(drill ? [formatDrill(drill.id, drill.restoreTest, drill.failures)] : []),
