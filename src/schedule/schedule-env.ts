@@ -50,6 +50,14 @@ const SECTIONS: Array<[string, Array<[string, string]>]> = [
     ],
   ],
   [
+    'The monthly restore drill (docs/design.md §13.7): an empty Neo4j that only drills write into',
+    [
+      ['#ACX_DRILL_NEO4J_URI', 'bolt://drill-host:7687'],
+      ['#ACX_DRILL_NEO4J_USER', 'else NEO4J_USER'],
+      ['#ACX_DRILL_NEO4J_PASSWORD', 'else NEO4J_PASSWORD'],
+    ],
+  ],
+  [
     'Alerts after a failed run (docs/design.md §13.1)',
     [
       ['#ACX_ALERT_WEBHOOK', 'generic JSON alert'],

@@ -46,7 +46,15 @@ export interface ScheduleInstall {
   mailto?: string;
 }
 
-export const JOB_NAMES = ['backup-full', 'backup-incremental', 'cleanup', 'sync-verify', 'sync-all'] as const;
+export const JOB_NAMES = [
+  'backup-full',
+  'backup-incremental',
+  'cleanup',
+  'sync-verify',
+  'sync-all',
+  'report',
+  'restore-drill',
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** One scheduled job: when it runs, in both notations, and the acx-data command it runs. */
@@ -116,7 +124,11 @@ function uploadArgs(install: ScheduleInstall): string[] {
   return args;
 }
 
-/** The five jobs of the guide's "Complete Cron Example", in its order. */
+/**
+ * The five jobs of the guide's "Complete Cron Example", in its order, then two of its best practices:
+ * the HTML report refreshed daily after the consistency check ("Review consistency reports regularly")
+ * and a monthly restore drill ("Test restore procedures monthly").
+ */
 export function scheduleJobs(install: ScheduleInstall): ScheduleJob[] {
   checkInstall(install);
   const repo = ['--backup-dir', install.backupDir];
@@ -185,6 +197,38 @@ export function scheduleJobs(install: ScheduleInstall): ScheduleJob[] {
       onCalendar: 'Sat *-*-* 05:00:00',
       args: ['sync', '--all', '--force', ...wait, ...metricsArgs(install, 'sync-all')],
       log: 'sync.log',
+    },
+    {
+      name: 'report',
+      description: 'daily HTML report of the backups and the latest consistency report',
+      cron: '0 6 * * *',
+      onCalendar: '*-*-* 06:00:00',
+      // Reads only: no lock, so no --lock-wait.
+      args: [
+        'report',
+        '--html',
+        posix.join(install.reportDir, 'index.html'),
+        ...repo,
+        '--sync-report',
+        install.reportDir,
+        ...metricsArgs(install, 'report'),
+      ],
+      log: 'report.log',
+    },
+    {
+      name: 'restore-drill',
+      description: 'monthly restore drill: every snapshot verified, the newest restored into scratch targets',
+      cron: '0 7 1 * *',
+      onCalendar: '*-*-01 07:00:00',
+      args: [
+        'backup',
+        '--verify',
+        '--all',
+        '--restore-test',
+        ...repo,
+        ...metricsArgs(install, 'restore-drill'),
+      ],
+      log: 'drill.log',
     },
   ];
 }

@@ -64,7 +64,7 @@ describe('acx-data schedule --check', () => {
     const lines = await checkScheduleFiles([join(DEPLOY, 'crontab'), ...units]);
     expect(lines.filter((l) => l.error !== undefined)).toEqual([]);
     // five jobs in the crontab, five services
-    expect(lines.filter((l) => l.command !== undefined)).toHaveLength(10);
+    expect(lines.filter((l) => l.command !== undefined)).toHaveLength(14);
     expect(lines.map((l) => l.command)).toContain(
       'acx-data backup --cleanup --keep 30 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --backup-dir /var/lib/acx-data/backups --lock-wait 2h --metrics-file /var/lib/prometheus/node-exporter/acx_data_cleanup.prom',
     );
@@ -80,7 +80,7 @@ describe('acx-data schedule --check', () => {
     expect(result.stdout).toContain(`BAD ${broken}:${lineNo}: acx-data backup --cleanup --kep 30`);
     expect(result.stdout).toMatch(/unknown option '--kep'/);
     expect(result.stderr).toContain(
-      `INVALID_INPUT [${broken}:${lineNo}]: 1 of 5 acx-data commands are invalid`,
+      `INVALID_INPUT [${broken}:${lineNo}]: 1 of 7 acx-data commands are invalid`,
     );
   });
 });
@@ -108,7 +108,7 @@ describe('acx-data schedule (writing)', () => {
       'acx-data.env.example',
       ...(await readdir(join(out, 'systemd'))).map((n) => join('systemd', n)),
     ];
-    expect(names).toHaveLength(12);
+    expect(names).toHaveLength(16);
     for (const name of names) {
       const text = await readFile(join(out, name), 'utf8');
       expect(text, name).not.toContain(PASSWORD);

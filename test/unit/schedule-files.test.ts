@@ -59,13 +59,15 @@ function expectedRuns(job: JobName): string[] {
   const runs: string[] = [];
   for (let t = BASE.getTime(); runs.length < ITERATIONS; t += 3_600_000) {
     const d = new Date(Math.ceil(t / 3_600_000) * 3_600_000);
-    const [hour, weekday] = [d.getUTCHours(), d.getUTCDay()];
+    const [hour, weekday, day] = [d.getUTCHours(), d.getUTCDay(), d.getUTCDate()];
     const fires = {
       'backup-full': hour === 2,
       'backup-incremental': hour !== 2,
       cleanup: hour === 3 && weekday === 0,
       'sync-verify': hour === 4,
       'sync-all': hour === 5 && weekday === 6,
+      report: hour === 6,
+      'restore-drill': hour === 7 && day === 1,
     }[job];
     if (fires && !runs.includes(iso(d))) runs.push(iso(d));
   }
@@ -110,7 +112,15 @@ describe('the shipped schedule', () => {
   });
 
   const crontab = () => readFile(join(DEPLOY, 'crontab'), 'utf8');
-  const jobs: JobName[] = ['backup-full', 'backup-incremental', 'cleanup', 'sync-verify', 'sync-all'];
+  const jobs: JobName[] = [
+    'backup-full',
+    'backup-incremental',
+    'cleanup',
+    'sync-verify',
+    'sync-all',
+    'report',
+    'restore-drill',
+  ];
 
   it('the crontab has one line per job and each fires at the guide’s times (croner)', async () => {
     const schedules = crontabSchedules(await crontab());
@@ -124,6 +134,7 @@ describe('the shipped schedule', () => {
     expect(incremental.nextRuns(200, BASE).filter((d) => d.getUTCHours() === 2)).toEqual([]);
     expect(expectedRuns('cleanup').slice(0, 2)).toEqual(['2026-03-01T03:00', '2026-03-08T03:00']);
     expect(expectedRuns('sync-all')[0]).toBe('2026-03-07T05:00');
+    expect(expectedRuns('restore-drill').slice(0, 2)).toEqual(['2026-03-01T07:00', '2026-04-01T07:00']);
   });
 
   it('every timer fires at the same times as its crontab line (systemd-analyze calendar)', async () => {
