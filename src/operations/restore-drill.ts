@@ -182,6 +182,101 @@ async function removeScratch(scratch: Scratch, reporter: ProgressReporter): Prom
   return problems;
 }
 
+type DrillResult = Omit<RestoreTest, 'at' | 'durationMs' | 'targets'>;
+type DrillReader = ReturnType<typeof drillReader>;
+
+/**
+ * Phase 1: the scratch targets — the PostgreSQL database, the renamed collections, the drill Neo4j
+ * (checked empty) — recorded in `scratch` as they are made, so the `finally` removes what exists.
+ */
+async function setUpScratch(
+  options: DrillOptions,
+  plan: { drilled: StoreName[]; random: string; suffix: string; neo4jEnv: Env | undefined },
+  scratch: Scratch,
+  targets: RestoreTest['targets'],
+): Promise<DrillReader> {
+  const { snapshot, reporter, env } = options;
+  const { drilled, neo4jEnv } = plan;
+  const drillEnv: Env = { ...env, ...(neo4jEnv ?? {}) };
+  if (drilled.includes('postgres')) {
+    scratch.postgres = await createScratchDatabase(env, `acx_drill_${plan.random}`);
+    drillEnv.DATABASE_URL = scratch.postgres.settings.url;
+    targets.postgres = scratch.postgres.printable;
+  }
+  if (drilled.includes('neo4j')) targets.neo4j = printableUri(neo4jEnv!.NEO4J_URI!);
+  const reader = drillReader(snapshot, drilled, plan.suffix);
+  if (drilled.includes('qdrant')) {
+    scratch.qdrantCollections = reader.manifest.stores
+      .qdrant!.datasets.filter((d) => d.kind === 'collection')
+      .map((d) => d.name);
+    targets.qdrant = scratch.qdrantCollections.join(', ');
+  }
+  reporter.emit({
+    type: 'phase',
+    store: 'repository',
+    message: `restore drill of ${snapshot.id} into ${Object.values(targets).join('; ')}`,
+  });
+  scratch.stores = await openStores(drillEnv, drilled, { reporter });
+  if (scratch.stores.neo4j) {
+    if (!(await scratch.stores.neo4j.isEmpty()))
+      throw new AcxError(
+        'NOT_EMPTY',
+        `the drill Neo4j at ${targets.neo4j} holds data: a drill writes only into an empty graph and never empties one it did not fill`,
+        {
+          subject: 'ACX_DRILL_NEO4J_URI',
+          hint: 'point ACX_DRILL_NEO4J_URI at an empty Neo4j kept for drills',
+        },
+      );
+    scratch.neo4jChecked = true;
+  }
+  return reader;
+}
+
+/** Phase 2: the restore into the scratch targets, then the restored content fingerprinted and compared. */
+async function restoreAndCompare(
+  options: DrillOptions,
+  reader: DrillReader,
+  drilled: StoreName[],
+  scratch: Scratch,
+  suffix: string,
+): Promise<DrillResult> {
+  const { snapshot, reporter } = options;
+  const restore = await restoreSnapshot({
+    repository: options.repository,
+    snapshot: reader,
+    targets: drilled,
+    stores: scratch.stores!,
+    dryRun: false,
+    force: false,
+    qdrantSnapshots: false,
+    dataDir: '',
+    // force is false: no safety backup is ever taken (the scratch targets are new and empty).
+    safetyBackup: {
+      compression: 'zstd',
+      pgDump: 'never',
+      qdrantSnapshots: false,
+      dataDir: '',
+      excludedDirs: [],
+    },
+    reporter,
+    signal: options.signal,
+  });
+  if (restore.failures.length > 0)
+    throw new AcxError(
+      restore.failures[0]!.code,
+      `restore failed: ${restore.failures.map((f) => `${f.item}: ${f.message}`).join('; ')}`,
+      { subject: snapshot.id },
+    );
+  reporter.emit({
+    type: 'phase',
+    store: 'repository',
+    message: `drill: fingerprinting the restored content`,
+  });
+  const fingerprint = await fingerprintDrill(scratch.stores!, options.labels, scratch.qdrantCollections);
+  const compared = compareCounts(reader.manifest.stores, fingerprint, suffix);
+  return { ok: compared.mismatches.length === 0, ...compared, fingerprint: digestOf(fingerprint, suffix) };
+}
+
 /** Runs the drill of `snapshot`; its result is returned (the caller records it), never thrown. */
 export async function drillSnapshot(options: DrillOptions): Promise<DrillSummary> {
   const { snapshot, reporter, env } = options;
@@ -202,78 +297,10 @@ export async function drillSnapshot(options: DrillOptions): Promise<DrillSummary
     });
   const scratch: Scratch = { qdrantCollections: [] };
   const targets: RestoreTest['targets'] = {};
-  let result: Omit<RestoreTest, 'at' | 'durationMs' | 'targets'>;
+  let result: DrillResult;
   try {
-    const drillEnv: Env = { ...env, ...(neo4jEnv ?? {}) };
-    if (drilled.includes('postgres')) {
-      scratch.postgres = await createScratchDatabase(env, `acx_drill_${random}`);
-      drillEnv.DATABASE_URL = scratch.postgres.settings.url;
-      targets.postgres = scratch.postgres.printable;
-    }
-    if (drilled.includes('neo4j')) targets.neo4j = printableUri(neo4jEnv!.NEO4J_URI!);
-    const reader = drillReader(snapshot, drilled, suffix);
-    if (drilled.includes('qdrant')) {
-      scratch.qdrantCollections = reader.manifest.stores
-        .qdrant!.datasets.filter((d) => d.kind === 'collection')
-        .map((d) => d.name);
-      targets.qdrant = scratch.qdrantCollections.join(', ');
-    }
-    reporter.emit({
-      type: 'phase',
-      store: 'repository',
-      message: `restore drill of ${snapshot.id} into ${Object.values(targets).join('; ')}`,
-    });
-    scratch.stores = await openStores(drillEnv, drilled, { reporter });
-    if (scratch.stores.neo4j) {
-      if (!(await scratch.stores.neo4j.isEmpty()))
-        throw new AcxError(
-          'NOT_EMPTY',
-          `the drill Neo4j at ${targets.neo4j} holds data: a drill writes only into an empty graph and never empties one it did not fill`,
-          {
-            subject: 'ACX_DRILL_NEO4J_URI',
-            hint: 'point ACX_DRILL_NEO4J_URI at an empty Neo4j kept for drills',
-          },
-        );
-      scratch.neo4jChecked = true;
-    }
-    const restore = await restoreSnapshot({
-      repository: options.repository,
-      snapshot: reader,
-      targets: drilled,
-      stores: scratch.stores,
-      dryRun: false,
-      force: false,
-      qdrantSnapshots: false,
-      dataDir: '',
-      // force is false: no safety backup is ever taken (the scratch targets are new and empty).
-      safetyBackup: {
-        compression: 'zstd',
-        pgDump: 'never',
-        qdrantSnapshots: false,
-        dataDir: '',
-        excludedDirs: [],
-      },
-      reporter,
-      signal: options.signal,
-    });
-    if (restore.failures.length > 0)
-      throw new AcxError(
-        restore.failures[0]!.code,
-        `restore failed: ${restore.failures.map((f) => `${f.item}: ${f.message}`).join('; ')}`,
-        { subject: snapshot.id },
-      );
-    reporter.emit({
-      type: 'phase',
-      store: 'repository',
-      message: `drill: fingerprinting the restored content`,
-    });
-    const fingerprint = await fingerprintDrill(scratch.stores, options.labels, scratch.qdrantCollections);
-    const compared = compareCounts(reader.manifest.stores, fingerprint, suffix);
-    result = {
-      ok: compared.mismatches.length === 0,
-      ...compared,
-      fingerprint: digestOf(fingerprint, suffix),
-    };
+    const reader = await setUpScratch(options, { drilled, random, suffix, neo4jEnv }, scratch, targets);
+    result = await restoreAndCompare(options, reader, drilled, scratch, suffix);
   } catch (error) {
     if (error instanceof AcxError && error.code === 'INTERRUPTED') {
       await removeScratch(scratch, reporter);
