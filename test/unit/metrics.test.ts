@@ -217,4 +217,44 @@ describe('families from the result document', () => {
     expect(valueOf(sync, 'acx_data_sync_verify_issues', { ...base, kind: 'content_mismatches' })).toBe(2);
     expect(valueOf(sync, 'acx_data_sync_verify_issues', { ...base, kind: 'missing_in_qdrant' })).toBe(0);
   });
+
+  it('backup --verify --restore-test: the drill result, duration and time per snapshot (one id or --all)', async () => {
+    const restoreTest = {
+      at: '2026-12-01T07:00:00.000Z',
+      ok: false,
+      durationMs: 16_500,
+      datasets: 3,
+      mismatches: ['x'],
+    };
+    const base = { command: 'backup', mode: 'verify' };
+    const one = parse(
+      await renderMetrics(
+        metricFamilies(record({ id: 'full_a', ok: true, restoreTest }, 'backup', 'verify'), []),
+      ),
+    );
+    const labels = { ...base, snapshot: 'full_a' };
+    expect(valueOf(one, 'acx_data_restore_drill_ok', labels)).toBe(0);
+    expect(valueOf(one, 'acx_data_restore_drill_duration_seconds', labels)).toBe(16.5);
+    expect(valueOf(one, 'acx_data_restore_drill_timestamp_seconds', labels)).toBe(
+      Date.parse('2026-12-01T07:00:00Z') / 1000,
+    );
+    const all = parse(
+      await renderMetrics(
+        metricFamilies(
+          record(
+            { ok: true, drill: { id: 'full_b', restoreTest: { ...restoreTest, ok: true } } },
+            'backup',
+            'verify',
+          ),
+          [],
+        ),
+      ),
+    );
+    expect(valueOf(all, 'acx_data_restore_drill_ok', { ...base, snapshot: 'full_b' })).toBe(1);
+    // A verify without a drill has no drill families.
+    const plain = await renderMetrics(
+      metricFamilies(record({ id: 'full_c', ok: true }, 'backup', 'verify'), []),
+    );
+    expect(plain).not.toContain('acx_data_restore_drill');
+  });
 });

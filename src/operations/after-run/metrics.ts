@@ -66,6 +66,41 @@ function storeFamilies(base: Labels, result: Record<string, unknown>): Family[] 
   ];
 }
 
+/**
+ * `backup --verify ID --restore-test` (`restoreTest`) or `--verify --all --restore-test` (`drill`): the
+ * drill's result, its time and duration, labelled with the snapshot drilled.
+ */
+function drillFamilies(base: Labels, result: Record<string, unknown>): Family[] {
+  const drill = isObject(result.drill) ? result.drill : result;
+  const test = drill.restoreTest;
+  const id = typeof drill.id === 'string' ? drill.id : undefined;
+  if (!isObject(test) || typeof test.ok !== 'boolean' || id === undefined) return [];
+  const labels = { ...base, snapshot: id };
+  const families: Family[] = [
+    {
+      name: 'acx_data_restore_drill_ok',
+      help: '1 when the restore drill restored the snapshot into scratch targets and its content matched, else 0.',
+      labelNames: ['snapshot'],
+      samples: [{ labels, value: test.ok ? 1 : 0 }],
+    },
+  ];
+  if (typeof test.durationMs === 'number')
+    families.push({
+      name: 'acx_data_restore_drill_duration_seconds',
+      help: 'Wall time of the restore drill: restore, fingerprint and comparison.',
+      labelNames: ['snapshot'],
+      samples: [{ labels, value: test.durationMs / 1000 }],
+    });
+  if (typeof test.at === 'string' && !Number.isNaN(Date.parse(test.at)))
+    families.push({
+      name: 'acx_data_restore_drill_timestamp_seconds',
+      help: 'When the restore drill started (Unix time).',
+      labelNames: ['snapshot'],
+      samples: [{ labels, value: Date.parse(test.at) / 1000 }],
+    });
+  return families;
+}
+
 /** `backup --verify` (one snapshot or --all): ok; `sync --verify`: consistency and issue counts per kind. */
 function verifyFamilies(base: Labels, result: Record<string, unknown>): Family[] {
   const families: Family[] = [];
@@ -76,6 +111,7 @@ function verifyFamilies(base: Labels, result: Record<string, unknown>): Family[]
       labelNames: [],
       samples: [{ labels: base, value: result.ok ? 1 : 0 }],
     });
+  families.push(...drillFamilies(base, result));
   const sync = isObject(result.verify) ? result.verify : result;
   if (typeof sync.is_consistent === 'boolean' && isObject(sync.issue_counts)) {
     families.push({
