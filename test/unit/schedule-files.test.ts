@@ -13,7 +13,7 @@ import { Cron } from 'croner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleFiles } from '../../src/cli/handlers/schedule-handler.ts';
 import { formatSystemdUnits } from '../../src/schedule/schedule-systemd.ts';
-import { DEPLOY_INSTALL, type JobName } from '../../src/schedule/schedule-jobs.ts';
+import { DEPLOY_INSTALL, JOB_NAMES, type JobName } from '../../src/schedule/schedule-jobs.ts';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -112,15 +112,7 @@ describe('the shipped schedule', () => {
   });
 
   const crontab = () => readFile(join(DEPLOY, 'crontab'), 'utf8');
-  const jobs: JobName[] = [
-    'backup-full',
-    'backup-incremental',
-    'cleanup',
-    'sync-verify',
-    'sync-all',
-    'report',
-    'restore-drill',
-  ];
+  const jobs: JobName[] = [...JOB_NAMES];
 
   it('the crontab has one line per job and each fires at the guide’s times (croner)', async () => {
     const schedules = crontabSchedules(await crontab());
