@@ -1,6 +1,7 @@
 /** File-system helpers shared by the repository and the operations. */
-import { mkdir, open } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { AcxError, type ErrorCode } from './errors.ts';
 
 /**
@@ -172,4 +173,35 @@ export async function appendUndoRecords(path: string, text: string): Promise<voi
   } catch (error) {
     throw fileError(error, { path, doing: 'write the import’s undo file', code: 'STORAGE' });
   }
+}
+
+/**
+ * Writes `text` to `path` whole or not at all: to a temporary file beside it, flushed to disk, then
+ * renamed over `path`, so a reader (a web server, node_exporter, systemd) never sees half a file. A
+ * failed write leaves the previous file and no temporary one, and throws STORAGE naming `path`.
+ * `createFolder`: create the missing folders first (else a missing folder is the error). Returns the
+ * bytes written.
+ */
+export async function writeFileAtomically(
+  path: string,
+  text: string,
+  options: { doing: string; createFolder: boolean },
+): Promise<number> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const bytes = Buffer.from(text, 'utf8');
+  try {
+    if (options.createFolder) await makeDirectories(dirname(path));
+    const file = await open(temp, 'wx', 0o644);
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw fileError(error, { path, doing: options.doing, code: 'STORAGE' });
+  }
+  return bytes.length;
 }

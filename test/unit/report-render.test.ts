@@ -13,11 +13,14 @@ import {
   summariseSyncReport,
   type SyncReportSummary,
 } from '../../src/operations/sync/sync-report-file.ts';
-import { writeReportFile } from '../../src/report/report-file.ts';
+import { writeFileAtomically } from '../../src/files.ts';
 import { escapeHtml } from '../../src/report/html.ts';
 import { formatSnapshotId } from '../../src/repository/repository.ts';
 import { acxErrorOf } from '../support/acx-error.ts';
 import { tempDirs } from '../support/small-repository.ts';
+
+const writeReportFile = (path: string, text: string) =>
+  writeFileAtomically(path, text, { doing: 'write the report', createFolder: true });
 
 const HOUR = 3_600_000;
 

@@ -6,7 +6,7 @@
 import { AcxError } from '../../errors.ts';
 import { collectReport } from '../../report/report-model.ts';
 import { renderReport } from '../../report/report-html.ts';
-import { writeReportFile } from '../../report/report-file.ts';
+import { writeFileAtomically } from '../../files.ts';
 import { readSyncReport } from '../../operations/sync/sync-report-file.ts';
 import { TOOL } from '../../operations/tool.ts';
 import { Repository } from '../../repository/repository.ts';
@@ -43,7 +43,10 @@ export async function handleReport(run: ReportRun): Promise<void> {
   } finally {
     await repository?.close();
   }
-  const bytes = await writeReportFile(run.html, renderReport(model));
+  const bytes = await writeFileAtomically(run.html, renderReport(model), {
+    doing: 'write the report',
+    createFolder: true,
+  });
   const summary: ReportSummary = { path: run.html, snapshots: model.snapshots.length, bytes };
   printResult(
     run.global,

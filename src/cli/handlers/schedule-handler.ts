@@ -3,11 +3,11 @@
  * written atomically, an existing different file replaced only with --force) and prints how to install
  * them; or, with `--check`, parses every acx-data command line of schedule files with the real CLI.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { CommanderError, type Command } from 'commander';
 import { AcxError } from '../../errors.ts';
-import { fileError, makeDirectories } from '../../files.ts';
+import { fileError, writeFileAtomically } from '../../files.ts';
 import { formatCrontab } from '../../schedule/schedule-crontab.ts';
 import { formatEnvExample } from '../../schedule/schedule-env.ts';
 import { kindOfFile, scheduleInvocations } from '../../schedule/schedule-invocations.ts';
@@ -46,18 +46,6 @@ async function currentText(path: string): Promise<string | undefined> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw fileError(error, { path, doing: 'read', code: code === 'EISDIR' ? 'USAGE' : 'STORAGE' });
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    await makeDirectories(dirname(path));
-    await writeFile(temporary, text, { mode: 0o644 });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw fileError(error, { path, doing: 'write', code: 'STORAGE' });
   }
 }
 
@@ -104,7 +92,9 @@ async function writeSchedule(run: WriteRun): Promise<void> {
       status: current === undefined ? 'written' : current === text ? 'unchanged' : 'replaced',
     });
   }
-  for (const file of plan) if (file.status !== 'unchanged') await writeAtomically(file.path, file.text);
+  for (const file of plan)
+    if (file.status !== 'unchanged')
+      await writeFileAtomically(file.path, file.text, { doing: 'write', createFolder: true });
   const result = {
     out: run.out,
     files: plan.map(({ path, status }) => ({ path, status })),

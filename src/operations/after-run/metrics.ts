@@ -4,10 +4,9 @@
  * textfile collector never reads half a file), and optionally PUT to a Pushgateway. prom-client is
  * loaded only when metrics are asked for. A failed run keeps the previous file's last-success time.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { redactSecrets } from '../../errors.ts';
-import { fileError } from '../../files.ts';
+import { writeFileAtomically } from '../../files.ts';
 import type { RetryOptions } from '../../retry.ts';
 import { DeliveryError, deliverHttp } from './deliver.ts';
 import { hostOf, type AfterRunSettings, type RunRecord } from './run-record.ts';
@@ -188,18 +187,6 @@ export async function renderMetrics(families: readonly Family[]): Promise<string
   return registry.metrics();
 }
 
-/** Writes `text` to `file` atomically: a temporary file in the same folder, renamed over it. */
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  try {
-    await writeFile(temporary, text, { mode: 0o644 });
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw fileError(error, { path: file, doing: 'write the metrics file', code: 'STORAGE' });
-  }
-}
-
 /** `<url>/metrics/job/acx_data/command/<command>` (base64 form when the command is not a plain word). */
 export function pushUrl(base: string, command: string): string {
   const group = /^[\w.-]+$/.test(command)
@@ -218,7 +205,10 @@ export async function writeMetrics(
   const text = await renderMetrics(metricFamilies(record, successes));
   const warnings: string[] = [];
   if (settings.metricsFile !== undefined)
-    await writeAtomically(settings.metricsFile, text).catch((error: unknown) =>
+    await writeFileAtomically(settings.metricsFile, text, {
+      doing: 'write the metrics file',
+      createFolder: false,
+    }).catch((error: unknown) =>
       warnings.push(redactSecrets(`metrics not written: ${(error as Error).message}`)),
     );
   if (settings.metricsPush !== undefined) {
