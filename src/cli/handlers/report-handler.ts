@@ -3,17 +3,15 @@
  * holds nothing yet is a repository without snapshots), reads the sync report, builds the model,
  * renders the page and writes it atomically. Prints the path, the number of snapshots and the bytes.
  */
-import { AcxError } from '../../errors.ts';
 import { collectReport } from '../../report/report-model.ts';
 import { renderReport } from '../../report/report-html.ts';
 import { writeFileAtomically } from '../../files.ts';
 import { readSyncReport } from '../../operations/sync/sync-report-file.ts';
 import { TOOL } from '../../operations/tool.ts';
-import { Repository } from '../../repository/repository.ts';
 import { printableLocation } from '../../storage/registry.ts';
 import type { ReportRun } from '../commands/report-command.ts';
 import { printResult } from '../output/global-options.ts';
-import { repositoryAccess } from './backup/repository-access.ts';
+import { openIfAny } from './backup/open-repository.ts';
 
 export interface ReportSummary {
   path: string;
@@ -24,14 +22,7 @@ export interface ReportSummary {
 export async function handleReport(run: ReportRun): Promise<void> {
   // Read before the repository is opened: a missing --sync-report is refused at once.
   const sync = run.syncReport === undefined ? undefined : await readSyncReport(run.syncReport);
-  const repository = await Repository.open(run.repository, {
-    create: false,
-    access: repositoryAccess(),
-    cloud: run.cloud,
-  }).catch((error: unknown) => {
-    if (error instanceof AcxError && error.code === 'NOT_FOUND') return undefined;
-    throw error;
-  });
+  const repository = await openIfAny(run.repository, run.cloud);
   let model;
   try {
     model = await collectReport(repository, {

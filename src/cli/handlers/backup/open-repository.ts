@@ -2,7 +2,9 @@
  * Opening the repositories of a `backup` run: the one its mode reads or writes (`--backup-dir`,
  * `--from`, `--list-cloud`'s bucket), with the run's cloud settings, and the targets of its uploads.
  */
+import { AcxError } from '../../../errors.ts';
 import { Repository } from '../../../repository/repository.ts';
+import type { CloudSettings } from '../../../storage/cloud-settings.ts';
 import type { UploadTarget } from '../../../operations/upload.ts';
 import type { BackupRun, UploadDestination } from '../../commands/backup-command.ts';
 import { repositoryAccess } from './repository-access.ts';
@@ -41,6 +43,20 @@ export function openRunRepository(
     access: repositoryAccess(),
     cloud: run.cloud,
   });
+}
+
+/**
+ * The repository at `location` for reading, or undefined when the location holds nothing yet: a backup
+ * directory (or bucket prefix) with no repository simply holds no snapshots (`--list`, `status`, the
+ * report). Any other failure — credentials, a missing bucket, a file in the way — is thrown.
+ */
+export function openIfAny(location: string, cloud: CloudSettings): Promise<Repository | undefined> {
+  return Repository.open(location, { create: false, access: repositoryAccess(), cloud }).catch(
+    (error: unknown) => {
+      if (error instanceof AcxError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    },
+  );
 }
 
 /** The repository of one `--upload-*`; Azure's container is created if missing, as the guide says. */
