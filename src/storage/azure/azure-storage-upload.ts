@@ -13,11 +13,20 @@
  * Block ids are random per put and all the same length (the service requires that per blob). Two
  * multi-block puts of one key at once: the first commit discards the other's uncommitted blocks, whose
  * commit then fails InvalidBlockList, reported 'transient' (the object is whole either way).
+ *
+ * Retries inside a put: a block (and a single Put Blob, and the commit, when the put has no
+ * condition) is a held Buffer sent again unchanged, so a 'transient' failure of one request (a
+ * keep-alive socket the service closed as we reused it, a reset, a 503) is retried here, up to 4
+ * attempts within 30 s. RetryingStorage outside cannot: it never replays a stream the driver has
+ * started to read. A conditional request (ifNotExists) is not repeated here: had the first attempt
+ * reached the service, the second would report a conflict; RetryingStorage decides for those.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobRequestConditions, BlockBlobClient } from '@azure/storage-blob';
 import type { PutData } from '../storage.ts';
 import { chunksOf } from '../storage-data.ts';
+import { isStorageError } from '../storage-error.ts';
+import { retry } from '../../retry.ts';
 
 export interface BlockUploadOptions {
   blockBytes: number;
@@ -36,6 +45,26 @@ export interface UploadResult {
 }
 
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest();
+
+/** One idempotent request, repeated on a 'transient' failure (see the header); `stop` ends it. */
+function resent<T>(
+  options: BlockUploadOptions,
+  send: (signal: AbortSignal) => Promise<T>,
+  stop?: AbortSignal,
+): Promise<T> {
+  return retry(() => options.request(send), {
+    attempts: 4,
+    baseMs: 200,
+    maxElapsedMs: 30_000,
+    signal: stop,
+    isRetryable: (error) => isStorageError(error, 'transient'),
+    retryAfterMs: (error) => (isStorageError(error) ? error.retryAfterMs : undefined),
+  });
+}
+
+/** Sends a request again on a transient failure only when repeating it cannot change its outcome. */
+const unconditional = <T>(options: BlockUploadOptions, send: (signal: AbortSignal) => Promise<T>) =>
+  options.conditions ? options.request(send) : resent(options, send, options.signal);
 
 /** Puts `data` on `blob`; rejects with the source's error, the SDK's error or the signal's reason. */
 export async function uploadBlob(
@@ -58,21 +87,23 @@ export async function uploadBlob(
     if (failed) throw failed.error;
     const id = Buffer.from(`${tag}-${String(ids.length).padStart(6, '0')}`).toString('base64');
     ids.push(id);
-    const request = options
-      .request((signal) =>
+    const stop = options.signal ? AbortSignal.any([options.signal, failure.signal]) : failure.signal;
+    const request = resent(
+      options,
+      (signal) =>
         blob.stageBlock(id, block, block.length, {
           transactionalContentMD5: md5(block),
           encryptionScope: options.encryptionScope,
           abortSignal: AbortSignal.any([signal, failure.signal]),
         }),
-      )
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          failed ??= { error };
-          failure.abort();
-        },
-      );
+      stop,
+    ).then(
+      () => undefined,
+      (error: unknown) => {
+        failed ??= { error };
+        failure.abort();
+      },
+    );
     const tracked = request.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
@@ -99,7 +130,7 @@ export async function uploadBlob(
     await Promise.all(inFlight);
     if (failed) throw failed.error;
     const digest = whole.digest();
-    const committed = await options.request((abortSignal) =>
+    const committed = await unconditional(options, (abortSignal) =>
       blob.commitBlockList(ids, {
         conditions: options.conditions,
         encryptionScope: options.encryptionScope,
@@ -121,7 +152,7 @@ async function putSingle(
   options: BlockUploadOptions,
 ): Promise<UploadResult> {
   const hash = md5(bytes);
-  const uploaded = await options.request((abortSignal) =>
+  const uploaded = await unconditional(options, (abortSignal) =>
     blob.upload(bytes, bytes.length, {
       conditions: options.conditions,
       encryptionScope: options.encryptionScope,

@@ -20,7 +20,9 @@
  *   .encryptionScope (`--azure-encryption-scope`) names the account's encryption scope for every write.
  *   Azurite accepts the header without checking the scope exists (test/contract/cloud-storage-azure).
  * - Retries: the SDK's own retry policy is off (maxTries 1); RetryingStorage retries 'transient'
- *   errors, outside. Only the SDK's resume of a dropped download body (same ETag) stays. Each request has a
+ *   errors, outside. Inside, a put repeats a failed block (and an unconditional Put Blob or commit):
+ *   their bytes are held, while RetryingStorage cannot replay a stream already started
+ *   (azure-storage-upload.ts). Only the SDK's resume of a dropped download body (same ETag) stays. Each request has a
  *   deadline (30 s, 120 s for a block or blob write; a connect or an idle socket counts in it), and a
  *   read stream that receives nothing for 60 s while its reader waits fails 'transient'.
  * - No deleteAbandoned: uncommitted blocks are never visible and the service discards them after 7 days.
