@@ -4,6 +4,7 @@
  * state; the CLI prints the one line and maps the state to the Nagios/Icinga exit code (0 OK,
  * 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
  */
+import { formatBytes } from '../bytes.ts';
 import { redactSecrets } from '../errors.ts';
 import type { Repository, SnapshotListing } from '../repository/repository.ts';
 import { readSyncReport } from './sync/sync-report-file.ts';
@@ -111,12 +112,11 @@ async function repositorySize(repository: Repository): Promise<number> {
 
 function sizeCheck(bytes: number, max: number | undefined): StatusCheck[] {
   if (max === undefined) return [];
-  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   return [
     {
       check: 'size',
       state: bytes > max ? 'WARNING' : 'OK',
-      message: `repository holds ${gib(bytes)} (max ${gib(max)})`,
+      message: `repository holds ${formatBytes(bytes)} (max ${formatBytes(max)})`,
     },
   ];
 }

@@ -7,7 +7,8 @@
  */
 import { html, type Html } from './html.ts';
 import { REPORT_STORES, type ReportSnapshot, type ReportStore } from './report-model.ts';
-import { formatBytes, formatDay } from './report-format.ts';
+import { formatBytes } from '../bytes.ts';
+import { formatDay } from './report-format.ts';
 
 const DAY = 86_400_000;
 export const BUCKET_UNITS = ['day', 'week', 'month'] as const;

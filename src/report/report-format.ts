@@ -1,19 +1,5 @@
 /** Numbers, sizes and times as the report prints them (UTC, like snapshot ids). */
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** `1536` → `1.5 KiB`; whole bytes below 1 KiB. */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
-
 /** `12345` → `12,345`. */
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');

@@ -6,7 +6,8 @@
 import { html, raw, type Html } from './html.ts';
 import { sizeChart, storeLegend, timelineChart, hasFailedCheck } from './report-charts.ts';
 import type { ReportModel, ReportSnapshot } from './report-model.ts';
-import { formatAge, formatBytes, formatCount, formatTime } from './report-format.ts';
+import { formatBytes } from '../bytes.ts';
+import { formatAge, formatCount, formatTime } from './report-format.ts';
 import {
   checksSection,
   copiesSection,

@@ -7,7 +7,8 @@ import { html, type Html } from './html.ts';
 import { hasFailedCheck } from './report-charts.ts';
 import type { ReportModel, ReportSnapshot } from './report-model.ts';
 import type { SyncReportFile } from '../operations/sync/sync-report-file.ts';
-import { formatBytes, formatCount, formatMonth, formatTime } from './report-format.ts';
+import { formatBytes } from '../bytes.ts';
+import { formatCount, formatMonth, formatTime } from './report-format.ts';
 
 /** Rows of the verification table beyond the failed ones. */
 export const CHECKS_SHOWN = 10;

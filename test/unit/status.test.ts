@@ -114,7 +114,7 @@ describe('acx-data status', () => {
     const over = await status(['--backup-dir', dir, '--max-age', '26h', '--max-size', '1KB']);
     expect(over.code).toBe(1);
     expect(over.stdout).toMatch(
-      /^ACX-DATA WARNING - repository holds 0\.00 GiB \(max 0\.00 GiB\) \| .*size=\d+B;1000;;0/,
+      /^ACX-DATA WARNING - repository holds \d+\.\d\d KiB \(max 1000 B\) \| .*size=\d+B;1000;;0/,
     );
     const under = await status(['--backup-dir', dir, '--max-age', '26h', '--max-size', '500GiB']);
     expect(under.code).toBe(0);

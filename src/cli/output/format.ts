@@ -1,15 +1,6 @@
 /** Small text formatters shared by command summaries. */
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from '../../bytes.ts';
 
 /** A plain text table: the first row is the header; columns padded to their widest cell. */
 export function formatTable(
