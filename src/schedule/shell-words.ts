@@ -2,7 +2,8 @@
  * Splits the shell command lines a schedule holds into simple commands and words (pure). Only what
  * crontab lines and ExecStart= lines use: single and double quotes, backslashes, `$(…)` kept inside its
  * word, `$NAME`/`${NAME}` replaced from the given variables (others kept as written), the operators
- * `&& || ; | &` between commands and redirections (`>> FILE`, `2>&1`), which are dropped.
+ * `&& || ; | &` between commands and redirections (`>> FILE`, `2>&1`), which are dropped. Why not
+ * shell-quote: docs/decisions/0019-hand-written-shell-words.md.
  */
 import { AcxError } from '../errors.ts';
 

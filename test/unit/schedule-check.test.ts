@@ -40,6 +40,10 @@ describe('shell words', () => {
     expect(splitCommands('$ACX backup --keep 30', { ACX: '/usr/bin/acx-data' })).toEqual([
       ['/usr/bin/acx-data', 'backup', '--keep', '30'],
     ]);
+    // An unknown variable stays as written: never an empty word that would shift the flags.
+    expect(splitCommands('acx-data backup --upload-s3 ${BUCKET} --x $NOPE', {})).toEqual([
+      ['acx-data', 'backup', '--upload-s3', '${BUCKET}', '--x', '$NOPE'],
+    ]);
     expect(() => splitCommands(`acx-data 'open`)).toThrow(/single quote/);
   });
 
