@@ -5,6 +5,7 @@
  * the stores; stores never see where the bytes live (ADR 0007).
  */
 import type { Readable } from 'node:stream';
+import type { Fingerprint } from './content-hash.ts';
 
 /** What one snapshot can hold: the three stores and the application's JSON data files (`--target`). */
 export const BACKUP_TARGETS = ['postgres', 'neo4j', 'qdrant', 'json'] as const;
@@ -44,6 +45,11 @@ export interface StoreSection {
   readStartedAt: string;
   readFinishedAt: string;
   datasets: DatasetEntry[];
+  /**
+   * The fingerprints (design §5) of what the backup wrote, by the keys of the store's `fingerprint()`,
+   * computed while it streamed (design §7.3). Absent in manifests of earlier versions.
+   */
+  fingerprints?: Fingerprint;
   [extra: string]: unknown;
 }
 

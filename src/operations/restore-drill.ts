@@ -6,8 +6,9 @@
  *    production aliases); the Neo4j at ACX_DRILL_NEO4J_URI, refused unless it holds no node;
  * 2. restore into them through the restore itself (`restoreSnapshot`, which verifies first), its stores
  *    opened on the drill's settings and the snapshot's Qdrant names rewritten — no second restore;
- * 3. compare: the restored content's fingerprint (§5), per dataset, against the record counts the
- *    manifest holds (a manifest records no fingerprint: see §13.7);
+ * 3. compare: the restored content's fingerprint (§5), per dataset, against the fingerprints the
+ *    backup recorded in the manifest (records and hash); a dataset of an older snapshot that recorded
+ *    none is compared by its record count (`compareContent`, §13.7);
  * 4. remove the scratch targets in a `finally`, also after a failure or Ctrl-C: the database dropped,
  *    the collections deleted, the drill Neo4j emptied (batched DETACH DELETE, constraints and indexes).
  *
@@ -17,7 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { AcxError } from '../errors.ts';
-import type { Fingerprint } from '../model/content-hash.ts';
+import type { DatasetFingerprint, Fingerprint } from '../model/content-hash.ts';
 import type { LabelMap } from '../model/labels.ts';
 import type { StoreSection } from '../model/snapshot.ts';
 import { STORE_NAMES, type ProgressReporter, type StoreName } from '../progress.ts';
@@ -138,6 +139,81 @@ export function compareCounts(
       mismatches.push(`${key.replace(suffix, '')}: ${records} records in the snapshot, ${got} restored`);
   }
   return { datasets: expected.size, mismatches };
+}
+
+/** The hash of an empty dataset (no record: the sum is 0). */
+const EMPTY_HASH = '0'.repeat(64);
+
+type Sections = { postgres?: StoreSection; neo4j?: StoreSection; qdrant?: StoreSection };
+
+/** What the drill compared: the recorded fingerprints, record counts (older snapshots), or both. */
+export type Compared = 'fingerprints' | 'counts' | 'fingerprints and counts';
+
+/**
+ * Splits the snapshot's datasets into those with a recorded fingerprint (by fingerprint key) and the
+ * sections of those without one, which are compared by count. A graph with fingerprints is taken whole:
+ * a label or type the restore holds beyond the recorded ones is expected empty.
+ */
+function recordedFingerprints(
+  sections: Sections,
+  restored: Fingerprint,
+): { expected: Map<string, DatasetFingerprint>; byCount: Sections } {
+  const expected = new Map<string, DatasetFingerprint>();
+  const byCount: Sections = {};
+  const { postgres, neo4j, qdrant } = sections;
+  const split = (section: StoreSection, keyOf: (name: string) => string | undefined): StoreSection => ({
+    ...section,
+    datasets: section.datasets.filter((d) => {
+      const key = keyOf(d.name);
+      const recorded = key === undefined ? undefined : section.fingerprints?.[key];
+      if (recorded) expected.set(key!, recorded);
+      return !recorded;
+    }),
+  });
+  if (postgres)
+    byCount.postgres = split(postgres, (name) => `postgres/table/${name.replace(/^public\./, '')}`);
+  if (qdrant) byCount.qdrant = split(qdrant, (name) => `qdrant/collections/${name}`);
+  if (neo4j?.fingerprints) {
+    const graph = (key: string) => key.startsWith('neo4j/nodes/') || key.startsWith('neo4j/relationships/');
+    for (const key of Object.keys(restored).filter(graph))
+      expected.set(key, { records: 0, hash: EMPTY_HASH });
+    for (const [key, recorded] of Object.entries(neo4j.fingerprints))
+      if (graph(key)) expected.set(key, recorded);
+  } else if (neo4j) byCount.neo4j = neo4j;
+  return { expected, byCount };
+}
+
+/**
+ * The drill's comparison (design §13.7): each dataset's restored fingerprint against the one the backup
+ * recorded (records and hash: "content differs" names it), and, for datasets of snapshots that recorded
+ * none, its record count (`compareCounts`). `sections` are the snapshot's own (Qdrant not renamed);
+ * `suffix` is taken out of the restored keys first.
+ */
+export function compareContent(
+  sections: Sections,
+  restored: Fingerprint,
+  suffix: string,
+): { datasets: number; mismatches: string[]; compared: Compared } {
+  const found: Fingerprint = Object.fromEntries(
+    Object.entries(restored).map(([key, value]) => [key.replace(suffix, ''), value]),
+  );
+  const { expected, byCount } = recordedFingerprints(sections, found);
+  const counted = compareCounts(byCount, found, '');
+  const mismatches: string[] = [];
+  for (const [key, recorded] of [...expected].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const got = found[key] ?? { records: 0, hash: EMPTY_HASH };
+    if (got.records !== recorded.records || got.hash !== recorded.hash)
+      mismatches.push(
+        `${key}: content differs (${recorded.records} records in the snapshot, ${got.records} restored)`,
+      );
+  }
+  const compared: Compared =
+    counted.datasets === 0 ? 'fingerprints' : expected.size === 0 ? 'counts' : 'fingerprints and counts';
+  return {
+    datasets: expected.size + counted.datasets,
+    mismatches: [...mismatches, ...counted.mismatches],
+    compared,
+  };
 }
 
 /** One digest of the restored content (drill names taken out): equal drills of a snapshot give equal digests. */
@@ -273,8 +349,14 @@ async function restoreAndCompare(
     message: `drill: fingerprinting the restored content`,
   });
   const fingerprint = await fingerprintDrill(scratch.stores!, options.labels, scratch.qdrantCollections);
-  const compared = compareCounts(reader.manifest.stores, fingerprint, suffix);
-  return { ok: compared.mismatches.length === 0, ...compared, fingerprint: digestOf(fingerprint, suffix) };
+  // The snapshot's own sections (Qdrant under its own names) of the stores drilled.
+  const sections: Sections = {};
+  for (const name of drilled) {
+    const section = snapshot.manifest.stores[name];
+    if (section) sections[name] = section;
+  }
+  const result = compareContent(sections, fingerprint, suffix);
+  return { ok: result.mismatches.length === 0, ...result, fingerprint: digestOf(fingerprint, suffix) };
 }
 
 /** Runs the drill of `snapshot`; its result is returned (the caller records it), never thrown. */

@@ -48,11 +48,19 @@ const datasetSchema = z.looseObject({
   columns: z.array(z.string()).optional(),
 });
 
+/** A dataset's fingerprint (design §5): its records and the sum of their SHA-256, 64 hex digits. */
+const fingerprintSchema = z.object({
+  records: z.number().int().nonnegative(),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 const storeSectionSchema = z.looseObject({
   serverVersion: z.string(),
   readStartedAt: z.string(),
   readFinishedAt: z.string(),
   datasets: z.array(datasetSchema),
+  /** What the backup wrote, fingerprinted while it streamed (§7.3); absent in earlier manifests. */
+  fingerprints: z.record(z.string(), fingerprintSchema).optional(),
 });
 export type { DatasetEntry, StoreSection };
 // The schema and the model's types (what stores write) must describe the same objects.

@@ -57,6 +57,12 @@ export interface RestoreTest {
   /** Datasets restored and compared, and those whose content differed (none when ok). */
   datasets: number;
   mismatches: string[];
+  /**
+   * What was compared (design §13.7): the fingerprints the backup recorded, the record counts (a
+   * snapshot that recorded none), or both (an incremental snapshot reusing an older parent's tables).
+   * Absent in results of earlier versions (counts).
+   */
+  compared?: 'fingerprints' | 'counts' | 'fingerprints and counts';
   /** Why the drill failed, when it did not get as far as comparing. */
   error?: string;
   /**

@@ -13,6 +13,7 @@ import { AUTOCOGNITIX_COLLECTION } from '../../src/model/qdrant-model.ts';
 import type { TestStores } from '../support/stores.ts';
 import { emptyAll, fingerprint, openTestStores, seed } from '../support/stores.ts';
 import { runCli } from '../support/cli.ts';
+import { recordedDiff } from '../support/recorded-fingerprints.ts';
 
 let stores: TestStores;
 let work: string;
@@ -34,7 +35,7 @@ interface ManifestView {
   kind: string;
   parent: string | null;
   stats: { storedBytesAdded: number };
-  stores: Record<string, { datasets: Array<{ name: string; reused?: string }> }>;
+  stores: Record<string, { datasets: Array<{ name: string; reused?: string }>; fingerprints?: Fingerprint }>;
 }
 async function manifestOf(id: string): Promise<ManifestView> {
   return JSON.parse(await readFile(join(backupDir, id, 'manifest.json'), 'utf8')) as ManifestView;
@@ -120,6 +121,9 @@ describe('--incremental', () => {
     expect(m.stores.neo4j!.datasets.every((d) => d.reused === fullId)).toBe(true);
     const full = await manifestOf(fullId);
     expect(m.stats.storedBytesAdded).toBeLessThanOrEqual(full.stats.storedBytesAdded / 100);
+    // The reused datasets carry the parent's fingerprints, which are still the stores' own.
+    expect(recordedDiff(full, before.fp)).toEqual([]);
+    expect(recordedDiff(m, before.fp)).toEqual([]);
     await backup('--verify', id);
   });
 
@@ -193,6 +197,7 @@ describe('--incremental', () => {
       .map((d) => d.name);
     expect(read.sort()).toEqual(['public.maintenance_reminders', 'public.vehicle_makes']);
     expect(m.stores.neo4j!.datasets.every((d) => d.reused === base)).toBe(true);
+    expect(recordedDiff(m, changed.fp)).toEqual([]);
     await restoreAndCompare(id, changed);
   });
 });

@@ -16,6 +16,7 @@ import neo4j, { type Driver } from 'neo4j-driver';
 import type { Fingerprint } from '../../src/model/content-hash.ts';
 import { manifestDigest } from '../../src/repository/manifest.ts';
 import { fingerprint, openTestStores, seed, type TestStores } from '../support/stores.ts';
+import { recordedDiff, recordedFingerprints } from '../support/recorded-fingerprints.ts';
 import { runCli, snapshotIdOf, stateEnv, type CliResult } from '../support/cli.ts';
 
 let stores: TestStores;
@@ -34,6 +35,7 @@ interface RestoreTestView {
   mismatches: string[];
   error?: string;
   fingerprint?: string;
+  compared?: string;
   targets: { postgres?: string; neo4j?: string; qdrant?: string };
 }
 
@@ -71,6 +73,23 @@ async function leftovers(): Promise<{
 
 const NONE = { databases: [], collections: [], nodes: 0, schema: 0 };
 
+interface ManifestView extends Record<string, unknown> {
+  formatVersion: number;
+  stores: Record<string, { fingerprints?: Fingerprint } | undefined>;
+}
+
+async function readManifest(id: string): Promise<{ manifest: ManifestView; path: string }> {
+  const path = join(backupDir, id, 'manifest.json');
+  return { manifest: JSON.parse(await readFile(path, 'utf8')) as ManifestView, path };
+}
+
+/** Writes a changed manifest with its checksum recomputed (§7.3), so only the change is seen. */
+async function writeManifest(path: string, manifest: ManifestView): Promise<void> {
+  delete manifest.manifestSha256;
+  manifest.manifestSha256 = manifestDigest(manifest);
+  await writeFile(path, JSON.stringify(manifest, null, 2));
+}
+
 beforeAll(async () => {
   const uri = process.env.ACX_DRILL_NEO4J_URI;
   if (!uri)
@@ -100,7 +119,7 @@ describe('backup --verify ID --restore-test', () => {
     expect(result.code, result.stderr).toBe(0);
     const printed = JSON.parse(result.stdout) as { restoreTest: RestoreTestView; outcome: string };
     expect(printed.outcome).toBe('complete');
-    expect(printed.restoreTest).toMatchObject({ ok: true, mismatches: [] });
+    expect(printed.restoreTest).toMatchObject({ ok: true, mismatches: [], compared: 'fingerprints' });
     expect(printed.restoreTest.datasets).toBeGreaterThan(10);
     expect(printed.restoreTest.targets.postgres).toMatch(
       /^postgresql:\/\/127\.0\.0\.1:\d+\/acx_drill_[0-9a-f]+$/,
@@ -200,6 +219,49 @@ describe('backup --verify ID --restore-test', () => {
     expect(test?.error).toMatch(/restore failed: postgres/);
     expect(await leftovers()).toEqual(NONE);
     expect(await fingerprint(stores)).toEqual(production);
+  });
+
+  it('a backup records, per dataset, the fingerprint of the stores it read (formats 1 and 2)', async () => {
+    const format1 = snapshotIdOf(await backup('--all', '--format-version', '1', '--format', 'json'));
+    for (const id of [full, format1]) {
+      const { manifest } = await readManifest(id);
+      expect(manifest.formatVersion).toBe(id === full ? 2 : 1);
+      expect(Object.keys(recordedFingerprints(manifest)).length).toBeGreaterThan(20);
+      expect(recordedDiff(manifest, production)).toEqual([]);
+    }
+  });
+
+  it('a recorded fingerprint that differs from the restored content fails the drill, naming the dataset', async () => {
+    const id = snapshotIdOf(await backup('--all', '--format-version', '1', '--format', 'json'));
+    const { manifest, path } = await readManifest(id);
+    // One label's hash altered, its count kept: only the content comparison can see it.
+    const dtc = manifest.stores.neo4j!.fingerprints!['neo4j/nodes/DTC']!;
+    manifest.stores.neo4j!.fingerprints!['neo4j/nodes/DTC'] = { ...dtc, hash: 'f'.repeat(64) };
+    await writeManifest(path, manifest);
+    expect((await backup('--verify', id)).code).toBe(0);
+
+    const result = await backup('--verify', id, '--restore-test', '--format', 'json');
+    expect(result.code, result.stderr).toBe(6);
+    const test = await recorded(id);
+    expect(test).toMatchObject({ ok: false, compared: 'fingerprints' });
+    expect(test?.error).toBeUndefined();
+    expect(test?.mismatches).toEqual([
+      `neo4j/nodes/DTC: content differs (${dtc.records} records in the snapshot, ${dtc.records} restored)`,
+    ]);
+    expect(await leftovers()).toEqual(NONE);
+  });
+
+  it('a snapshot whose manifest records no fingerprint (older versions) is drilled by record counts', async () => {
+    const id = snapshotIdOf(await backup('--all', '--format-version', '1', '--format', 'json'));
+    const { manifest, path } = await readManifest(id);
+    for (const section of Object.values(manifest.stores)) delete section!.fingerprints;
+    await writeManifest(path, manifest);
+    const result = await backup('--verify', id, '--restore-test', '--format', 'json');
+    expect(result.code, result.stderr).toBe(0);
+    const test = (JSON.parse(result.stdout) as { restoreTest: RestoreTestView }).restoreTest;
+    expect(test).toMatchObject({ ok: true, mismatches: [], compared: 'counts' });
+    expect(test.datasets).toBeGreaterThan(10);
+    expect(await leftovers()).toEqual(NONE);
   });
 
   it('Ctrl-C during the drill ends it (130) and removes the scratch targets', async () => {

@@ -44,4 +44,25 @@ describe('canonicalPoint', () => {
     const short = canonicalPoint({ id: 2, vector: [0.6, -0], payload: null });
     expect(long).toBe(short);
   });
+
+  it('encodes a backup typed vectors (Float64Array) as the decimal arrays they were read from', () => {
+    const plain = canonicalPoint({
+      id: 3,
+      vector: { '': [0.25, -1.5], colbert: [[0.1, 0.2]], sparse: { indices: [4, 9], values: [0.5, 0.75] } },
+      payload: { a: 1 },
+    });
+    const typed = canonicalPoint({
+      id: 3,
+      vector: {
+        '': Float64Array.from([0.25, -1.5]),
+        colbert: [Float64Array.from([0.1, 0.2])],
+        sparse: { indices: [4, 9], values: Float64Array.from([0.5, 0.75]) },
+      },
+      payload: { a: 1 },
+    });
+    expect(typed).toBe(plain);
+    expect(canonicalPoint({ id: 3, vector: Float64Array.from([0.25]), payload: null })).toBe(
+      canonicalPoint({ id: 3, vector: [0.25], payload: null }),
+    );
+  });
 });

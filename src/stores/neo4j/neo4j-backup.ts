@@ -17,6 +17,7 @@ import type { DataFileWriter, DatasetEntry, ParentSnapshot, StoreSection } from 
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { retry } from '../../retry.ts';
 import { faultName, neo4jError, type Neo4jConnection } from './neo4j-connection.ts';
+import { ENDPOINT_KEYS, ENDPOINTS_RETURN, GraphFingerprint } from './neo4j-fingerprint.ts';
 import { NodeIdSet } from './neo4j-node-ids.ts';
 import { encodeNeo4jProperties } from './neo4j-values.ts';
 
@@ -142,39 +143,44 @@ async function* schemaLines(schema: Neo4jSchemaLine[]): AsyncGenerator<string> {
   for (const line of schema) yield JSON.stringify(line);
 }
 
-/** Every node as a line, counting its labels into `labels` and its id into `written`. */
+/** Every node as a line, counting its labels into `labels`, its id into `written`, its content into `graph`. */
 async function* nodeLines(
   query: Result,
   labels: Record<string, number>,
   written: NodeIdSet,
+  graph: GraphFingerprint,
 ): AsyncGenerator<string> {
   for await (const record of query) {
     written.add(record.get('id') as string);
     const nodeLabels = [...(record.get('labels') as string[])].sort();
     for (const label of nodeLabels) labels[label] = (labels[label] ?? 0) + 1;
-    yield JSON.stringify({
-      id: record.get('id') as string,
-      labels: nodeLabels,
-      properties: encodeNeo4jProperties(record.get('props') as Record<string, unknown>),
-    });
+    const properties = encodeNeo4jProperties(record.get('props') as Record<string, unknown>);
+    graph.node(nodeLabels, properties);
+    yield JSON.stringify({ id: record.get('id') as string, labels: nodeLabels, properties });
   }
 }
 
-/** Every relationship between two written nodes as a line, counting its type into `types`. */
+/**
+ * Every relationship between two written nodes as a line, counting its type into `types` and its
+ * content into `graph` (the query returns the endpoints as the fingerprint names them: `a`, `b`).
+ */
 async function* relationshipLines(
   query: Result,
   types: Record<string, number>,
   written: NodeIdSet,
+  graph: GraphFingerprint,
 ): AsyncGenerator<string> {
   for await (const record of query) {
     if (!written.has(record.get('start') as string) || !written.has(record.get('end') as string)) continue;
     const type = record.get('type') as string;
     types[type] = (types[type] ?? 0) + 1;
+    const properties = encodeNeo4jProperties(record.get('props') as Record<string, unknown>);
+    graph.relationship(type, record.get('a'), properties, record.get('b'));
     yield JSON.stringify({
       type,
       start: record.get('start') as string,
       end: record.get('end') as string,
-      properties: encodeNeo4jProperties(record.get('props') as Record<string, unknown>),
+      properties,
     });
   }
 }
@@ -298,6 +304,7 @@ async function readGraph(connection: Neo4jConnection, ctx: BackupContext): Promi
   const out: BackupFiles = { ctx, open: [], datasets: [] };
   const labels: Record<string, number> = {};
   const relationshipTypes: Record<string, number> = {};
+  const graph = new GraphFingerprint();
   let tx: Transaction | undefined;
   try {
     // One read transaction (read committed: see the header), the relationships limited to its nodes.
@@ -310,11 +317,12 @@ async function readGraph(connection: Neo4jConnection, ctx: BackupContext): Promi
       'MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props',
     );
     const written = new NodeIdSet();
-    await writeDataset(out, 'nodes', server.totalNodes, nodeLines(nodeQuery, labels, written));
+    await writeDataset(out, 'nodes', server.totalNodes, nodeLines(nodeQuery, labels, written, graph));
     const relationshipQuery = tx.run(
-      'MATCH ()-[r]->() RETURN type(r) AS type, elementId(startNode(r)) AS start, elementId(endNode(r)) AS end, properties(r) AS props',
+      `MATCH (a)-[r]->(b) RETURN type(r) AS type, elementId(a) AS start, elementId(b) AS end, properties(r) AS props, ${ENDPOINTS_RETURN}`,
+      { keys: ENDPOINT_KEYS },
     );
-    const rels = relationshipLines(relationshipQuery, relationshipTypes, written);
+    const rels = relationshipLines(relationshipQuery, relationshipTypes, written, graph);
     await writeDataset(out, 'relationships', server.totalRels, rels);
     await tx.commit();
     tx = undefined;
@@ -327,6 +335,7 @@ async function readGraph(connection: Neo4jConnection, ctx: BackupContext): Promi
       datasets: out.datasets,
       labels: sortedCounts(labels),
       relationshipTypes: sortedCounts(relationshipTypes),
+      fingerprints: graph.result(),
     };
   } catch (error) {
     // An aborted file stores nothing; the next attempt writes the same paths anew (closed ones too).

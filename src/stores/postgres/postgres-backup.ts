@@ -12,10 +12,12 @@ import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import { AcxError } from '../../errors.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
+import type { Fingerprint } from '../../model/content-hash.ts';
 import type { DataFileWriter, StoreSection, DatasetEntry, ParentSnapshot } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import { postgresVersion, quoteIdent as quote } from './postgres-connection.ts';
 import { copyColumns, listUserTables, postDataDdl, preDataDdl, type UserTable } from './postgres-ddl.ts';
+import { CopyLineHash, copyOutSql, postgresTableKey } from './postgres-fingerprint.ts';
 
 export interface PostgresSnapshot {
   client: pg.PoolClient;
@@ -203,18 +205,25 @@ async function builtInSchema(client: pg.PoolClient): Promise<SchemaScripts> {
 }
 
 /**
- * Streams `COPY … TO STDOUT` into `writer`. When the writer fails mid-COPY (a full disk, an abort) the
+ * Streams `COPY … TO STDOUT` into `writer`, each chunk also into `lines` (the table's fingerprint). When the writer fails mid-COPY (a full disk, an abort) the
  * COPY must still end: destroying its stream would leave the connection waiting for the rest of the
  * COPY forever, and the COMMIT that ends the snapshot queued behind it (a hung backup holding its lock
  * and a PostgreSQL session). So the statement is cancelled on the server and what is in flight drained.
  */
-async function copyInto(snapshot: PostgresSnapshot, writer: DataFileWriter, sql: string): Promise<void> {
+async function copyInto(
+  snapshot: PostgresSnapshot,
+  writer: DataFileWriter,
+  sql: string,
+  lines: CopyLineHash,
+): Promise<void> {
   const stream = snapshot.client.query(copyTo(sql));
   const ended = finished(stream);
   ended.catch(() => undefined);
   try {
-    for await (const chunk of stream.iterator({ destroyOnReturn: false }))
+    for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
+      lines.write(chunk as Buffer);
       await writer.write(chunk as Buffer);
+    }
   } catch (error) {
     if (!stream.destroyed && !stream.readableEnded) {
       await snapshot.cancel();
@@ -225,23 +234,27 @@ async function copyInto(snapshot: PostgresSnapshot, writer: DataFileWriter, sql:
   }
 }
 
-/** One table's rows, streamed with `COPY … TO STDOUT` into `postgres/tables/<schema>.<name>.copy`. */
+/**
+ * One table's rows, streamed with `COPY … TO STDOUT` into `postgres/tables/<schema>.<name>.copy`, and
+ * their fingerprint (design §5) recorded into `fingerprints` as they pass.
+ */
 async function backupTable(
   snapshot: PostgresSnapshot,
   ctx: BackupContext,
   table: UserTable,
+  fingerprints: Fingerprint,
 ): Promise<DatasetEntry> {
   const { files, reporter } = ctx;
   const { client } = snapshot;
   const columns = await copyColumns(client, table);
   const name = `${table.schema}.${table.name}`;
   let path = '';
+  const lines = new CopyLineHash();
   const records = await reportDataset(reporter, 'postgres', name, undefined, async () => {
     const writer = await files.createFile(`postgres/tables/${name}.copy`, { records: true });
     path = writer.path;
     try {
-      const list = columns.map(quote).join(', ');
-      await copyInto(snapshot, writer, `COPY ${table.qualified} (${list}) TO STDOUT`);
+      await copyInto(snapshot, writer, copyOutSql(table.qualified, columns), lines);
     } catch (error) {
       writer.abort();
       // The snapshot's own errors (storage, interrupt) say what failed; PostgreSQL's need the table.
@@ -253,6 +266,7 @@ async function backupTable(
     }
     return (await files.closeFile(writer)).records ?? 0;
   });
+  fingerprints[postgresTableKey(table.schema, table.name)] = lines.result();
   return { name, kind: 'table', schema: table.schema, table: table.name, records, columns, files: [path] };
 }
 
@@ -314,10 +328,12 @@ export async function backupPostgres(
   const post = await writeSchemaFile(ctx, 'schema-post', schema.post);
   // 2. Every table's rows, then 3. the sequences' positions, all from the same snapshot.
   const tables: DatasetEntry[] = [];
+  const fingerprints: Fingerprint = {};
   const unchanged = unchangedTableCheck(snapshot, ctx, options.parent, pre);
   for (const table of await listUserTables(client))
     tables.push(
-      (await reuseTable(snapshot, ctx, table, unchanged)) ?? (await backupTable(snapshot, ctx, table)),
+      (await reuseTable(snapshot, ctx, table, unchanged, fingerprints)) ??
+        (await backupTable(snapshot, ctx, table, fingerprints)),
     );
   const sequences = await backupSequences(client, ctx);
 
@@ -330,6 +346,7 @@ export async function backupPostgres(
     readStartedAt,
     readFinishedAt: nowIso(),
     datasets: [pre, ...tables, sequences, post],
+    fingerprints,
     ...(schema.warnings.length > 0 ? { warnings: schema.warnings } : {}),
   };
 }
@@ -371,13 +388,15 @@ function unchangedTableCheck(
 /**
  * The parent's entry for `table` when the table is provably unchanged since the parent's snapshot: the
  * same columns, the same number of rows, and no row written by a transaction not older than the
- * parent's xmin (one scan on the server, nothing transferred). Undefined: read it.
+ * parent's xmin (one scan on the server, nothing transferred). Undefined: read it. The parent's
+ * fingerprint of the table, when it recorded one, is copied into `fingerprints`.
  */
 async function reuseTable(
   snapshot: PostgresSnapshot,
   ctx: BackupContext,
   table: UserTable,
   check: UnchangedCheck | undefined,
+  fingerprints: Fingerprint,
 ): Promise<DatasetEntry | undefined> {
   if (!check) return undefined;
   const name = `${table.schema}.${table.name}`;
@@ -393,6 +412,9 @@ async function reuseTable(
   );
   if (rows[0]?.young !== '0' || rows[0]?.n !== String(previous.records)) return undefined;
   ctx.files.reuse!(path, entry);
+  const key = postgresTableKey(table.schema, table.name);
+  const recorded = check.parent.section.fingerprints?.[key];
+  if (recorded) fingerprints[key] = recorded;
   ctx.reporter.emit({
     type: 'dataset-done',
     store: 'postgres',

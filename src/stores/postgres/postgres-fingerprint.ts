@@ -2,20 +2,72 @@
  * Content fingerprints of a PostgreSQL database: one per table (every row, in PostgreSQL's own COPY text
  * rendering, read with COPY TO) and one for the schema (columns, constraints, indexes, sequence values,
  * enum types, extensions).
+ *
+ * A table's rows are hashed exactly as the backup writes them (design §5): the same COPY statement
+ * (`copyOutSql`, stored columns in their order, generated columns left out) and the same bytes per line
+ * (`CopyLineHash`), so the backup records, while it streams, the fingerprint a restored table must have.
  */
 import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
-import { MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
+import { MultisetHash, type DatasetFingerprint, type Fingerprint } from '../../model/content-hash.ts';
 import { quoteIdent } from './postgres-connection.ts';
+import { copyColumns } from './postgres-ddl.ts';
 import { listPostgresTables } from './postgres-schema.ts';
-import { readLines } from '../../streams.ts';
 
-async function hashTable(client: pg.PoolClient, table: string): Promise<MultisetHash> {
-  const hash = new MultisetHash();
-  const stream = client.query(copyTo(`COPY public.${quoteIdent(table)} TO STDOUT`));
-  // Split on bytes, not on decoded chunks: a chunk boundary may fall inside a multi-byte character.
-  for await (const line of readLines(stream as AsyncIterable<Buffer>)) hash.add(line);
-  return hash;
+const NEWLINE = 0x0a;
+
+/** `COPY <table> (<columns>) TO STDOUT`: the one statement the backup and the fingerprint read rows with. */
+export function copyOutSql(qualified: string, columns: readonly string[]): string {
+  return `COPY ${qualified} (${columns.map(quoteIdent).join(', ')}) TO STDOUT`;
+}
+
+/** A table's fingerprint key: `postgres/table/<name>` (public schema), `postgres/table/<schema>.<name>` else. */
+export function postgresTableKey(schema: string, name: string): string {
+  return `postgres/table/${schema === 'public' ? name : `${schema}.${name}`}`;
+}
+
+/**
+ * Hashes COPY text as it streams: each line's bytes, without its newline, is one record. Split on bytes,
+ * not on decoded text (a chunk boundary may fall inside a character); only a line cut by a chunk
+ * boundary is copied.
+ */
+export class CopyLineHash {
+  private readonly hash = new MultisetHash();
+  private pending: Buffer[] = [];
+
+  write(chunk: Buffer): void {
+    let start = 0;
+    for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
+      const piece = chunk.subarray(start, i);
+      if (this.pending.length > 0) {
+        this.pending.push(piece);
+        this.hash.add(Buffer.concat(this.pending));
+        this.pending = [];
+      } else this.hash.add(piece);
+      start = i + 1;
+    }
+    if (start < chunk.length) this.pending.push(chunk.subarray(start));
+  }
+
+  /** The fingerprint of the lines written (a last line without its newline counts too). */
+  result(): DatasetFingerprint {
+    if (this.pending.length > 0) {
+      this.hash.add(Buffer.concat(this.pending));
+      this.pending = [];
+    }
+    return { records: this.hash.count, hash: this.hash.digest() };
+  }
+}
+
+async function hashTable(client: pg.PoolClient, table: string): Promise<DatasetFingerprint> {
+  const qualified = `public.${quoteIdent(table)}`;
+  const oid = (await client.query<{ oid: number }>('SELECT $1::regclass::oid::int AS oid', [qualified]))
+    .rows[0]!.oid;
+  const columns = await copyColumns(client, { oid, schema: 'public', name: table, qualified });
+  const lines = new CopyLineHash();
+  const stream = client.query(copyTo(copyOutSql(qualified, columns)));
+  for await (const chunk of stream as AsyncIterable<Buffer>) lines.write(chunk);
+  return lines.result();
 }
 
 const SCHEMA_QUERIES: Record<string, string> = {
@@ -44,8 +96,7 @@ export async function fingerprintPostgres(pool: pg.Pool): Promise<Fingerprint> {
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     for (const table of await listPostgresTables(pool)) {
-      const hash = await hashTable(client, table);
-      out[`postgres/table/${table}`] = { records: hash.count, hash: hash.digest() };
+      out[postgresTableKey('public', table)] = await hashTable(client, table);
     }
     for (const [name, sql] of Object.entries(SCHEMA_QUERIES)) {
       const hash = new MultisetHash();

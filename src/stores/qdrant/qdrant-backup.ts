@@ -17,10 +17,12 @@
  */
 import { AcxError } from '../../errors.ts';
 import { throwIfAborted } from '../../model/abort.ts';
+import { MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import { reportDataset } from '../../model/report-dataset.ts';
 import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/snapshot.ts';
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { QdrantAlias, QdrantClient, QdrantPoint } from './qdrant-client.ts';
+import { canonicalPoint, qdrantPointsKey } from './qdrant-fingerprint.ts';
 import { stringifyQdrantJson } from './qdrant-json.ts';
 import { encodeVectors } from './qdrant-vector-codec.ts';
 
@@ -106,17 +108,16 @@ export async function backupQdrant(
   }
   const aliases = await client.listAliases();
   const datasets: DatasetEntry[] = [];
+  const fingerprints: Fingerprint = {};
   for (const name of names) {
     checkAborted(ctx.signal, name);
     ctx.reporter.emit({ type: 'phase', store: 'qdrant', message: `reading collection ${name}` });
     datasets.push(
-      ...(await backupCollection(
-        client,
-        ctx,
-        options,
+      ...(await backupCollection(client, ctx, options, {
         name,
-        aliases.filter((a) => a.collection_name === name),
-      )),
+        aliases: aliases.filter((a) => a.collection_name === name),
+        fingerprints,
+      })),
     );
   }
   return {
@@ -125,18 +126,22 @@ export async function backupQdrant(
     readFinishedAt: nowIso(),
     consistency: 'scroll',
     datasets,
+    fingerprints,
   };
 }
 
+/** One collection; its points' fingerprint goes into `target.fingerprints`. */
 async function backupCollection(
   client: QdrantClient,
   ctx: BackupContext,
   options: QdrantBackupOptions,
-  name: string,
-  aliases: QdrantAlias[],
+  target: { name: string; aliases: QdrantAlias[]; fingerprints: Fingerprint },
 ): Promise<DatasetEntry[]> {
+  const { name, aliases } = target;
   const out = [await backupConfiguration(client, ctx, name, aliases)];
-  out.push(await backupPoints(client, ctx, options, name));
+  const hash = new MultisetHash();
+  out.push(await backupPoints(client, ctx, options, name, hash));
+  target.fingerprints[qdrantPointsKey(name)] = { records: hash.count, hash: hash.digest() };
   if (options.nativeSnapshots) out.push(await backupNativeSnapshot(client, ctx, name));
   return out;
 }
@@ -171,12 +176,14 @@ async function backupConfiguration(
 /**
  * Every point, by one ordered scroll with one page in memory at a time: `points.jsonl`. Format 2 writes
  * vectors as binary float32 (qdrant-vector-codec.ts); format 1 as the decimal arrays Qdrant returned.
+ * Each point's canonical encoding (design §5) goes into `hash` as it is written.
  */
 async function backupPoints(
   client: QdrantClient,
   ctx: BackupContext,
   options: QdrantBackupOptions,
   name: string,
+  hash: MultisetHash,
 ): Promise<DatasetEntry> {
   const dataset = `${name}/points`;
   const pointsCountAtStart = await client.count(name);
@@ -198,7 +205,10 @@ async function backupPoints(
       });
       for await (const page of pages) {
         let text = '';
-        for (const p of page) text += pointLine(p, binary) + '\n';
+        for (const p of page) {
+          text += pointLine(p, binary) + '\n';
+          hash.add(canonicalPoint(p));
+        }
         await w.write(text);
         n += page.length;
         ctx.reporter.emit({

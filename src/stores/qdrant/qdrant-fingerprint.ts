@@ -6,15 +6,21 @@
 import { canonicalJson, MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import type { QdrantClient, QdrantPoint } from './qdrant-client.ts';
 
-/** Vectors as float32 bytes (hex): exactly what Qdrant stores, independent of decimal printing. */
+const isNumberList = (value: unknown): value is number[] | Float64Array =>
+  Array.isArray(value) || value instanceof Float64Array;
+
+/**
+ * Vectors as float32 bytes (hex): exactly what Qdrant stores, independent of decimal printing. A vector
+ * is an array of numbers or a Float64Array (a backup's typed scroll page): both give the same bytes.
+ */
 export function canonicalVectors(vector: unknown): unknown {
   if (vector === null || vector === undefined) return null;
   // A multivector (rows of numbers) is each row's float32 bytes, so two multivectors compare row by row.
-  if (Array.isArray(vector) && vector.some((row) => Array.isArray(row))) return vector.map(canonicalVectors);
-  if (Array.isArray(vector)) return Buffer.from(Float32Array.from(vector as number[]).buffer).toString('hex');
+  if (Array.isArray(vector) && vector.some(isNumberList)) return vector.map(canonicalVectors);
+  if (isNumberList(vector)) return Buffer.from(Float32Array.from(vector).buffer).toString('hex');
   if (typeof vector === 'object') {
     const v = vector as Record<string, unknown>;
-    if (Array.isArray(v.indices) && Array.isArray(v.values)) {
+    if (Array.isArray(v.indices) && isNumberList(v.values)) {
       return { indices: v.indices, values: canonicalVectors(v.values) };
     }
     return Object.fromEntries(
@@ -26,6 +32,7 @@ export function canonicalVectors(vector: unknown): unknown {
   return vector;
 }
 
+/** A point's canonical encoding (design §5): what the fingerprint and the backup (while it writes) hash. */
 export function canonicalPoint(point: QdrantPoint): string {
   return canonicalJson({
     id: String(point.id),
@@ -33,6 +40,9 @@ export function canonicalPoint(point: QdrantPoint): string {
     vector: canonicalVectors(point.vector),
   });
 }
+
+/** A collection's points fingerprint key. */
+export const qdrantPointsKey = (collection: string): string => `qdrant/collections/${collection}/points`;
 
 /** The parts of `GET /collections/{name}` that describe configuration, not state. */
 export function collectionConfigOf(info: Record<string, unknown>): Record<string, unknown> {
@@ -72,7 +82,7 @@ export async function fingerprintQdrant(
     const points = new MultisetHash();
     for await (const page of client.scrollAll(name, { withVector: true }))
       for (const p of page) points.add(canonicalPoint(p));
-    out[`qdrant/collections/${name}/points`] = { records: points.count, hash: points.digest() };
+    out[qdrantPointsKey(name)] = { records: points.count, hash: points.digest() };
   }
   return out;
 }
