@@ -121,7 +121,7 @@ export function formatDrill(id: string, drill: RestoreTest, failures: RunFailure
   const seconds = (drill.durationMs / 1000).toFixed(1);
   const lines = [
     drill.ok
-      ? `Restore drill of ${id} passed: ${drill.datasets} datasets restored into scratch targets and equal to the manifest's counts in ${seconds} s (${where}); scratch targets removed.`
+      ? `Restore drill of ${id} passed: ${drill.datasets} datasets restored into scratch targets and equal to the ${drill.compared ?? 'counts'} the snapshot recorded in ${seconds} s (${where}); scratch targets removed.`
       : `Restore drill of ${id} FAILED after ${seconds} s: ${drillProblem(drill)}`,
   ];
   for (const f of failures.filter((f) => f.item !== 'restore drill')) lines.push(`  ${f.item}: ${f.message}`);
