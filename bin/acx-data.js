@@ -15,6 +15,26 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(2);
 }
 
+// The data commands run with a bounded V8 heap sizing (docs/decisions/0020-v8-heap-sizing-for-data-commands.md):
+// V8 reads these maxima only when it starts, so the process replaces itself once with them (same pid,
+// signals and exit code unchanged). Not for --version / --help, nor when the operator set either flag.
+const HEAP_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=1024'];
+const QUICK = new Set([undefined, '--version', '-V', '--help', '-h', 'help']);
+const sized = (text) => /--max-(semi|old)-space-size/.test(text);
+if (
+  typeof process.execve === 'function' &&
+  !QUICK.has(process.argv[2]) &&
+  !sized(process.env.NODE_OPTIONS ?? '') &&
+  !process.execArgv.some(sized)
+) {
+  process.execve(process.execPath, [
+    process.execPath,
+    ...HEAP_FLAGS,
+    ...process.execArgv,
+    ...process.argv.slice(1),
+  ]);
+}
+
 // Node 22 announces node:sqlite as experimental on every run; operators cannot act on it (Node 24 is silent).
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {
