@@ -4,7 +4,8 @@
  * 1. scratch targets: a new PostgreSQL database `acx_drill_<random>` on the server of DATABASE_URL; the
  *    snapshot's Qdrant collections renamed `<name>__drill_<random>` (aliases left out: they would move
  *    production aliases); the Neo4j at ACX_DRILL_NEO4J_URI, refused unless it holds no node;
- * 2. restore into them through the restore itself (`restoreSnapshot`, which verifies first), its stores
+ * 2. restore into them through the restore itself (`restoreSnapshot`; the verification just done is passed
+ *    on, so the files are not read twice), its stores
  *    opened on the drill's settings and the snapshot's Qdrant names rewritten — no second restore;
  * 3. compare: the restored content's fingerprint (§5), per dataset, against the fingerprints the
  *    backup recorded in the manifest (records and hash); a dataset of an older snapshot that recorded
@@ -34,6 +35,7 @@ import type { StoreSet } from '../stores/registry.ts';
 import { openStores } from './open-stores.ts';
 import { outcomeOf, type Outcome, type RunFailure } from './outcome.ts';
 import { restoreSnapshot } from './restore.ts';
+import type { VerifySummary } from './verify.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -45,6 +47,8 @@ export interface DrillOptions {
   labels: LabelMap;
   reporter: ProgressReporter;
   signal?: AbortSignal;
+  /** The snapshot's verification just done by the caller: the drill's restore does not repeat it. */
+  verified?: VerifySummary;
 }
 
 export interface DrillSummary {
@@ -336,6 +340,7 @@ async function restoreAndCompare(
     },
     reporter,
     signal: options.signal,
+    verified: options.verified,
   });
   if (restore.failures.length > 0)
     throw new AcxError(

@@ -50,6 +50,12 @@ export interface RestoreOptions {
   signal?: AbortSignal;
   /** Where the run's journal lives (the state directory and the databases' identity); none: no journal. */
   journal?: JournalPlace;
+  /**
+   * This snapshot's verification, passed by a caller that has just verified it in the same run (a
+   * restore drill after `--verify`): the restore does not read every file a second time. Only a passed
+   * verification of this snapshot is taken; anything else is verified again.
+   */
+  verified?: VerifySummary;
 }
 
 export interface RestoreSummary {
@@ -127,6 +133,7 @@ function storeTarget(options: RestoreOptions, name: StoreName): RestoreTarget {
 /** Phase 2: a damaged snapshot restores nothing. */
 async function verifyFirst(options: RestoreOptions): Promise<VerifySummary> {
   const { snapshot, reporter } = options;
+  if (options.verified?.ok && options.verified.id === snapshot.id) return options.verified;
   reporter.emit({ type: 'phase', store: 'repository', message: `verifying ${snapshot.id} before restoring` });
   const verification = await verifyAndRecord(options.repository, snapshot, reporter);
   if (!verification.ok) {

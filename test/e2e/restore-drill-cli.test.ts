@@ -117,6 +117,9 @@ describe('backup --verify ID --restore-test', () => {
     expect(await leftovers()).toEqual(NONE);
     const result = await backup('--verify', full, '--restore-test', '--format', 'json');
     expect(result.code, result.stderr).toBe(0);
+    // The snapshot is read once: the drill's restore takes the verification just done.
+    expect(result.stderr).toMatch(/\[postgres\]/);
+    expect(result.stderr).not.toMatch(/before restoring/);
     const printed = JSON.parse(result.stdout) as { restoreTest: RestoreTestView; outcome: string };
     expect(printed.outcome).toBe('complete');
     expect(printed.restoreTest).toMatchObject({ ok: true, mismatches: [], compared: 'fingerprints' });

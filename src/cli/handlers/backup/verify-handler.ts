@@ -8,7 +8,7 @@ import { openRunRepository } from './open-repository.ts';
 import { AcxError } from '../../../errors.ts';
 import { labelMap } from '../../../model/labels.ts';
 import { drillSnapshot, type DrillSummary } from '../../../operations/restore-drill.ts';
-import { verifyAll, verifyAndRecord } from '../../../operations/verify.ts';
+import { verifyAll, verifyAndRecord, type VerifySummary } from '../../../operations/verify.ts';
 import type { Repository } from '../../../repository/repository.ts';
 import type { SnapshotReader } from '../../../repository/snapshot-reader.ts';
 import type { BackupRun } from '../../commands/backup-command.ts';
@@ -26,10 +26,10 @@ export async function handleVerify(run: BackupRun): Promise<void> {
     if (flags.verify === true) {
       const summary = await verifyAll(repository, reporter);
       const newest = flags.restoreTest ? (await repository.list()).snapshots[0] : undefined;
-      const drill =
-        newest && summary.snapshots.find((s) => s.id === newest.id)?.ok
-          ? await runDrill(repository, await repository.open(newest.id), reporter)
-          : undefined;
+      const verified = newest && summary.snapshots.find((s) => s.id === newest.id);
+      const drill = verified?.ok
+        ? await runDrill(repository, await repository.open(verified.id), reporter, verified)
+        : undefined;
       reporter.close();
       printResult(
         global,
@@ -50,7 +50,8 @@ export async function handleVerify(run: BackupRun): Promise<void> {
     }
     const reader = await repository.open(flags.verify!);
     const summary = await verifyAndRecord(repository, reader, reporter);
-    const drill = summary.ok && flags.restoreTest ? await runDrill(repository, reader, reporter) : undefined;
+    const drill =
+      summary.ok && flags.restoreTest ? await runDrill(repository, reader, reporter, summary) : undefined;
     reporter.close();
     printResult(
       global,
@@ -80,6 +81,7 @@ async function runDrill(
   repository: Repository,
   reader: SnapshotReader,
   reporter: ClosableReporter,
+  verified: VerifySummary,
 ): Promise<DrillSummary> {
   const interrupt = onInterrupt();
   try {
@@ -90,6 +92,7 @@ async function runDrill(
       labels: labelMap('production'),
       reporter,
       signal: interrupt.signal,
+      verified,
     });
     const verification = await repository.readVerification(reader.id);
     if (verification)
