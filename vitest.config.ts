@@ -1,5 +1,4 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import { BalancedSequencer } from './test/setup/balanced-sequencer.ts';
 
 /** The Storage contract suites need no database: they run in their own project, without the stack. */
 const STORAGE_CONTRACTS = 'test/contract/storage-*.test.ts';
@@ -8,8 +7,6 @@ const CLOUD_CONTRACTS = 'test/contract/cloud-storage-*.test.ts';
 
 export default defineConfig({
   test: {
-    // `--shard=I/N` splits files by their measured duration (CI's two database lanes), not by count.
-    sequence: { sequencer: BalancedSequencer },
     projects: [
       {
         test: {
