@@ -219,9 +219,11 @@ function launch(ctx: Neo4jContext): number {
   writeFileSync(join(homeDir(ctx), 'conf', 'apoc.conf'), 'apoc.import.file.enabled=true\n');
   const logFd = openSync(logFile(ctx), 'w');
   try {
+    // Extra JVM options for this stack's Neo4j (space-separated); one naming a collector replaces G1.
+    const extra = (process.env.ACX_NEO4J_JAVA_OPTS ?? '').split(/\s+/).filter(Boolean);
     const jvm = [
       `-Xmx${ctx.instance.heap()}`,
-      '-XX:+UseG1GC',
+      ...(extra.some((option) => /^-XX:\+Use\w+GC$/.test(option)) ? [] : ['-XX:+UseG1GC']),
       '-XX:-OmitStackTraceInFastThrow',
       '-XX:+DisableExplicitGC',
       '-Djdk.nio.maxCachedBufferSize=1024',
@@ -231,6 +233,7 @@ function launch(ctx: Neo4jContext): number {
       '--add-opens=java.base/java.nio=ALL-UNNAMED',
       '--add-opens=java.base/java.io=ALL-UNNAMED',
       '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+      ...extra,
     ];
     const classPath = `${join(target, 'classes')}:${join(target, 'lib')}/*`;
     const child = spawn('java', [...jvm, '-cp', classPath, MAIN_CLASS, homeDir(ctx), ctx.instance.port()], {
