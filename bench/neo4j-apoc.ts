@@ -54,6 +54,12 @@ async function apocExport(c: Neo4jConnection, file: string): Promise<Neo4jPeerSu
     out.end();
     await once(out, 'finish');
   }
+  // APOC's streamed export can end with no row and no error (seen at scale 5: 0 rows after ~13 s): fail,
+  // so that no caller times or imports an empty export.
+  if (summary.bytes === 0 || summary.nodes + summary.relationships === 0)
+    throw new Error(
+      `apoc.export.json.all streamed no row (${summary.nodes} nodes, ${summary.relationships} relationships, ${summary.bytes} bytes): no peer figure`,
+    );
   return summary;
 }
 
