@@ -3,22 +3,41 @@
  * its records' canonical encodings. Two datasets hash equal exactly when they hold the same multiset of
  * records, whatever order a store returns them in, so no store has to sort to be compared.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-const MOD = 1n << 256n;
-
+/**
+ * The running sum: eight 32-bit limbs, most significant first (the digest's byte order), added with
+ * carries and the last carry dropped (mod 2^256). A BigInt per record cost more than the SHA-256.
+ */
 export class MultisetHash {
-  private sum = 0n;
+  private readonly limbs = new Uint32Array(8);
   count = 0;
 
   add(canonical: string | Buffer): void {
-    const digest = createHash('sha256').update(canonical).digest('hex');
-    this.sum = (this.sum + BigInt(`0x${digest}`)) % MOD;
+    // One char per byte ('binary' is latin1): the fastest form of the digest to get and read (a Buffer
+    // costs more).
+    const digest = hash('sha256', canonical, 'binary');
+    const limbs = this.limbs;
+    let carry = 0;
+    for (let i = 7; i >= 0; i--) {
+      const at = i * 4;
+      const word =
+        ((digest.charCodeAt(at) << 24) |
+          (digest.charCodeAt(at + 1) << 16) |
+          (digest.charCodeAt(at + 2) << 8) |
+          digest.charCodeAt(at + 3)) >>>
+        0;
+      const sum = limbs[i]! + word + carry;
+      limbs[i] = sum >>> 0;
+      carry = sum > 0xffffffff ? 1 : 0;
+    }
     this.count++;
   }
 
   digest(): string {
-    return this.sum.toString(16).padStart(64, '0');
+    let out = '';
+    for (const limb of this.limbs) out += limb.toString(16).padStart(8, '0');
+    return out;
   }
 }
 
@@ -29,9 +48,36 @@ export interface DatasetFingerprint {
 
 export type Fingerprint = Record<string, DatasetFingerprint>;
 
-/** JSON with object keys sorted at every depth; bigint written as a decimal string with an `n` suffix. */
+/**
+ * JSON with object keys sorted at every depth; bigint written as a decimal string with an `n` suffix:
+ * `JSON.stringify(sortKeys(value))`. A value already in that form (plain objects with their keys in
+ * sorted order, no bigint, no key JSON.stringify would treat apart) is written as it is, without the
+ * copy: the records of the hot paths are built that way.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return JSON.stringify(isCanonical(value) ? value : sortKeys(value));
+}
+
+/** Keys that look like array indexes: JSON.stringify writes them first, ascending, whatever the order. */
+const INDEX_LIKE = /^\d+$/;
+
+function isCanonical(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'bigint';
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isCanonical(item)) return false;
+    return true;
+  }
+  // A Date or Buffer is written by its toJSON either way; other classes may have one of their own.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value instanceof Date || Buffer.isBuffer(value);
+  let previous: string | undefined;
+  for (const key of Object.keys(value)) {
+    if ((previous !== undefined && !(previous < key)) || key === 'toJSON' || INDEX_LIKE.test(key))
+      return false;
+    if (!isCanonical((value as Record<string, unknown>)[key])) return false;
+    previous = key;
+  }
+  return true;
 }
 
 function sortKeys(value: unknown): unknown {

@@ -37,10 +37,11 @@ const ENDPOINT = (v: string) =>
  */
 export const ENDPOINTS_RETURN = `${ENDPOINT('a')} AS a, ${ENDPOINT('b')} AS b`;
 
-/** An endpoint with its labels sorted, for the same reason. */
+/** An endpoint with its labels sorted, for the same reason (keys in canonical order: no copy to sort). */
 function endpoint(value: unknown): unknown {
   const e = value as { labels: string[]; key: unknown };
-  return encodeNeo4jValue({ labels: [...e.labels].sort(), key: e.key });
+  const labels = e.labels.length > 1 ? [...e.labels].sort() : e.labels;
+  return { key: encodeNeo4jValue(e.key), labels };
 }
 
 /** A node's canonical encoding: its labels (sorted) and its encoded properties (`encodeNeo4jProperties`). */
@@ -50,7 +51,7 @@ export function nodeRecord(sortedLabels: readonly string[], properties: unknown)
 
 /** A relationship's canonical encoding: endpoints as ENDPOINTS_RETURN gives them, encoded properties. */
 export function relationshipRecord(a: unknown, properties: unknown, b: unknown): string {
-  return canonicalJson({ a: endpoint(a), props: properties, b: endpoint(b) });
+  return canonicalJson({ a: endpoint(a), b: endpoint(b), props: properties });
 }
 
 const NO_LABEL = '(no label)';

@@ -44,10 +44,18 @@ export class NodeIdSet {
   /** The record id, when the id has the usual shape and this set's database prefix. */
   private recordOf(elementId: string, adopt: boolean): number | undefined {
     const colon = elementId.lastIndexOf(':');
-    const tail = elementId.slice(colon + 1);
-    if (colon < 0 || !/^\d{1,9}$/.test(tail)) return undefined;
-    const prefix = elementId.slice(0, colon);
-    if (this.prefix === undefined && adopt) this.prefix = prefix;
-    return prefix === this.prefix ? Number(tail) : undefined;
+    const digits = elementId.length - colon - 1;
+    if (colon < 0 || digits < 1 || digits > 9) return undefined;
+    let record = 0;
+    for (let i = colon + 1; i < elementId.length; i++) {
+      const digit = elementId.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) return undefined;
+      record = record * 10 + digit;
+    }
+    if (this.prefix === undefined) {
+      if (!adopt) return undefined;
+      this.prefix = elementId.slice(0, colon);
+    }
+    return colon === this.prefix.length && elementId.startsWith(this.prefix) ? record : undefined;
   }
 }
