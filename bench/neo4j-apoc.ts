@@ -3,12 +3,15 @@
  * bench/run.ts times it under /usr/bin/time like acx-data):
  *
  *   npx node bench/neo4j-apoc.ts export <file>          APOC's streamed export of the whole graph
+ *   npx node bench/neo4j-apoc.ts export-file <file>     APOC's export to a file of the server, moved to <file>
  *   npx node bench/neo4j-apoc.ts import <file>          APOC's import of that file, or else the UNWIND load
  *   npx node bench/neo4j-apoc.ts unwind <file>          the driver UNWIND load of that file
  *   npx node bench/neo4j-apoc.ts can-import             whether APOC's import is enabled (prints true/false)
  *
  * `export` runs `CALL apoc.export.json.all(null, {stream: true})` and writes the `data` of every row as
- * it arrives (APOC's JSON lines). `import` sends the file's bytes to `apoc.import.json` — which APOC
+ * it arrives (APOC's JSON lines); it fails when the stream yields no row, as it can with no error
+ * (neo4j/apoc#647: from scale 5 here). `export-file` has APOC write the same export to a file of the
+ * server (`apoc.export.file.enabled=true`, set by the stack) and moves it to <file>: the peer there. `import` sends the file's bytes to `apoc.import.json` — which APOC
  * refuses unless `apoc.import.file.enabled=true` is in Neo4j's `conf/apoc.conf`, even for bytes; when
  * it is refused, `import` falls back to `unwind` and says so in its summary (`method`). `unwind` reads
  * the same JSON lines and loads them with the driver: nodes `UNWIND $rows … CREATE` per label set in
@@ -17,7 +20,8 @@
  * Prints one JSON summary on stdout.
  */
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import neo4j from 'neo4j-driver';
 import type { Neo4jConnection } from '../src/stores/neo4j/neo4j-connection.ts';
@@ -28,13 +32,23 @@ const BATCH = 1000;
 const BENCH_ID = '_bench_id';
 
 export interface Neo4jPeerSummary {
-  method: 'apoc.export.json.all' | 'apoc.import.json' | 'unwind';
+  method: 'apoc.export.json.all' | 'apoc.export.json.all (file)' | 'apoc.import.json' | 'unwind';
   nodes: number;
   relationships: number;
   bytes: number;
 }
 
+/** The streamed export; fails when it yields no row, so that no caller times or imports an empty export. */
 async function apocExport(c: Neo4jConnection, file: string): Promise<Neo4jPeerSummary> {
+  const streamed = await apocStreamedExport(c, file);
+  if (streamed.bytes > 0 && streamed.nodes + streamed.relationships > 0) return streamed;
+  // It can end with no row and no error (neo4j/apoc#647, open; seen here from scale 5: 0 rows after ~13 s).
+  throw new Error(
+    `apoc.export.json.all streamed no row (${streamed.nodes} nodes, ${streamed.relationships} relationships, ${streamed.bytes} bytes; neo4j/apoc#647): use export-file`,
+  );
+}
+
+async function apocStreamedExport(c: Neo4jConnection, file: string): Promise<Neo4jPeerSummary> {
   const out = createWriteStream(file);
   const session = c.driver.session({ database: c.database, defaultAccessMode: 'READ' });
   const summary: Neo4jPeerSummary = { method: 'apoc.export.json.all', nodes: 0, relationships: 0, bytes: 0 };
@@ -54,13 +68,41 @@ async function apocExport(c: Neo4jConnection, file: string): Promise<Neo4jPeerSu
     out.end();
     await once(out, 'finish');
   }
-  // APOC's streamed export can end with no row and no error (seen at scale 5: 0 rows after ~13 s): fail,
-  // so that no caller times or imports an empty export.
-  if (summary.bytes === 0 || summary.nodes + summary.relationships === 0)
-    throw new Error(
-      `apoc.export.json.all streamed no row (${summary.nodes} nodes, ${summary.relationships} relationships, ${summary.bytes} bytes): no peer figure`,
-    );
   return summary;
+}
+
+/**
+ * `apoc.export.json.all('<name>', {})`: APOC writes the file into the server's import directory (it
+ * needs `apoc.export.file.enabled=true`, which the stack sets); the server runs on this machine, so the
+ * file is then moved to `file`. Fails, naming the cause, when nothing was exported or the file is not here.
+ */
+async function apocFileExport(c: Neo4jConnection, file: string): Promise<Neo4jPeerSummary> {
+  const settings = await c.driver.executeQuery(
+    "SHOW SETTINGS YIELD name, value WHERE name = 'server.directories.import' RETURN value",
+    {},
+    { database: c.database },
+  );
+  const dir = settings.records[0]?.get('value') as string | null | undefined;
+  if (!dir)
+    throw new Error('the server has no import directory (server.directories.import): no APOC peer figure');
+  const name = `acx-bench-apoc-${process.pid}.json`;
+  const result = await c.driver.executeQuery(
+    'CALL apoc.export.json.all($name, {}) YIELD nodes, relationships RETURN nodes, relationships',
+    { name },
+    { database: c.database, routing: neo4j.routing.READ },
+  );
+  const nodes = Number(result.records[0]?.get('nodes') ?? 0);
+  const relationships = Number(result.records[0]?.get('relationships') ?? 0);
+  const written = join(dir, name);
+  if (!existsSync(written))
+    throw new Error(`APOC's export wrote ${written}, which is not on this machine: no APOC peer figure`);
+  renameSync(written, file);
+  const bytes = statSync(file).size;
+  if (bytes === 0 || nodes + relationships === 0)
+    throw new Error(
+      `apoc.export.json.all exported nothing (${nodes} nodes, ${relationships} relationships): no peer figure`,
+    );
+  return { method: 'apoc.export.json.all (file)', nodes, relationships, bytes };
 }
 
 /** Whether APOC accepts an import at all (it checks `apoc.import.file.enabled` before reading a byte). */
@@ -230,7 +272,7 @@ async function unwindLoad(c: Neo4jConnection, file: string): Promise<Neo4jPeerSu
   }
 }
 
-export const NEO4J_PEER_COMMANDS = ['export', 'import', 'unwind', 'can-import'] as const;
+export const NEO4J_PEER_COMMANDS = ['export', 'export-file', 'import', 'unwind', 'can-import'] as const;
 export type Neo4jPeerCommand = (typeof NEO4J_PEER_COMMANDS)[number];
 
 async function main(command: Neo4jPeerCommand, file: string | undefined): Promise<unknown> {
@@ -240,6 +282,7 @@ async function main(command: Neo4jPeerCommand, file: string | undefined): Promis
     if (command === 'can-import') return await apocImportEnabled(c);
     if (!file) throw new Error(`${command} needs a file`);
     if (command === 'export') return await apocExport(c, file);
+    if (command === 'export-file') return await apocFileExport(c, file);
     if (command === 'unwind') return await unwindLoad(c, file);
     return (await apocImportEnabled(c)) ? await apocImport(c, file) : await unwindLoad(c, file);
   } finally {

@@ -214,9 +214,13 @@ async function terminate(ctx: Neo4jContext, pid: number): Promise<void> {
 function launch(ctx: Neo4jContext): number {
   const target = targetDir(ctx);
   mkdirSync(join(homeDir(ctx), 'conf'), { recursive: true });
-  // APOC reads its own settings from conf/apoc.conf: the benchmark's APOC peer imports a JSON export
-  // (`apoc.import.json`, bench/neo4j-apoc.ts), which APOC refuses unless file import is enabled.
-  writeFileSync(join(homeDir(ctx), 'conf', 'apoc.conf'), 'apoc.import.file.enabled=true\n');
+  // APOC reads its own settings from conf/apoc.conf: the benchmark's APOC peers import a JSON export
+  // (`apoc.import.json`) and, where APOC's streamed export yields nothing, export to a file of the
+  // server (bench/neo4j-apoc.ts); APOC refuses both unless file import and export are enabled.
+  writeFileSync(
+    join(homeDir(ctx), 'conf', 'apoc.conf'),
+    'apoc.import.file.enabled=true\napoc.export.file.enabled=true\n',
+  );
   const logFd = openSync(logFile(ctx), 'w');
   try {
     // Extra JVM options for this stack's Neo4j (space-separated); one naming a collector replaces G1.
