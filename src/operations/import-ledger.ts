@@ -1,20 +1,18 @@
 /**
- * What an import remembers while it runs, on disk instead of in memory (a temporary SQLite file,
- * removed at the end), so that memory stays bounded whatever the input's size:
+ * What an import remembers while it runs, on disk instead of in memory, so that memory stays bounded
+ * whatever the input's size: SQLite's private temporary database (an empty file name), which SQLite
+ * unlinks as soon as it creates it (under $TMPDIR, else /var/tmp), so nothing is left behind even when
+ * the process is killed (a folder of our own was left in /tmp by every killed import):
  *
  * - the identity of every record seen so far (a key seen twice in one import is a duplicate: the first
  *   record counts, later ones are rejected naming the first's line);
  * - each imported node's id in the input → its key label and key value, so relationships that name
  *   their endpoints by input id (GraphML, and CSV/SQLite/JSON `start_id`/`end_id`) find them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ImportLedger, NodeRef } from '../model/import.ts';
 import { openDatabase, transaction, type Database, type Statement } from '../sqlite.ts';
 
 export class SqliteImportLedger implements ImportLedger {
-  private readonly dir: string;
   private readonly db: Database;
   private readonly seenInsert: Statement;
   private readonly seenGet: Statement;
@@ -22,8 +20,7 @@ export class SqliteImportLedger implements ImportLedger {
   private readonly nodeGet: Statement;
 
   constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'acx-import-'));
-    this.db = openDatabase(join(this.dir, 'ledger.db'));
+    this.db = openDatabase('');
     // SQLite's defensive mode refuses journal_mode=OFF; an in-memory journal is as cheap here.
     this.db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -16000');
     this.db
@@ -64,6 +61,5 @@ export class SqliteImportLedger implements ImportLedger {
 
   close(): void {
     this.db.close();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
