@@ -4,7 +4,10 @@
  * Qdrant; the double's own keep-alive timeout is fixed at 65 s). The demo must end with "identical".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const IDLE_MS = 100;
@@ -46,6 +49,8 @@ async function idleClosingProxy(target: URL): Promise<{ url: string; closed: () 
 
 const busy: ChildProcess[] = [];
 let proxy: Awaited<ReturnType<typeof idleClosingProxy>>;
+// The demo keeps its backups for the user to look at; the test removes them.
+const backupDir = mkdtempSync(join(tmpdir(), 'acx-demo-robust-'));
 
 beforeAll(async () => {
   proxy = await idleClosingProxy(new URL(process.env.QDRANT_URL!));
@@ -55,13 +60,19 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of busy) child.kill('SIGKILL');
   await new Promise((resolve) => proxy.server.close(resolve));
+  rmSync(backupDir, { recursive: true, force: true });
 });
 
 it('the demo passes with both CPUs busy and idle Qdrant connections closed after 100 ms', async () => {
   const started = performance.now();
   const child = spawn(process.execPath, ['scripts/demo.ts'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ACX_DEMO_SCALE: '0.05', ACX_DEMO_QDRANT_URL: proxy.url },
+    env: {
+      ...process.env,
+      ACX_DEMO_SCALE: '0.05',
+      ACX_DEMO_QDRANT_URL: proxy.url,
+      ACX_DEMO_BACKUP_DIR: backupDir,
+    },
   });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
