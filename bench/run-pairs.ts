@@ -392,7 +392,7 @@ async function neo4jBackup(ctx: BenchContext): Promise<PairResult> {
       rate(samples, 'acx-data backup --neo4j', 'entities/s', 'wall', at('>=', 50_000, '≥ 50 000')),
     ],
     notes: [
-      `${ctx.counts.neo4jNodes} nodes + ${ctx.counts.neo4jRelationships} relationships; the APOC side is a driver script writing the streamed rows to a file.`,
+      `${ctx.counts.neo4jNodes} nodes + ${ctx.counts.neo4jRelationships} relationships${streams ? '; the APOC side is a driver script writing the streamed rows to a file.' : '.'}`,
       ...(streams
         ? []
         : [

@@ -3,10 +3,10 @@
  * rates the issue's targets name: median, min, max over the rounds, the target, met or not), the peak
  * RSS of every process, the notes of each pair and the machine. Written as Markdown and JSON.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machineNotesMarkdown, markdownTable, prettierWrite, type MachineNotes } from './lib.ts';
-import type { Figure, PairResult, Target } from './run-pairs.ts';
+import { PAIRS, type Figure, type PairResult, type Target } from './run-pairs.ts';
 import type { StoreCounts } from './stores.ts';
 
 export interface BenchRun {
@@ -79,7 +79,7 @@ export function renderReport(run: BenchRun): string {
   return [
     `# npm run bench: acx-data against its peers, scale ${run.scale} (${run.machine.date.slice(0, 10)})`,
     '',
-    `Produced by \`npm run bench -- --scale ${run.scale} --rounds ${run.rounds}\` (bench/run.ts, bench/README.md). ` +
+    `Produced by \`npm run bench -- --scale ${run.scale} --rounds ${run.rounds}${onlyOption(run)}\` (bench/run.ts, bench/README.md). ` +
       `Seeded once (\`acx-data seed --scale ${run.scale} --seed 1 --force\`): ${c.postgresRows} PostgreSQL rows in ` +
       `${c.postgresTables} tables, ${c.neo4jNodes} nodes and ${c.neo4jRelationships} relationships, ${c.qdrantPoints} ` +
       `points in ${c.qdrantCollections} collection(s). Each pair ran ${run.rounds} round(s), acx-data and the peer ` +
@@ -115,11 +115,22 @@ export function renderReport(run: BenchRun): string {
   ].join('\n');
 }
 
-/** Writes `bench-scale<S>-<date>.md` and `.json` into `outDir`; returns the Markdown. */
+/** ` --only a,b` when the run measured some of the pairs, else nothing. */
+function onlyOption(run: BenchRun): string {
+  const names = run.pairs.map((p) => p.pair);
+  return names.length < PAIRS.length ? ` --only ${names.join(',')}` : '';
+}
+
+/**
+ * Writes `bench-scale<S>-<date>.md` and `.json` into `outDir` (`…-2`, `…-3` when a run of that scale and
+ * day is already there: a second run never replaces the first); returns the Markdown.
+ */
 export function writeReport(outDir: string, run: BenchRun): string {
   const markdown = renderReport(run);
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `bench-scale${run.scale}-${run.machine.date.slice(0, 10)}`);
+  const first = join(outDir, `bench-scale${run.scale}-${run.machine.date.slice(0, 10)}`);
+  let base = first;
+  for (let n = 2; existsSync(`${base}.md`) || existsSync(`${base}.json`); n++) base = `${first}-${n}`;
   writeFileSync(`${base}.md`, markdown);
   writeFileSync(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`);
   prettierWrite([`${base}.md`, `${base}.json`]);
