@@ -11,10 +11,11 @@
  * `export` runs `CALL apoc.export.json.all(null, {stream: true})` and writes the `data` of every row as
  * it arrives (APOC's JSON lines); it fails when the stream yields no row, as it can with no error
  * (neo4j/apoc#647: from scale 5 here). `export-file` has APOC write the same export to a file of the
- * server (`apoc.export.file.enabled=true`, set by the stack) and moves it to <file>: the peer there. `import` sends the file's bytes to `apoc.import.json` — which APOC
- * refuses unless `apoc.import.file.enabled=true` is in Neo4j's `conf/apoc.conf`, even for bytes; when
- * it is refused, `import` falls back to `unwind` and says so in its summary (`method`). `unwind` reads
- * the same JSON lines and loads them with the driver: nodes `UNWIND $rows … CREATE` per label set in
+ * server (`apoc.export.file.enabled=true`, set by the stack) and moves it to <file>: the peer there.
+ * `import` sends the file's bytes to `apoc.import.json` — which APOC refuses unless
+ * `apoc.import.file.enabled=true` is in Neo4j's `conf/apoc.conf`, even for bytes; when it is refused,
+ * `import` falls back to `unwind` and says so in its summary (`method`). `unwind` reads the same JSON
+ * lines and loads them with the driver: nodes `UNWIND $rows … CREATE` per label set in
  * batches of 1000 carrying their export id in `_bench_id` (indexed per label first), then relationships
  * per type and endpoint labels, matched on those ids, in one transaction like acx-data's restore.
  * Prints one JSON summary on stdout.

@@ -10,6 +10,7 @@ import { openAllStores } from '../src/operations/open-stores.ts';
 import { connectionsOf } from '../test/support/stores.ts';
 import { measurePostgresImport, writePostgresInput } from './import.ts';
 import { libpqEnv, measure, measureAcx, root, type Measured } from './lib.ts';
+import type { Neo4jPeerCommand } from './neo4j-apoc.ts';
 import {
   assertCounts,
   countStores,
@@ -335,15 +336,20 @@ async function exportRates(ctx: BenchContext): Promise<PairResult> {
   };
 }
 
+/** One run of a Neo4j peer of bench/neo4j-apoc.ts (`export`, `export-file`, `import`) on `file`. */
+const apocPeer = (ctx: BenchContext, command: Neo4jPeerCommand, file: string, label?: string) =>
+  measure(process.execPath, [join(root, 'bench/neo4j-apoc.ts'), command, file], {
+    env: ctx.env,
+    ...(label ? { label } : {}),
+  });
+
 /**
  * Whether APOC's streamed export yields the graph: tried once, untimed, into `file`. On larger graphs it
  * can yield no row and no error (neo4j/apoc#647); the peer is then APOC's export to a file of the server.
  */
 async function probeApocStream(ctx: BenchContext): Promise<{ streams: boolean; file: string }> {
   const file = join(fresh(ctx, 'apoc'), 'apoc.json');
-  const streams = await measure(process.execPath, [join(root, 'bench/neo4j-apoc.ts'), 'export', file], {
-    env: ctx.env,
-  }).then(
+  const streams = await apocPeer(ctx, 'export', file).then(
     () => true,
     (error: unknown) => {
       if (!/streamed no row/.test(String(error))) throw error;
@@ -369,10 +375,12 @@ async function neo4jBackup(ctx: BenchContext): Promise<PairResult> {
       },
       async () => {
         const file = join(dir, 'apoc.json');
-        const m = await measure(process.execPath, [join(root, 'bench/neo4j-apoc.ts'), exportCommand, file], {
-          env: ctx.env,
-          label: `apoc.export.json.all (${streams ? 'streamed' : 'to a file of the server'}) > ${file}`,
-        });
+        const m = await apocPeer(
+          ctx,
+          exportCommand,
+          file,
+          `apoc.export.json.all (${streams ? 'streamed' : 'to a file of the server'}) > ${file}`,
+        );
         samples.push(sample('APOC export.json.all', round, m, { records: n }));
         if (last) ctx.kept.set('apoc:json', file);
       },
@@ -406,10 +414,7 @@ async function neo4jRestore(ctx: BenchContext): Promise<PairResult> {
   const [dir, id] = await snapshotOf(ctx, 'neo4j');
   if (!ctx.kept.has('apoc:json')) {
     const probe = await probeApocStream(ctx);
-    if (!probe.streams)
-      await measure(process.execPath, [join(root, 'bench/neo4j-apoc.ts'), 'export-file', probe.file], {
-        env: ctx.env,
-      });
+    if (!probe.streams) await apocPeer(ctx, 'export-file', probe.file);
     ctx.kept.set('apoc:json', probe.file);
   }
   const file = ctx.kept.get('apoc:json')!;
@@ -426,10 +431,7 @@ async function neo4jRestore(ctx: BenchContext): Promise<PairResult> {
       },
       async () => {
         await emptyStores(ctx.env, ['neo4j']);
-        const m = await measure(process.execPath, [join(root, 'bench/neo4j-apoc.ts'), 'import', file], {
-          env: ctx.env,
-          label: `apoc.import.json (or the UNWIND load) < ${file}`,
-        });
+        const m = await apocPeer(ctx, 'import', file, `apoc.import.json (or the UNWIND load) < ${file}`);
         method = json<{ method: string }>(m).method;
         await checkRestored(ctx, method, 'neo4j', false);
         samples.push(sample('APOC import.json', round, m, { records: n }));
@@ -450,7 +452,7 @@ async function neo4jRestore(ctx: BenchContext): Promise<PairResult> {
     ],
     notes: [
       method === 'unwind'
-        ? 'APOC refused its import (`apoc.import.file.enabled` is not set in the Neo4j home’s conf/apoc.conf, which the stack does not write): the peer is bench/neo4j-apoc.ts’s driver UNWIND load of the same APOC JSON file, labelled as such.'
+        ? 'APOC refused its import (`apoc.import.file.enabled` is not set in the server’s conf/apoc.conf; the stack sets it): the peer is bench/neo4j-apoc.ts’s driver UNWIND load of the same APOC JSON file, labelled as such.'
         : 'The APOC side creates the `neo4jImportId` uniqueness constraints APOC requires, then sends the file’s bytes to `apoc.import.json`.',
     ],
   };
