@@ -17,7 +17,7 @@ import { blobEntrySchema } from './pack.ts';
 export const INDEX_PREFIX = 'index/';
 export const indexKey = (id: string): string => `${INDEX_PREFIX}${id}`;
 /** A writer starts a new index file after this many blobs (bounded memory for writers and readers). */
-export const INDEX_FILE_BLOBS = 65_536;
+export const INDEX_FILE_BLOBS = 16_384;
 const MAX_INDEX_CONTENT = 256 * 1024 * 1024;
 const INDEX_AAD = Buffer.from('acx-index');
 
