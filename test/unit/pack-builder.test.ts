@@ -14,10 +14,19 @@ const blob = (i: number, length: number) => {
   return { id: createHash('sha256').update(`blob ${i}`).digest('hex'), stored, compression: 'none' as const };
 };
 
-it('lays out blobs of every size back to back, across its 1 MiB segments, then the header', () => {
-  const builder = new PackBuilder();
+const SIZES = [0, 1, 100, 1024 * 1024 - 50, 70, 3 * 1024 * 1024, 5, 1024 * 1024];
+const TOTAL = SIZES.reduce((a, b) => a + b, 0);
+
+// The first segment of 1 MiB (the default: several segments), big enough for the blobs but not the
+// header (the header still goes after them), and big enough for both (the header written in place).
+it.each([
+  ['1 MiB segments', undefined],
+  ['a first segment that holds the blobs but not the header', TOTAL + 10],
+  ['a first segment that holds the whole pack', TOTAL + 64 * 1024],
+])('lays out blobs of every size back to back, then the header: %s', (_, firstSegment) => {
+  const builder = new PackBuilder(firstSegment);
   expect(builder.empty).toBe(true);
-  const sizes = [0, 1, 100, 1024 * 1024 - 50, 70, 3 * 1024 * 1024, 5, 1024 * 1024];
+  const sizes = SIZES;
   const blobs = sizes.map((size, i) => blob(i, size));
   for (const b of blobs) builder.add(b, 'data', b.stored.length);
   expect(builder.size).toBe(sizes.reduce((a, b) => a + b, 0));

@@ -14,7 +14,7 @@ import { decodeBlob, encodeBlob, type BlobEntry, type BlobType } from './blob-co
 import { IndexCache, type LocatedBlob } from './index-cache.ts';
 import { INDEX_FILE_BLOBS, writeIndexFile, type PackIndex } from './index-files.ts';
 import { addKey, unlock, type RepositorySecret } from './keys.ts';
-import { PackBuilder, packKey, type BuiltPack } from './pack.ts';
+import { PACK_HEADROOM, PackBuilder, packKey, type BuiltPack } from './pack.ts';
 import { createConfig, readConfig, type BlobCompression, type RepositoryConfig } from './repo-config.ts';
 
 export interface BlobStoreOptions {
@@ -48,7 +48,7 @@ const MAX_COALESCED_READ = 8 * 1024 * 1024;
 
 export class BlobStore {
   readonly stats: BlobStats = { blobs: 0, newBlobs: 0, storedBytesAdded: 0, contentBytes: 0 };
-  private builder = new PackBuilder();
+  private builder: PackBuilder;
   /** Blobs of this run that no index file lists yet: the open pack's, and written packs'. */
   private readonly pending = new Map<string, BlobEntry>();
   private unindexed: PackIndex[] = [];
@@ -79,6 +79,12 @@ export class BlobStore {
     this.key = key;
     this.keyId = keyId;
     this.cache = cache;
+    this.builder = this.newPack();
+  }
+
+  /** A pack sized to be built in one buffer: the pack size (up to 64 MiB), its last blob and its header. */
+  private newPack(): PackBuilder {
+    return new PackBuilder(Math.min(this.config.packSize, 64 * 1024 * 1024) + PACK_HEADROOM);
   }
 
   /**
@@ -135,7 +141,7 @@ export class BlobStore {
    * cleanup removes. Call after `settle()`.
    */
   async discardRun(): Promise<void> {
-    this.builder = new PackBuilder();
+    this.builder = this.newPack();
     this.unindexed = [];
     this.unindexedBlobs = 0;
     this.pending.clear();
@@ -185,7 +191,7 @@ export class BlobStore {
   /** Seals the open pack and starts its put once the previous one is stored (two packs in memory at most). */
   private async closePack(): Promise<void> {
     const builder = this.builder;
-    this.builder = new PackBuilder();
+    this.builder = this.newPack();
     const built = builder.finish(this.key);
     await this.writing;
     if (this.failure) throw this.failure;

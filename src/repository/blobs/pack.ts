@@ -34,6 +34,12 @@ export interface BuiltPack {
   blobs: BlobEntry[];
 }
 
+/**
+ * Room past a pack's size for the blob that crosses it (a chunk is at most 64 KiB by default) and the
+ * header (about 150 bytes per blob): a pack that outgrows it still builds, with one copy more.
+ */
+export const PACK_HEADROOM = 1024 * 1024;
+
 /** Bytes of one segment of a pack being filled (a blob larger than this gets a segment of its own). */
 const SEGMENT_BYTES = 1024 * 1024;
 
@@ -44,11 +50,21 @@ const SEGMENT_BYTES = 1024 * 1024;
  * passed through the pool meanwhile (472 MiB of RSS for a 15 MiB Neo4j backup at scale 5).
  */
 export class PackBuilder {
+  /**
+   * Bytes of the first segment: a blob store passes its pack size plus room for the header, so a pack
+   * is built in one buffer and `finish` appends the header in place instead of copying the pack whole.
+   * Untouched bytes of a large allocation are not resident, so a small pack costs what it holds.
+   */
+  private readonly firstSegment: number;
   private readonly segments: Buffer[] = [];
   private current: Buffer | undefined;
   private used = 0;
   readonly blobs: BlobEntry[] = [];
   size = 0;
+
+  constructor(firstSegment = SEGMENT_BYTES) {
+    this.firstSegment = firstSegment;
+  }
 
   add(blob: EncodedBlob, type: BlobEntry['type'], rawLength: number): BlobEntry {
     const entry: BlobEntry = {
@@ -69,7 +85,8 @@ export class PackBuilder {
     let rest = bytes;
     while (rest.length > 0) {
       if (!this.current || this.used === this.current.length) {
-        this.current = Buffer.allocUnsafeSlow(Math.max(SEGMENT_BYTES, rest.length));
+        const size = this.segments.length === 0 ? this.firstSegment : SEGMENT_BYTES;
+        this.current = Buffer.allocUnsafeSlow(Math.max(size, rest.length));
         this.segments.push(this.current);
         this.used = 0;
       }
@@ -86,10 +103,18 @@ export class PackBuilder {
   finish(key: MasterKey | undefined): BuiltPack {
     const json = Buffer.from(JSON.stringify({ blobs: this.blobs }));
     const header = key ? seal(key, json, HEADER_AAD) : json;
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(header.length);
-    const data = this.segments.map((s) => (s === this.current ? s.subarray(0, this.used) : s));
-    const bytes = Buffer.concat([...data, header, length]);
+    const one = this.segments.length === 1 ? this.current! : undefined;
+    let bytes: Buffer;
+    if (one && one.length - this.used >= header.length + 4) {
+      header.copy(one, this.used);
+      one.writeUInt32LE(header.length, this.used + header.length);
+      bytes = one.subarray(0, this.used + header.length + 4);
+    } else {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(header.length);
+      const data = this.segments.map((s) => (s === this.current ? s.subarray(0, this.used) : s));
+      bytes = Buffer.concat([...data, header, length]);
+    }
     return { id: createHash('sha256').update(bytes).digest('hex'), bytes, blobs: this.blobs };
   }
 }
