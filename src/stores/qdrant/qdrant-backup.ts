@@ -204,12 +204,11 @@ async function backupPoints(
         typedVectors: binary,
       });
       for await (const page of pages) {
-        let text = '';
-        for (const p of page) {
-          text += pointLine(p, binary) + '\n';
+        const lines = page.map((p) => {
           hash.add(canonicalPoint(p));
-        }
-        await w.write(text);
+          return pointLine(p, binary);
+        });
+        await w.write(linesToBuffer(lines));
         n += page.length;
         ctx.reporter.emit({
           type: 'dataset-progress',
@@ -231,6 +230,23 @@ async function backupPoints(
     });
   }
   return { name: dataset, kind: 'points', records, files: [writer.path], pointsCountAtStart };
+}
+
+/**
+ * Lines as one UTF-8 buffer, each followed by a newline, written line by line: a page of points is a
+ * megabyte or more, and joining it into one string first would allocate that string in V8's
+ * large-object space (old generation) for every page.
+ */
+export function linesToBuffer(lines: readonly string[]): Buffer {
+  let size = lines.length;
+  for (const line of lines) size += Buffer.byteLength(line);
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const line of lines) {
+    at += out.write(line, at, 'utf8');
+    out[at++] = 0x0a;
+  }
+  return out;
 }
 
 /**

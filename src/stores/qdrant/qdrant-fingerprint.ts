@@ -9,6 +9,17 @@ import type { QdrantClient, QdrantPoint } from './qdrant-client.ts';
 const isNumberList = (value: unknown): value is number[] | Float64Array =>
   Array.isArray(value) || value instanceof Float64Array;
 
+/** float32 components before they become hex, reused: the hex is taken before the next vector. */
+let hexScratch = new Float32Array(1024);
+
+function float32Hex(values: ArrayLike<number>): string {
+  if (hexScratch.length < values.length)
+    hexScratch = new Float32Array(Math.max(values.length, 2 * hexScratch.length));
+  const f32 = hexScratch.subarray(0, values.length);
+  f32.set(values);
+  return Buffer.from(f32.buffer, 0, f32.byteLength).toString('hex');
+}
+
 /**
  * Vectors as float32 bytes (hex): exactly what Qdrant stores, independent of decimal printing. A vector
  * is an array of numbers or a Float64Array (a backup's typed scroll page): both give the same bytes.
@@ -17,7 +28,7 @@ export function canonicalVectors(vector: unknown): unknown {
   if (vector === null || vector === undefined) return null;
   // A multivector (rows of numbers) is each row's float32 bytes, so two multivectors compare row by row.
   if (Array.isArray(vector) && vector.some(isNumberList)) return vector.map(canonicalVectors);
-  if (isNumberList(vector)) return Buffer.from(Float32Array.from(vector).buffer).toString('hex');
+  if (isNumberList(vector)) return float32Hex(vector);
   if (typeof vector === 'object') {
     const v = vector as Record<string, unknown>;
     if (Array.isArray(v.indices) && isNumberList(v.values)) {
