@@ -15,10 +15,14 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(2);
 }
 
-// The data commands run with a bounded V8 heap sizing (docs/decisions/0020-v8-heap-sizing-for-data-commands.md):
-// V8 reads these maxima only when it starts, so the process replaces itself once with them (same pid,
-// signals and exit code unchanged). Not for --version / --help, nor when the operator set either flag.
-const HEAP_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=1024'];
+// The data commands run with a bounded V8 heap sizing (docs/decisions/0020-v8-heap-sizing-for-data-commands.md,
+// 0021-gc-and-malloc-settings-for-data-commands.md): V8 reads these only when it starts, and glibc its malloc
+// settings, so the process replaces itself once with them (same pid, signals and exit code unchanged). Not
+// for --version / --help, nor when the operator set a heap size. The malloc settings the re-execution adds
+// are taken out of the environment again once read, so hooks and child processes never see them.
+const HEAP_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=1024', '--heap-growing-percent=150'];
+const MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' };
+const ADDED_ENV = 'ACX_REEXEC_ADDED_ENV';
 const QUICK = new Set([undefined, '--version', '-V', '--help', '-h', 'help']);
 const sized = (text) => /--max-(semi|old)-space-size/.test(text);
 if (
@@ -27,13 +31,20 @@ if (
   !sized(process.env.NODE_OPTIONS ?? '') &&
   !process.execArgv.some(sized)
 ) {
-  process.execve(process.execPath, [
+  const added = Object.keys(MALLOC_ENV).filter((name) => process.env[name] === undefined);
+  process.execve(
     process.execPath,
-    ...HEAP_FLAGS,
-    ...process.execArgv,
-    ...process.argv.slice(1),
-  ]);
+    [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      ...process.env,
+      ...Object.fromEntries(added.map((name) => [name, MALLOC_ENV[name]])),
+      [ADDED_ENV]: added.join(','),
+    },
+  );
 }
+for (const name of (process.env[ADDED_ENV] ?? '').split(','))
+  if (name in MALLOC_ENV) delete process.env[name];
+delete process.env[ADDED_ENV];
 
 // Node 22 announces node:sqlite as experimental on every run; operators cannot act on it (Node 24 is silent).
 const emitWarning = process.emitWarning;
