@@ -20,7 +20,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // settings, so the process replaces itself once with them (same pid, signals and exit code unchanged). Not
 // for --version / --help, nor when the operator set a heap size. The malloc settings the re-execution adds
 // are taken out of the environment again once read, so hooks and child processes never see them.
-const HEAP_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=1024', '--heap-growing-percent=150'];
+const HEAP_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=1024', '--heap-growing-percent=150'];
 const MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' };
 const ADDED_ENV = 'ACX_REEXEC_ADDED_ENV';
 const QUICK = new Set([undefined, '--version', '-V', '--help', '-h', 'help']);

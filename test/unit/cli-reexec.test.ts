@@ -61,7 +61,7 @@ describe('the re-execution of data commands', () => {
     expect(seen.pid).toBe(seen.firstPid);
     expect(seen.execArgv).toEqual(
       expect.arrayContaining([
-        '--max-semi-space-size=16',
+        '--max-semi-space-size=4',
         '--max-old-space-size=1024',
         '--heap-growing-percent=150',
       ]),
