@@ -3,9 +3,9 @@
  * Writable with no temporary file: its one top-level directory `<id>/` is a repository holding exactly
  * that snapshot — format 2: `config.json`, `keys/`, the snapshot's packs under `data/`, one new index
  * (more only past INDEX_FILE_BLOBS blobs) listing exactly those packs, and `<id>/manifest.json`;
- * format 1: the snapshot's files under `<id>/`. Entries follow the repository's write order, the manifest last, so a
- * cut archive holds no snapshot. Packs and files are checked against their names and manifest entries
- * as in a copy (copy-snapshot.ts): damage is INTEGRITY, never archived.
+ * format 1: the snapshot's files under `<id>/`. Entries follow the repository's write order, the
+ * manifest last, so a cut archive holds no snapshot. Packs and files are checked against their names
+ * and manifest entries as in a copy (copy-snapshot.ts): damage is INTEGRITY, never archived.
  */
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
