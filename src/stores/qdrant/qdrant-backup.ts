@@ -23,7 +23,7 @@ import type { DataFileWriter, DatasetEntry, StoreSection } from '../../model/sna
 import { nowIso, type BackupContext } from '../snapshot-driver.ts';
 import type { QdrantAlias, QdrantClient, QdrantPoint } from './qdrant-client.ts';
 import { canonicalPoint, qdrantPointsKey } from './qdrant-fingerprint.ts';
-import { stringifyQdrantJson } from './qdrant-json.ts';
+import { joinToBuffer, stringifyQdrantJson } from './qdrant-json.ts';
 import { encodeVectors } from './qdrant-vector-codec.ts';
 
 export interface QdrantBackupOptions {
@@ -232,22 +232,9 @@ async function backupPoints(
   return { name: dataset, kind: 'points', records, files: [writer.path], pointsCountAtStart };
 }
 
-/**
- * Lines as one UTF-8 buffer, each followed by a newline, written line by line: a page of points is a
- * megabyte or more, and joining it into one string first would allocate that string in V8's
- * large-object space (old generation) for every page.
- */
-export function linesToBuffer(lines: readonly string[]): Buffer {
-  let size = lines.length;
-  for (const line of lines) size += Buffer.byteLength(line);
-  const out = Buffer.allocUnsafeSlow(size);
-  let at = 0;
-  for (const line of lines) {
-    at += out.write(line, at, 'utf8');
-    out[at++] = 0x0a;
-  }
-  return out;
-}
+/** Lines as one UTF-8 buffer, each followed by a newline (`joinToBuffer`: no page-sized string). */
+export const linesToBuffer = (lines: readonly string[]): Buffer =>
+  joinToBuffer(lines, '\n', '', lines.length > 0 ? '\n' : '');
 
 /**
  * One line of `points.jsonl`: `stringifyQdrantJson({id, vector, payload})`, written member by member so

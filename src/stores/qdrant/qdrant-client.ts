@@ -16,7 +16,7 @@ import {
   type RequestBody,
   type SendInit,
 } from './qdrant-http.ts';
-import { parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
+import { joinToBuffer, parseQdrantJson, stringifyQdrantJson } from './qdrant-json.ts';
 import { parseScrollPage } from './qdrant-scroll-page.ts';
 
 export type { QdrantHttpOptions, QdrantRetryInfo } from './qdrant-http.ts';
@@ -371,15 +371,7 @@ export class QdrantClient {
     // run, and streaming the pieces through a web stream cost more CPU than encoding them.
     const path = `/collections/${enc(name)}/points`;
     const url = new URL(`${this.url}${path}?wait=true`);
-    let length = '{"points":[]}'.length + Math.max(0, points.length - 1);
-    for (const p of points) length += Buffer.byteLength(p);
-    const body = Buffer.allocUnsafe(length);
-    let at = body.write('{"points":[', 0, 'latin1');
-    for (let i = 0; i < points.length; i++) {
-      if (i > 0) body[at++] = 0x2c;
-      at += body.write(points[i]!, at);
-    }
-    body.write(']}', at, 'latin1');
+    const body = joinToBuffer(points, ',', '{"points":[', ']}');
     const response = await this.send(url, {
       method: 'PUT',
       headers: { ...this.authHeaders(), 'content-type': 'application/json' },

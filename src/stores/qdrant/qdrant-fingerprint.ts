@@ -5,19 +5,16 @@
  */
 import { canonicalJson, MultisetHash, type Fingerprint } from '../../model/content-hash.ts';
 import type { QdrantClient, QdrantPoint } from './qdrant-client.ts';
+import { float32Scratch } from './qdrant-vector-codec.ts';
 
 const isNumberList = (value: unknown): value is number[] | Float64Array =>
   Array.isArray(value) || value instanceof Float64Array;
 
-/** float32 components before they become hex, reused: the hex is taken before the next vector. */
-let hexScratch = new Float32Array(1024);
-
+/** A vector's float32 bytes in hex, through the codec's reused Float32Array (no array per vector). */
 function float32Hex(values: ArrayLike<number>): string {
-  if (hexScratch.length < values.length)
-    hexScratch = new Float32Array(Math.max(values.length, 2 * hexScratch.length));
-  const f32 = hexScratch.subarray(0, values.length);
+  const f32 = float32Scratch(values.length);
   f32.set(values);
-  return Buffer.from(f32.buffer, 0, f32.byteLength).toString('hex');
+  return Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength).toString('hex');
 }
 
 /**

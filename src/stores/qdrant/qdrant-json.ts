@@ -4,6 +4,26 @@ export {
   stringifyExactJson as stringifyQdrantJson,
 } from '../../model/exact-json.ts';
 
+/**
+ * `before + parts.join(between) + after` in UTF-8, written part by part into one Buffer of exactly that
+ * size: a page of points or an upsert body is megabytes, and the joined string would be allocated in
+ * V8's large-object space (the old generation) every time. The Buffer is not pooled, so a view of it
+ * keeps only these bytes alive.
+ */
+export function joinToBuffer(parts: readonly string[], between: string, before = '', after = ''): Buffer {
+  let size = Buffer.byteLength(before) + Buffer.byteLength(after);
+  size += Math.max(0, parts.length - 1) * Buffer.byteLength(between);
+  for (const part of parts) size += Buffer.byteLength(part);
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = out.write(before, 0);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) at += out.write(between, at);
+    at += out.write(parts[i]!, at);
+  }
+  out.write(after, at);
+  return out;
+}
+
 /** Where the value of a top-level member of a JSON object text starts and ends, or undefined. */
 export function memberSpan(text: string, key: string): [number, number] | undefined {
   let i = skipSpace(text, 0);

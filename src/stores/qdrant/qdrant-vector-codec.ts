@@ -95,17 +95,20 @@ function needsPlain(value: Json): boolean {
   return isObject(value) && Object.values(value).some(needsPlain);
 }
 
-/** float32 components before they become base64, reused: base64 is taken before the next vector. */
+/**
+ * float32 components before they become text (base64 here, hex in qdrant-fingerprint.ts), reused: each
+ * caller takes its text before the next vector is converted.
+ */
 let encodeScratch = new Float32Array(1024);
 
-function scratchOf(length: number): Float32Array {
+export function float32Scratch(length: number): Float32Array {
   if (encodeScratch.length < length)
     encodeScratch = new Float32Array(Math.max(length, 2 * encodeScratch.length));
   return encodeScratch.subarray(0, length);
 }
 
 function encodeDense(vector: Components, exactOnly: boolean): Json {
-  const values = vector.length > 0 ? float32Of(vector, exactOnly, scratchOf(vector.length)) : undefined;
+  const values = vector.length > 0 ? float32Of(vector, exactOnly, float32Scratch(vector.length)) : undefined;
   return values ? { [F32]: base64Of(values) } : plain(vector);
 }
 
@@ -113,7 +116,7 @@ function encodeMulti(rows: readonly unknown[], exactOnly: boolean): Json {
   const first = rows[0] as Components;
   const dim = first.length;
   if (dim === 0) return plain(rows);
-  const all = scratchOf(rows.length * dim);
+  const all = float32Scratch(rows.length * dim);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (!isComponents(row) || row.length !== dim || !float32Of(row, exactOnly, all, r * dim))
