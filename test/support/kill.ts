@@ -14,6 +14,8 @@ export interface ProgressEventLine {
   dataset?: string;
   message?: string;
   done?: number;
+  /** Milliseconds from the start of the process to this event's arrival (set by runAndKill). */
+  atMs?: number;
 }
 
 export interface KillMoment {
@@ -32,6 +34,8 @@ export interface KilledRun {
   code: number | null;
   events: ProgressEventLine[];
   stderr: string;
+  /** Milliseconds from the start of the process to its end. */
+  ms: number;
 }
 
 export function runAndKill(
@@ -40,6 +44,7 @@ export function runAndKill(
   env: Record<string, string | undefined> = process.env,
 ): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
     const child = spawn(process.execPath, [BIN, '--json-events', ...args], {
       env: env as NodeJS.ProcessEnv,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -86,11 +91,14 @@ export function runAndKill(
         } catch {
           continue;
         }
+        event.atMs = performance.now() - started;
         events.push(event);
         if (moment.match?.(event) && ++seen === (moment.nth ?? 1)) arm();
       }
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ killed, code: killed ? null : code, events, stderr }));
+    child.on('close', (code) =>
+      resolve({ killed, code: killed ? null : code, events, stderr, ms: performance.now() - started }),
+    );
   });
 }

@@ -241,11 +241,17 @@ describe('addKey and unlock', () => {
     expect(opened.map((o) => o.keyId)).toEqual([first, second, third]);
     for (const { master: m } of opened) expectSameMaster(m, master);
     const listed = await listKeys(storage);
-    expect(listed.map((k) => [k.id, k.kdf])).toEqual([
-      [first, 'scrypt'],
-      [second, 'hkdf-sha256'],
-      [third, 'scrypt'],
-    ]);
+    // Listed oldest first, keys made in the same millisecond by id: the order of creation is not the rule.
+    const byId = (a: string[], b: string[]) => a[0]!.localeCompare(b[0]!);
+    expect(listed.map((k) => [k.id, k.kdf]).sort(byId)).toEqual(
+      [
+        [first, 'scrypt'],
+        [second, 'hkdf-sha256'],
+        [third, 'scrypt'],
+      ].sort(byId),
+    );
+    const order = listed.map((k) => `${k.createdAt} ${k.id}`);
+    expect(order).toEqual([...order].sort());
   });
 
   it('stores no byte of the master key in any encoding', async () => {
