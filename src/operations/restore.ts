@@ -2,7 +2,8 @@
  * `--restore ID`, as a checklist of phases (pgBackRest's restore is the model):
  *
  * 1. select: which targets (stores, the JSON files) the snapshot holds and the user asked for;
- * 2. verify the snapshot: nothing is touched when a file is damaged;
+ * 2. verify the snapshot: nothing is touched when a file is damaged (one store from a format-2 snapshot is
+ *    checked as the restore reads it, see checksWhileReading);
  * 3. check targets: refuse the ones that hold data unless `--force`;
  * 4. plan: what each target's restore would do (`--dry-run` stops here and writes nothing);
  * 5. safety backup of the targets about to be replaced (`--force`);
@@ -24,6 +25,7 @@ import { failureOf, outcomeOf, type Outcome, type RunFailure } from './outcome.t
 import { backupStores, type BackupOptions, type BackupSummary, type BackupTarget } from './backup.ts';
 import { jsonFilesRestoreTarget } from './json-files.ts';
 import { verifyAndRecord, type VerifySummary } from './verify.ts';
+import { BlobSnapshotReader } from '../repository/blob-snapshot-reader.ts';
 import {
   findInterruptedRestore,
   replaceFor,
@@ -62,7 +64,7 @@ export interface RestoreSummary {
   id: string;
   dryRun: boolean;
   targets: BackupTarget[];
-  verification: Pick<VerifySummary, 'ok' | 'files' | 'problems'>;
+  verification: RestoreVerification;
   plan: Partial<Record<BackupTarget, PlanStep[]>>;
   safetySnapshot?: BackupSummary;
   /** Set when this run finished a restore that was killed: what that run had done, and where it stopped. */
@@ -73,6 +75,14 @@ export interface RestoreSummary {
   failures: RunFailure[];
   seconds: number;
 }
+
+/**
+ * Phase 2's outcome: the snapshot verified before anything was restored (`files` checked), or — for one
+ * store from a format-2 snapshot — `whileReading`: each blob checked as the restore reads it.
+ */
+export type RestoreVerification = Pick<VerifySummary, 'ok' | 'files' | 'problems'> & {
+  whileReading?: boolean;
+};
 
 /** One thing a restore writes: a store with its manifest section, or the JSON data files. */
 interface RestoreTarget {
@@ -130,10 +140,35 @@ function storeTarget(options: RestoreOptions, name: StoreName): RestoreTarget {
   };
 }
 
+/**
+ * Whether the restore checks the snapshot as it reads it rather than reading it whole first: one store
+ * from a format-2 snapshot. Every blob is authenticated and checked against its id as it is read, and a
+ * file against its entry's size (blob-snapshot-reader.ts); a store's restore is all or nothing, so a
+ * damaged blob ends it with the store as it was (the store contract's damaged-restore case). With
+ * several targets a first one could be restored before damage in a later one is found, and format 1
+ * checks a file's hash only at its end: those are verified first. `--dry-run` verifies, as it reports.
+ */
+function checksWhileReading(options: RestoreOptions, targets: RestoreTarget[]): boolean {
+  return (
+    !options.dryRun &&
+    targets.length === 1 &&
+    targets[0]!.name !== 'json' &&
+    options.snapshot instanceof BlobSnapshotReader
+  );
+}
+
 /** Phase 2: a damaged snapshot restores nothing. */
-async function verifyFirst(options: RestoreOptions): Promise<VerifySummary> {
+async function verifyFirst(options: RestoreOptions, targets: RestoreTarget[]): Promise<RestoreVerification> {
   const { snapshot, reporter } = options;
   if (options.verified?.ok && options.verified.id === snapshot.id) return options.verified;
+  if (checksWhileReading(options, targets)) {
+    reporter.emit({
+      type: 'phase',
+      store: 'repository',
+      message: `checking ${snapshot.id} as it is read (one store, restored all or nothing)`,
+    });
+    return { ok: true, files: 0, problems: [], whileReading: true };
+  }
   reporter.emit({ type: 'phase', store: 'repository', message: `verifying ${snapshot.id} before restoring` });
   const verification = await verifyAndRecord(options.repository, snapshot, reporter);
   if (!verification.ok) {
@@ -236,7 +271,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
   const started = performance.now();
   const targets = selectTargets(options);
   const interrupted = await interruptedRun(options, targets);
-  const verification = await verifyFirst(options);
+  const verification = await verifyFirst(options, targets);
   // Finishing a killed restore: its targets were checked (and backed up) by the run that was killed.
   const nonEmpty = interrupted ? [] : await checkTargets(options, targets);
   const plan: RestoreSummary['plan'] = {};
@@ -247,7 +282,12 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreS
   const base = {
     id: options.snapshot.id,
     targets: targets.map((t) => t.name),
-    verification: { ok: verification.ok, files: verification.files, problems: verification.problems },
+    verification: {
+      ok: verification.ok,
+      files: verification.files,
+      problems: verification.problems,
+      ...(verification.whileReading ? { whileReading: true } : {}),
+    },
     plan,
   };
   const seconds = () => (performance.now() - started) / 1000;

@@ -3,7 +3,9 @@
  * flipped byte in a pack, an index file, a manifest and config.json, a truncated and a deleted pack are
  * each named by `--verify ID` and `--verify --all` (exit 6), and `--restore` refuses them (exit 6)
  * without changing the stores. A blob's stored bytes replaced by another snapshot's blob of the same
- * stored length — in an encrypted and in an unencrypted repository — is INTEGRITY, never restored.
+ * stored length — in an encrypted and in an unencrypted repository — is INTEGRITY, never restored. A
+ * restore of one store, which checks each blob as it reads it instead of verifying first (design
+ * §11.10), meets a damaged blob of that store with INTEGRITY and leaves the store as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -165,6 +167,55 @@ describe('a damaged format-2 repository', () => {
     expect(repaired.code, output(repaired)).toBe(0);
     const restored = await cli(newHost(), '--restore', id);
     expect(restored.code, output(restored)).toBe(0);
+    expect(diffFingerprints(original, await fingerprint(stores))).toEqual([]);
+  });
+});
+
+describe('one store restored from a format-2 snapshot with a damaged blob', () => {
+  it('is INTEGRITY (exit 6), found as the restore reads it, and leaves that store as it was', async () => {
+    const backupDir = join(work, 'one-store');
+    const dataDir = join(work, 'one-store-data');
+    await mkdir(dataDir, { recursive: true });
+    const cli = (env: Record<string, string | undefined>, ...args: string[]) =>
+      runCli(['backup', '--backup-dir', backupDir, '--data-dir', dataDir, ...args], env);
+    await seed(stores, 0.02, 12);
+    const id = snapshotIdOf(await cli(newHost(), '--all', '--format', 'json'));
+    const manifest = JSON.parse(await readFile(join(backupDir, id, 'manifest.json'), 'utf8')) as {
+      files: Record<string, { blobs?: string[]; contentBytes: number }>;
+    };
+    const repository = await Repository.open(backupDir, {
+      create: false,
+      access: { env: {}, readSecretFile: () => Buffer.alloc(0) },
+    });
+    const blobs = (await repository.blobs())!;
+    const packFile = (p: string) => join(backupDir, 'data', p.slice(0, 2), p);
+
+    await emptyAll(stores);
+    const empty = await fingerprint(stores);
+    for (const store of ['postgres', 'neo4j', 'qdrant'] as const) {
+      // The last blob of the store's largest file: the rest of that file is loaded when the damage is met.
+      const [path, entry] = Object.entries(manifest.files)
+        .filter(([p]) => p.startsWith(`${store}/`))
+        .sort(([, a], [, b]) => b.contentBytes - a.contentBytes)[0]!;
+      const blob = blobs.locate(entry.blobs!.at(-1)!)!;
+      const good = await readFile(packFile(blob.pack));
+      const bad = Buffer.from(good);
+      bad[blob.offset + (blob.length >> 1)]! ^= 0x40;
+      await writeFile(packFile(blob.pack), bad);
+      const refused = await cli(newHost(), '--restore', id, '--target', store);
+      expectIntegrity(refused, `pack ${blob.pack.slice(0, 12)}`, `${store} (${path}): --restore --target`);
+      // Not verified whole first: the damage was found by the restore's own reading.
+      expect(output(refused), store).not.toMatch(/before restoring/);
+      expect(diffFingerprints(empty, await fingerprint(stores)), store).toEqual([]);
+      await writeFile(packFile(blob.pack), good);
+    }
+    await repository.close();
+
+    for (const store of ['postgres', 'neo4j', 'qdrant']) {
+      const restored = await cli(newHost(), '--restore', id, '--target', store);
+      expect(restored.code, output(restored)).toBe(0);
+      expect(restored.stdout).toContain(`Restored ${id} (each block checked as it was read)`);
+    }
     expect(diffFingerprints(original, await fingerprint(stores))).toEqual([]);
   });
 });

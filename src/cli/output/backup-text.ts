@@ -207,7 +207,11 @@ export function formatRestore(s: RestoreSummary): string {
     }
     return lines.join('\n');
   }
-  lines.push(`Restored ${s.id} (verified first: ${s.verification.files} files intact).`);
+  lines.push(
+    s.verification.whileReading
+      ? `Restored ${s.id} (each block checked as it was read).`
+      : `Restored ${s.id} (verified first: ${s.verification.files} files intact).`,
+  );
   if (s.safetySnapshot) lines.push(`Safety backup of the replaced data: ${s.safetySnapshot.id}`);
   if (s.resumed) {
     const r = s.resumed;
