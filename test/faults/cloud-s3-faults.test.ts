@@ -47,7 +47,8 @@ async function cli(args: string[], extra: Record<string, string> = {}): Promise<
 
 async function ok(args: string[], extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const result = await cli([...args, '--format', 'json'], extra);
-  expect(result.code, result.stderr).toBe(0);
+  // The summary on stdout names what failed (a verification's problems), stderr only that it did.
+  expect(result.code, `${result.stderr}\n${result.stdout.slice(0, 3000)}`).toBe(0);
   return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 

@@ -11,7 +11,7 @@ import { LocalStorage } from '../../src/storage/local/local-storage.ts';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.ts';
 import type { GetOptions, ObjectInfo, PutData, PutOptions, Storage } from '../../src/storage/storage.ts';
 import { StorageError, type StorageOperation } from '../../src/storage/storage-error.ts';
-import { listAll, readText } from '../../src/storage/storage-helpers.ts';
+import { listAll, readBytes, readText } from '../../src/storage/storage-helpers.ts';
 
 const transient = (retryAfterMs?: number) =>
   new StorageError('flaky', { reason: 'transient', operation: 'get', location: 'test://', retryAfterMs });
@@ -246,6 +246,59 @@ describe('RetryingStorage', () => {
     const storage = new RetryingStorage(faulty, instant());
     expect((await listAll(storage, '')).map((info) => info.key)).toEqual(keys);
     expect(faulty.calls.list).toBe(2);
+  });
+
+  it('reads on after a connection lost mid-body, from the first byte not yet passed on', async () => {
+    const content = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251));
+    const memory = new MemoryStorage();
+    await memory.put('obj', content);
+    const opened: GetOptions[] = [];
+    let breaks = 2;
+    let cut = 30_000;
+    /** Each get's body: `cut` bytes, then (`breaks` times in all) a transient error instead of the rest. */
+    const breaking: Storage = Object.assign(Object.create(memory) as Storage, {
+      get: async (key: string, options: GetOptions = {}) => {
+        opened.push({ offset: options.offset, length: options.length });
+        const body = await memory.get(key, options);
+        if (breaks === 0) return body;
+        breaks--;
+        return Readable.from(
+          (async function* () {
+            let sent = 0;
+            for await (const chunk of body as AsyncIterable<Buffer>) {
+              if (sent + chunk.length > cut) {
+                if (cut > sent) yield chunk.subarray(0, cut - sent);
+                body.destroy();
+                throw transient();
+              }
+              sent += chunk.length;
+              yield chunk;
+            }
+          })(),
+        );
+      },
+    });
+    const storage = new RetryingStorage(breaking, instant());
+    expect(await readBytes(storage, 'obj')).toEqual(content);
+    expect(opened).toEqual([
+      { offset: undefined, length: undefined },
+      { offset: 30_000, length: undefined },
+      { offset: 60_000, length: undefined },
+    ]);
+    // A range: the reopened get asks for what is left of it, and a break after its last byte ends it.
+    opened.length = 0;
+    breaks = 2;
+    expect(await readBytes(storage, 'obj', { offset: 1000, length: 50_000 })).toEqual(
+      content.subarray(1000, 51_000),
+    );
+    expect(opened).toEqual([
+      { offset: 1000, length: 50_000 },
+      { offset: 31_000, length: 20_000 },
+    ]);
+    // Each chunk has the whole budget; a body that breaks before its first byte each time spends it.
+    breaks = 10;
+    cut = 0;
+    await expect(readBytes(storage, 'obj')).rejects.toThrow('flaky');
   });
 
   it('honours Retry-After and an abort during the backoff', async () => {

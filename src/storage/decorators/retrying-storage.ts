@@ -5,8 +5,10 @@
  *
  * What is retried:
  * - stat, delete: the whole call (both are idempotent).
- * - get: until it resolves with the stream. An error of the stream itself (after the first byte may
- *   have been read) is the caller's: restart with an offset if that makes sense.
+ * - get: until it resolves with the stream; a transient error of the stream itself (a connection lost
+ *   mid-body) reopens the object at the first byte not yet passed on (its offset, and what is left of its
+ *   length), each chunk with the whole retry budget. Repository objects never change once written, so
+ *   the bytes after the break are the ones that were lost.
  * - put of a Buffer or string: the whole call. put of a stream (Readable or async iterable) only until
  *   the driver pulls its first chunk: consumed bytes cannot be replayed.
  * - list, listPrefixes: each step; after items were yielded, a new listing resumes after the last key
@@ -15,7 +17,7 @@
  * Caveat for `ifNotExists`: when a create succeeded but its answer was lost, the retry reports
  * 'conflict' for the caller's own object. Lock files should hold a token the caller can recognise.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { retry, type RetryOptions } from '../../retry.ts';
 import type {
   GetOptions,
@@ -92,8 +94,22 @@ export class RetryingStorage implements Storage {
     );
   }
 
-  get(key: string, options: GetOptions = {}): Promise<Readable> {
-    return this.retry(() => this.inner.get(key, options), options.signal);
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const start = options.offset ?? 0;
+    // The first get is the caller's as given (a range from 0 of an empty object is refused by S3).
+    const open = (passed: number) =>
+      this.inner.get(
+        key,
+        passed === 0
+          ? options
+          : {
+              ...options,
+              offset: start + passed,
+              ...(options.length === undefined ? {} : { length: options.length - passed }),
+            },
+      );
+    const first = await this.retry(() => open(0), options.signal);
+    return Readable.from(this.resumingBody(first, open, options), { objectMode: false });
   }
 
   stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo | undefined> {
@@ -131,6 +147,42 @@ export class RetryingStorage implements Storage {
       isRetryable: (error) => isTransient(error) && canRetry(),
       retryAfterMs: (error) => (error instanceof StorageError ? error.retryAfterMs : undefined),
     });
+  }
+
+  /**
+   * An object's bytes, read on through transient stream errors: a failed chunk reopens the object after
+   * the bytes already yielded (nothing is yielded twice or skipped).
+   */
+  private async *resumingBody(
+    first: Readable,
+    open: (passed: number) => Promise<Readable>,
+    options: GetOptions,
+  ): AsyncGenerator<Uint8Array> {
+    let iterator: AsyncIterator<Uint8Array> | undefined = first[Symbol.asyncIterator]();
+    let passed = 0;
+    const step = async (): Promise<IteratorResult<Uint8Array>> => {
+      if (!iterator) {
+        // Everything asked for has passed: a range of no bytes is not opened again.
+        if (options.length !== undefined && passed >= options.length) return { done: true, value: undefined };
+        iterator = (await open(passed))[Symbol.asyncIterator]();
+      }
+      try {
+        return await iterator.next();
+      } catch (error) {
+        iterator = undefined; // the broken stream is done with: the next attempt reopens the object
+        throw error;
+      }
+    };
+    try {
+      for (;;) {
+        const result = await this.retry(step, options.signal);
+        if (result.done) return;
+        passed += result.value.length;
+        yield result.value;
+      }
+    } finally {
+      await iterator?.return?.();
+    }
   }
 
   /**
