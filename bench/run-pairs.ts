@@ -238,26 +238,12 @@ async function pgRestore(ctx: BenchContext): Promise<PairResult> {
         await checkRestored(ctx, 'acx-data restore --target postgres', 'postgres', true);
         samples.push(sample('acx-data restore --target postgres', round, m));
       },
-      async () => {
+      ...['-j2', '--single-transaction'].map((mode) => async () => {
         await emptyStores(ctx.env, ['postgres']);
-        const m = await measure('pg_restore', ['-j2', '--no-owner', '-d', pg.database, dump], {
-          env: pg.env,
-        });
-        await checkRestored(ctx, 'pg_restore -j2', 'postgres', false);
-        samples.push(sample('pg_restore -j2', round, m));
-      },
-      async () => {
-        await emptyStores(ctx.env, ['postgres']);
-        const m = await measure(
-          'pg_restore',
-          ['--single-transaction', '--no-owner', '-d', pg.database, dump],
-          {
-            env: pg.env,
-          },
-        );
-        await checkRestored(ctx, 'pg_restore --single-transaction', 'postgres', false);
-        samples.push(sample('pg_restore --single-transaction', round, m));
-      },
+        const m = await measure('pg_restore', [mode, '--no-owner', '-d', pg.database, dump], { env: pg.env });
+        await checkRestored(ctx, `pg_restore ${mode}`, 'postgres', false);
+        samples.push(sample(`pg_restore ${mode}`, round, m));
+      }),
     ]);
   }
   return {
